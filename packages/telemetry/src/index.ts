@@ -1,0 +1,27 @@
+export { type ErrorHandlerOptions, errorHandler, notFound } from './http/error-handler';
+export { type ErrorCode, errorBody, HttpError, type HttpErrorOptions } from './http/http-error';
+export { type RequestIdOptions, requestId } from './http/request-id';
+export { type RequestTelemetryOptions, requestTelemetry, routeOf } from './http/request-telemetry';
+export { AILogger, type AIRequestLogFields } from './logging/ai-logger';
+export {
+  type Environment,
+  getLogger,
+  keepRoutineLog,
+  LOG_LEVELS,
+  type Logger,
+  type LoggingOptions,
+  type LogLevel,
+  setupLogging,
+} from './logging/logger';
+export { isSecretKey, REDACTED, type RedactOptions, redact, redactString } from './logging/redact';
+export { type RequestLogFields, RequestLogger } from './logging/request-logger';
+export {
+  createInstruments,
+  type GaugeSource,
+  GENAI_DURATION_BUCKETS_S,
+  GENAI_TOKEN_BUCKETS,
+  HTTP_DURATION_BUCKETS_S,
+  type Instruments,
+  METER_NAME,
+} from './metrics/instruments';
+export { startTelemetry, type Telemetry, type TelemetryOptions } from './sdk/start';

@@ -1,0 +1,185 @@
+import { trace } from '@opentelemetry/api';
+import { MESSAGE } from 'triple-beam';
+import winston from 'winston';
+import { captureCallsite } from './callsite';
+import { SEED_FIELDS, TRACE_FLAGS } from './fields';
+import { OtlpLogTransport } from './otlp-transport';
+import { redactField, redactString } from './redact';
+
+/** The log levels of the contract, most severe first (winston's npm order, without the extras). */
+export const LOG_LEVELS = { error: 0, warn: 1, info: 2, http: 3, debug: 4 } as const;
+export type LogLevel = keyof typeof LOG_LEVELS;
+export type Environment = 'development' | 'production' | 'test';
+export type Logger = winston.Logger;
+
+export interface LoggingOptions {
+  environment: Environment;
+  /** Lowest level written; defaults to `info`. */
+  logLevel?: LogLevel;
+  /** Added to every record as `service` (the OTel `service.name`). */
+  serviceName?: string;
+  /** `LOG_SAMPLE_RATE`: fraction of routine request logs kept (0..1); defaults to 1. */
+  sampleRate?: number;
+  /** `LOG_AI_CONTENT`: keep prompt and completion text; defaults to false. */
+  logAIContent?: boolean;
+  /** Where lines go; defaults to stdout. Tests pass their own stream. */
+  stream?: NodeJS.WritableStream;
+  /** Also send records to the OpenTelemetry Logs API (OTLP when configured); defaults to true. */
+  otlp?: boolean;
+  /** ANSI colours in development lines; defaults to true. */
+  colors?: boolean;
+}
+
+interface State {
+  sampleRate: number;
+  keepAIContent: boolean;
+  callsite: boolean;
+  serviceName: string | undefined;
+}
+
+const state: State = { sampleRate: 1, keepAIContent: false, callsite: false, serviceName: undefined };
+
+const COLOURS: Record<string, string> = {
+  error: '\u001b[31m',
+  warn: '\u001b[33m',
+  info: '\u001b[32m',
+  http: '\u001b[35m',
+  debug: '\u001b[34m',
+};
+const RESET = '\u001b[0m';
+const DIM = '\u001b[2m';
+
+const RESERVED = new Set(['level', 'message', 'timestamp', 'logger', 'service', 'trace_id', 'span_id']);
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** `2025-10-21 15:42:22` in local time, as Python's logging prints `asctime`. */
+function humanTime(date: Date): string {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(
+    date.getMinutes(),
+  )}:${pad(date.getSeconds())}`;
+}
+
+/** Adds timestamp, service and trace context, redacts every field, and (in production) the callsite. */
+const enrich = winston.format((info) => {
+  const record = info as Record<string | symbol, unknown>;
+  for (const key of Object.keys(record)) {
+    if (key === 'level') continue;
+    record[key] =
+      key === 'message'
+        ? redactString(String(record[key]))
+        : redactField(key, record[key], { keepAIContent: state.keepAIContent });
+  }
+  record.timestamp = new Date().toISOString();
+  if (state.serviceName && record.service === undefined) record.service = state.serviceName;
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext && trace.isSpanContextValid(spanContext)) {
+    record.trace_id = spanContext.traceId;
+    record.span_id = spanContext.spanId;
+    record[TRACE_FLAGS] = spanContext.traceFlags;
+  }
+  if (state.callsite && record.module === undefined) {
+    const site = captureCallsite();
+    if (site) {
+      record.module = site.module;
+      record.function = site.function;
+      record.line = site.line;
+    }
+  }
+  return info;
+});
+
+/** One JSON object per line: the seed's fields first, in the seed's order, then the rest. */
+const jsonLine = winston.format((info) => {
+  const record = info as Record<string | symbol, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of SEED_FIELDS) {
+    const value = key === 'level' ? String(record.level).toUpperCase() : record[key];
+    if (value !== undefined) out[key] = value;
+  }
+  for (const [key, value] of Object.entries(record)) {
+    if (value !== undefined && !(key in out)) out[key] = value;
+  }
+  record[MESSAGE] = JSON.stringify(out);
+  return info;
+});
+
+function humanLine(colors: boolean) {
+  return winston.format((info) => {
+    const record = info as Record<string | symbol, unknown>;
+    const level = String(record.level);
+    const tag = `[${level.toUpperCase()}]`;
+    const extras: string[] = [];
+    for (const [key, value] of Object.entries(record)) {
+      if (RESERVED.has(key) || value === undefined) continue;
+      extras.push(`${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+    }
+    const time = humanTime(new Date(String(record.timestamp)));
+    const head = colors ? `${COLOURS[level] ?? ''}${tag}${RESET}` : tag;
+    const tail = extras.length === 0 ? '' : colors ? ` ${DIM}${extras.join(' ')}${RESET}` : ` ${extras.join(' ')}`;
+    record[MESSAGE] = `${head} ${time} - ${String(record.logger ?? 'app')} - ${String(record.message)}${tail}`;
+    return info;
+  })();
+}
+
+const root = winston.createLogger({
+  levels: LOG_LEVELS,
+  level: 'info',
+  format: enrich(),
+  transports: [new winston.transports.Stream({ stream: process.stdout, format: jsonLine() })],
+  exitOnError: false,
+});
+
+/**
+ * Configures the process-wide logger; call once at start-up (calling again reconfigures every
+ * logger already handed out by {@link getLogger}). Development writes coloured human lines,
+ * production and test one JSON object per line. Every record is redacted (secrets at any depth,
+ * card numbers, bearer tokens, prompt text unless `logAIContent`) before any sink sees it, and is
+ * sent once to the OpenTelemetry Logs API unless `otlp: false`.
+ */
+export function setupLogging(options: LoggingOptions): Logger {
+  const {
+    environment,
+    logLevel = 'info',
+    serviceName,
+    sampleRate = 1,
+    logAIContent = false,
+    stream = process.stdout,
+    otlp = true,
+    colors = true,
+  } = options;
+  state.sampleRate = Math.min(1, Math.max(0, sampleRate));
+  state.keepAIContent = logAIContent;
+  state.callsite = environment === 'production';
+  state.serviceName = serviceName;
+  const lineFormat = environment === 'development' ? humanLine(colors) : jsonLine();
+  const transports: winston.transport[] = [new winston.transports.Stream({ stream, format: lineFormat })];
+  if (otlp) transports.push(new OtlpLogTransport());
+  root.configure({ levels: LOG_LEVELS, level: logLevel, format: enrich(), transports, exitOnError: false });
+  return root;
+}
+
+/** A named logger (`gateway.http`, `ai-proxy.usage`); the name is the record's `logger` field. */
+export function getLogger(name: string): Logger {
+  return root.child({ logger: name });
+}
+
+/**
+ * Whether a routine record (a successful request log) is kept under `LOG_SAMPLE_RATE`. Inside a
+ * sampled trace the decision follows the trace id, so one request's routine lines are kept or
+ * dropped together on every service; outside one it is random. Warnings, errors and AI usage
+ * records never go through this.
+ */
+export function keepRoutineLog(): boolean {
+  const rate = state.sampleRate;
+  if (rate >= 1) return true;
+  if (rate <= 0) return false;
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  if (spanContext && trace.isSpanContextValid(spanContext)) {
+    // The last 8 hex digits of a W3C trace id are random (the spec's randomness requirement).
+    return Number.parseInt(spanContext.traceId.slice(-8), 16) / 0x1_0000_0000 < rate;
+  }
+  return Math.random() < rate;
+}

@@ -1,0 +1,150 @@
+import {
+  type Counter,
+  type Histogram,
+  type Meter,
+  metrics,
+  type ObservableGauge,
+  type UpDownCounter,
+  ValueType,
+} from '@opentelemetry/api';
+
+/** Seconds buckets for HTTP server durations (the HTTP semconv advice). */
+export const HTTP_DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
+/** `gen_ai.client.token.usage` buckets from the GenAI semantic conventions. */
+export const GENAI_TOKEN_BUCKETS = [
+  1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+];
+
+/** `gen_ai.client.operation.duration` buckets (seconds) from the GenAI semantic conventions. */
+export const GENAI_DURATION_BUCKETS_S = [
+  0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+
+/** The meter every FlashCase instrument belongs to. */
+export const METER_NAME = '@flashcase/telemetry';
+
+/** A value read at collection time (store state, cluster-wide counts). */
+export type GaugeSource = () => number | undefined;
+
+/**
+ * Every metric instrument of the contract (section 8), created once per service. Observable
+ * gauges read their value from a source the service sets with `set*Source` (undefined = not
+ * reported this collection).
+ */
+export interface Instruments {
+  httpServerDuration: Histogram;
+  httpServerActiveRequests: UpDownCounter;
+  genAiTokenUsage: Histogram;
+  genAiOperationDuration: Histogram;
+  aiTokens: Counter;
+  aiRequests: Counter;
+  aiCost: Counter;
+  rateLimitRejections: Counter;
+  alertNotifications: Counter;
+  aiTokensLastHour: ObservableGauge;
+  storeDegraded: ObservableGauge;
+  alertsFiring: ObservableGauge;
+  setTokensLastHourSource(source: GaugeSource): void;
+  setStoreDegradedSource(source: GaugeSource): void;
+  /** Firing alerts per (alertname, severity); called at each collection. */
+  setAlertsFiringSource(source: () => Array<{ alertname: string; severity: string; value: number }>): void;
+}
+
+/**
+ * Creates the contract's instruments on `meter`. The default meter comes from the global
+ * MeterProvider, so call this after {@link startTelemetry}: the metrics API has no proxy provider,
+ * and instruments made earlier stay no-ops for ever.
+ */
+export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): Instruments {
+  let tokensLastHour: GaugeSource = () => undefined;
+  let storeDegraded: GaugeSource = () => undefined;
+  let alertsFiring: () => Array<{ alertname: string; severity: string; value: number }> = () => [];
+
+  const aiTokensLastHour = meter.createObservableGauge('flashcase.ai.tokens.last_hour', {
+    description: 'Tokens used in the rolling last hour, cluster-wide (from the counters store)',
+    unit: '{token}',
+    valueType: ValueType.INT,
+  });
+  aiTokensLastHour.addCallback((result) => {
+    const value = tokensLastHour();
+    if (value !== undefined) result.observe(value);
+  });
+
+  const storeDegradedGauge = meter.createObservableGauge('flashcase.store.degraded', {
+    description: '1 while the shared counters store (Redis) is unreachable and limits are per replica',
+    valueType: ValueType.INT,
+  });
+  storeDegradedGauge.addCallback((result) => {
+    const value = storeDegraded();
+    if (value !== undefined) result.observe(value);
+  });
+
+  const alertsFiringGauge = meter.createObservableGauge('flashcase.alerts.firing', {
+    description: 'Alerts currently firing, by alert name and severity',
+    valueType: ValueType.INT,
+  });
+  alertsFiringGauge.addCallback((result) => {
+    for (const { alertname, severity, value } of alertsFiring()) result.observe(value, { alertname, severity });
+  });
+
+  return {
+    httpServerDuration: meter.createHistogram('http.server.request.duration', {
+      description: 'Duration of HTTP server requests',
+      unit: 's',
+      advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS_S },
+    }),
+    httpServerActiveRequests: meter.createUpDownCounter('http.server.active_requests', {
+      description: 'Number of active HTTP server requests',
+      unit: '{request}',
+      valueType: ValueType.INT,
+    }),
+    genAiTokenUsage: meter.createHistogram('gen_ai.client.token.usage', {
+      description: 'Number of input and output tokens used',
+      unit: '{token}',
+      valueType: ValueType.INT,
+      advice: { explicitBucketBoundaries: GENAI_TOKEN_BUCKETS },
+    }),
+    genAiOperationDuration: meter.createHistogram('gen_ai.client.operation.duration', {
+      description: 'GenAI operation duration',
+      unit: 's',
+      advice: { explicitBucketBoundaries: GENAI_DURATION_BUCKETS_S },
+    }),
+    aiTokens: meter.createCounter('flashcase.ai.tokens', {
+      description: 'Tokens counted from upstream usage (or estimated), by type, model and operation',
+      unit: '{token}',
+      valueType: ValueType.INT,
+    }),
+    aiRequests: meter.createCounter('flashcase.ai.requests', {
+      description: 'AI requests sent upstream, by operation, model and outcome',
+      unit: '{request}',
+      valueType: ValueType.INT,
+    }),
+    aiCost: meter.createCounter('flashcase.ai.cost', {
+      description: 'Estimated AI cost in US dollars, by model and operation',
+      unit: 'USD',
+    }),
+    rateLimitRejections: meter.createCounter('flashcase.ratelimit.rejections', {
+      description: 'Requests refused by a rate limit or token budget, by limit',
+      unit: '{request}',
+      valueType: ValueType.INT,
+    }),
+    alertNotifications: meter.createCounter('flashcase.alert.notifications', {
+      description: 'Alert notifications sent, by channel and outcome',
+      unit: '{notification}',
+      valueType: ValueType.INT,
+    }),
+    aiTokensLastHour,
+    storeDegraded: storeDegradedGauge,
+    alertsFiring: alertsFiringGauge,
+    setTokensLastHourSource(source) {
+      tokensLastHour = source;
+    },
+    setStoreDegradedSource(source) {
+      storeDegraded = source;
+    },
+    setAlertsFiringSource(source) {
+      alertsFiring = source;
+    },
+  };
+}

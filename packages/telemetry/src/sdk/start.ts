@@ -1,0 +1,149 @@
+import type { IncomingMessage } from 'node:http';
+import { metrics } from '@opentelemetry/api';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
+import { BatchLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { AggregationType, type IMetricReader, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import { startNodeSdk } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { getLogger } from '../logging/logger';
+import { METER_NAME } from '../metrics/instruments';
+import { registerProcessMetrics } from '../metrics/process';
+import { installDiagLogger } from './diag';
+
+export interface TelemetryOptions {
+  /** `service.name`, e.g. `flashcase-gateway`; `OTEL_SERVICE_NAME` wins when set. */
+  serviceName: string;
+  serviceVersion: string;
+  /** `deployment.environment.name`. */
+  environment: string;
+  /** Prometheus `/metrics` listener; port 0 = off. */
+  metrics?: { port: number; host?: string };
+  /** Extra span processors (tests pass an in-memory exporter). */
+  spanProcessors?: SpanProcessor[];
+  /** Extra metric readers (tests pass an in-memory reader). */
+  metricReaders?: IMetricReader[];
+  /** Extra log record processors. */
+  logRecordProcessors?: LogRecordProcessor[];
+  /** Replaces the default instrumentations (HTTP, express, ioredis, runtime-node). */
+  instrumentations?: Instrumentation[];
+  /** The `OTEL_*` variables to honour; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Telemetry {
+  /** Resolves when the `/metrics` listener is up (or failed, which is logged, not thrown). */
+  ready: Promise<void>;
+  /** The `/metrics` URL when the listener is up. */
+  metricsUrl: string | undefined;
+  /** Flushes spans, logs and metrics, stops the listener. Never rejects. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry SDK for one service; call before anything that should be instrumented
+ * (`express`, `ioredis`, `http`) is required.
+ *
+ * - Traces and logs go over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the signal-specific
+ *   variant) is set; `OTEL_TRACES_EXPORTER`/`OTEL_LOGS_EXPORTER` set explicitly are left to the SDK.
+ *   Without an exporter spans are still created, so logs carry trace ids and context propagates.
+ * - The sampler, propagators, limits and resource attributes follow the `OTEL_*` variables;
+ *   `OTEL_SDK_DISABLED=true` turns everything into no-ops.
+ * - instrumentation-http's own metrics are dropped: the shared express middleware records
+ *   `http.server.request.duration` with the route template as a label.
+ * - A `/metrics` port already in use is logged as an error and the service goes on without it.
+ */
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  const { serviceName, serviceVersion, environment, env = process.env } = options;
+  const log = getLogger('telemetry');
+  installDiagLogger(log);
+
+  const metricsPort = options.metrics?.port ?? 0;
+  const metricsHost = options.metrics?.host ?? '127.0.0.1';
+  const prometheus =
+    metricsPort > 0
+      ? new PrometheusExporter({ host: metricsHost, port: metricsPort, preventServerStart: true })
+      : undefined;
+
+  const otlpTraces = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const otlpLogs = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT);
+
+  const spanProcessors: SpanProcessor[] | undefined = env.OTEL_TRACES_EXPORTER
+    ? undefined
+    : [
+        ...(otlpTraces ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] : []),
+        ...(options.spanProcessors ?? []),
+      ];
+  // NOTE: an empty list would mean "no TracerProvider"; we want spans (ids in logs, propagation)
+  // even when nothing exports them.
+  if (spanProcessors && spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
+
+  const logRecordProcessors: LogRecordProcessor[] | undefined = env.OTEL_LOGS_EXPORTER
+    ? undefined
+    : [
+        ...(otlpLogs ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })] : []),
+        ...(options.logRecordProcessors ?? []),
+      ];
+
+  const views: ViewOptions[] = [
+    { meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
+  ];
+
+  const instrumentations = options.instrumentations ?? [
+    new HttpInstrumentation({
+      // Prometheus scrapes are not traffic worth a trace.
+      ignoreIncomingRequestHook: (request: IncomingMessage) =>
+        metricsPort > 0 && request.socket?.localPort === metricsPort,
+    }),
+    new ExpressInstrumentation(),
+    new IORedisInstrumentation({ requireParentSpan: true }),
+    new RuntimeNodeInstrumentation(),
+  ];
+
+  const resourceAttributes: Record<string, string> = {
+    'service.version': serviceVersion,
+    'deployment.environment.name': environment,
+  };
+  if (!env.OTEL_SERVICE_NAME) resourceAttributes['service.name'] = serviceName;
+
+  const sdk = startNodeSdk({
+    resourceAttributes,
+    ...(spanProcessors ? { spanProcessors } : {}),
+    ...(logRecordProcessors ? { logRecordProcessors } : {}),
+    metricReaders: [...(prometheus ? [prometheus] : []), ...(options.metricReaders ?? [])],
+    views,
+    instrumentations,
+  });
+
+  registerProcessMetrics(metrics.getMeter(METER_NAME));
+
+  const telemetry: Telemetry = {
+    metricsUrl: undefined,
+    ready: Promise.resolve(),
+    async shutdown() {
+      try {
+        await sdk.shutdown();
+      } catch (err) {
+        log.warn('OpenTelemetry shutdown failed', { err });
+      }
+    },
+  };
+  if (prometheus) {
+    telemetry.ready = prometheus.startServer().then(
+      () => {
+        const shownHost = metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost;
+        telemetry.metricsUrl = `http://${shownHost}:${metricsPort}/metrics`;
+      },
+      (err: unknown) => {
+        log.error(`Prometheus /metrics listener could not start on ${metricsHost}:${metricsPort}`, { err });
+      },
+    );
+  }
+  return telemetry;
+}
