@@ -29,8 +29,10 @@ const AI_CONTENT_KEYS = new Set(['prompt', 'completion', 'messages', 'aicontent'
 
 const MAX_DEPTH = 8;
 
-// A run of 13-19 digits, optionally grouped by single spaces or dashes (card number shapes).
-const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
+// A run of 13-19 digits, optionally grouped by single spaces or dashes, starting 2-6 as card
+// networks' numbers do (Mastercard 2/5, Amex 3, Visa 4, Discover 6): epoch-millisecond timestamps
+// (which start with 1) and most ids are left alone.
+const CARD_CANDIDATE = /\b[2-6](?:[ -]?\d){12,18}\b/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 // Three base64url segments, the first two starting with `eyJ` (a JSON object): a JWT.
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;

@@ -62,7 +62,6 @@ export interface Telemetry {
 export function startTelemetry(options: TelemetryOptions): Telemetry {
   const { serviceName, serviceVersion, environment, env = process.env } = options;
   const log = getLogger('telemetry');
-  installDiagLogger(log);
 
   const metricsPort = options.metrics?.port ?? 0;
   const metricsHost = options.metrics?.host ?? '127.0.0.1';
@@ -121,6 +120,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     instrumentations,
   });
 
+  // After the SDK, which installs a console diag logger of its own.
+  installDiagLogger(log);
   registerProcessMetrics(metrics.getMeter(METER_NAME));
 
   const telemetry: Telemetry = {

@@ -1,0 +1,126 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OtlpReceiver } from '../helpers/otlp-receiver';
+import { freePort } from '../helpers/ports';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SERVER = 2;
+const CLIENT = 3;
+
+describe('a service started through the library as production starts it', () => {
+  const receiver = new OtlpReceiver();
+  const prefix = `flashcase-test:telemetry:${process.pid}:`;
+  let child: ChildProcess;
+  let base: string;
+  let metricsUrl: string;
+  let output = '';
+
+  beforeAll(async () => {
+    const endpoint = await receiver.start();
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    child = spawn(process.execPath, [join(__dirname, '../fixtures/tiny-service.cjs')], {
+      env: {
+        PATH: process.env.PATH,
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        OTEL_BLRP_SCHEDULE_DELAY: '100',
+        METRICS_PORT: String(metricsPort),
+        REDIS_URL,
+        REDIS_KEY_PREFIX: prefix,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const deadline = Date.now() + 15_000;
+    while (!/READY (\d+)/.test(output)) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`service did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    base = `http://127.0.0.1:${/READY (\d+)/.exec(output)?.[1]}`;
+  });
+
+  afterAll(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await receiver.stop();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('exports one trace per request holding the HTTP, express and ioredis spans', async () => {
+    const res = await fetch(`${base}/work/card-1`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ count: 1 });
+
+    await receiver.waitFor(() => receiver.spans.some((s) => s.scope?.includes('ioredis')));
+    const server = receiver.spans.find((s) => s.kind === SERVER && s.scope.includes('instrumentation-http'));
+    expect(server).toBeDefined();
+    const trace = receiver.spans.filter((s) => s.traceId === server?.traceId);
+    const scopes = new Set(trace.map((s) => s.scope));
+    expect(scopes).toContain('@opentelemetry/instrumentation-http');
+    expect(scopes).toContain('@opentelemetry/instrumentation-express');
+    expect(scopes).toContain('@opentelemetry/instrumentation-ioredis');
+    const redisSpan = trace.find((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
+    expect(redisSpan?.kind).toBe(CLIENT);
+    expect(redisSpan?.name).toBe('incr');
+    // the express route handler span names the route template
+    expect(trace.some((s) => s.name.includes('/work/:item'))).toBe(true);
+    // every span of the request hangs off the server span's trace and the resource is ours
+    expect(server?.resource).toMatchObject({
+      'service.name': 'flashcase-tiny',
+      'service.version': '1.2.3',
+      'deployment.environment.name': 'test',
+    });
+  });
+
+  it('sends log records over OTLP carrying the request trace, once each', async () => {
+    await receiver.waitFor(() => receiver.logs.some((l) => l.body === 'work done'));
+    const workLogs = receiver.logs.filter((l) => l.body === 'work done');
+    expect(workLogs).toHaveLength(1);
+    const server = receiver.spans.find((s) => s.kind === SERVER && s.scope.includes('instrumentation-http'));
+    expect(workLogs[0]?.traceId).toBe(server?.traceId);
+    expect(workLogs[0]?.attributes.logger).toBe('tiny.app');
+    // and the same record went to stdout as one JSON line with the trace id
+    const line = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .find((l) => l.message === 'work done');
+    expect(line).toMatchObject({ trace_id: server?.traceId, logger: 'tiny.app', count: 1, service: 'flashcase-tiny' });
+  });
+
+  it('serves the instruments on /metrics in Prometheus text, without unit suffixes', async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    expect(text).toMatch(/^http_server_request_duration_bucket\{.*http_route="\/work\/:item".*le="0\.005"/m);
+    expect(text).toMatch(/^http_server_active_requests\{?.* 0$/m);
+    expect(text).toMatch(/^flashcase_ai_tokens_total\{.*type="prompt".* 7$/m);
+    expect(text).toMatch(/^gen_ai_client_token_usage_bucket\{.*le="4".* 0$/m);
+    expect(text).toMatch(/^gen_ai_client_token_usage_bucket\{.*le="16".* 1$/m);
+    expect(text).toMatch(/^flashcase_store_degraded\{?.* 0$/m);
+    expect(text).toMatch(/^process_cpu_time_total\{.*cpu_mode="user"/m);
+    expect(text).toMatch(/^process_memory_usage\{?.* \d+/m);
+    expect(text).toMatch(/^nodejs_eventloop_delay_p99/m);
+    // scrapes themselves are not traced
+    expect(receiver.spans.some((s) => String(s.attributes['url.path'] ?? '').includes('/metrics'))).toBe(false);
+  });
+
+  it('flushes and exits cleanly on SIGTERM', async () => {
+    await fetch(`${base}/work/card-2`);
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    // the span of the last request was flushed on the way out
+    const redisSpans = receiver.spans.filter((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
+    expect(redisSpans.length).toBeGreaterThanOrEqual(2);
+  });
+});
