@@ -1,0 +1,9 @@
+// @flashcase/config: start-up configuration for FlashCase services, parsed once from the
+// environment into a typed, frozen object. See each export's JSDoc for its edge cases.
+
+export type { ConfigDescription } from './describe';
+export { describeConfig } from './describe';
+export type { ConfigIssue } from './errors';
+export { ConfigError } from './errors';
+export { loadConfig } from './load';
+export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
