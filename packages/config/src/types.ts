@@ -93,6 +93,8 @@ export interface Config {
     };
     /** `AI_UPSTREAM_TIMEOUT_MS`. */
     readonly upstreamTimeoutMs: number;
+    /** `AI_SIMULATED_LATENCY_MS` (ours, default 300): the simulated provider's time to first token. */
+    readonly simulatedLatencyMs: number;
     /** `PRICING_FILE`; unset = the built-in pricing table. The path is not checked here. */
     readonly pricingFile?: string;
     /** `AI_TOKEN_BUDGET_PER_USER_PER_HOUR`; 0 = off. */

@@ -12,8 +12,7 @@ import {
   requestTelemetry,
   setupLogging,
 } from '../../src/index';
-import { LineCapture } from '../helpers/capture';
-import { testMeters } from '../helpers/metrics';
+import { LineCapture, testMeters } from '@flashcase/testkit';
 
 describe('shared express middleware', () => {
   const meters = testMeters();

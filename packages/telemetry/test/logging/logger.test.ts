@@ -3,7 +3,7 @@ import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from '@openteleme
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AILogger, getLogger, RequestLogger, setupLogging, startTelemetry, type Telemetry } from '../../src/index';
-import { LineCapture } from '../helpers/capture';
+import { LineCapture } from '@flashcase/testkit';
 
 const SEED_FIELDS = [
   'timestamp',

@@ -1,0 +1,119 @@
+/** The part of a chat message the fake reads: its role and its content (string, parts or null). */
+export interface ChatMessageLike {
+  role?: unknown;
+  content?: unknown;
+}
+
+/** What the fake replies to one request, before it is put on the wire. */
+export interface FakeCompletion {
+  /** The reply as emitted pieces; one piece is one completion token and one stream chunk. */
+  pieces: string[];
+  /** `pieces.join('')`. */
+  content: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** `length` when the reply was cut to fit `max_tokens` / `max_completion_tokens`. */
+  finishReason: 'stop' | 'length';
+}
+
+/** Options of {@link fakeCompletion}. */
+export interface FakeCompletionOptions {
+  /** Upper bound on completion tokens (the request's `max_tokens` / `max_completion_tokens`). */
+  maxTokens?: number;
+  /** Make every natural reply exactly this many pieces long by repeating the echo (before `maxTokens` cuts it). */
+  replyTokens?: number;
+}
+
+/** Tokens charged per message on top of its text, as the prompt counting rule's overhead. */
+export const TOKENS_PER_MESSAGE = 4;
+const CHARS_PER_TOKEN = 4;
+// Bounds the per-request work on long prompts: only the head of the last user message is echoed.
+const ECHO_MAX_WORDS = 16;
+const ECHO_SCAN_CHARS = 256;
+
+/**
+ * The text of a message's `content`: a string as is, an array of content parts as the concatenation
+ * of its `text` parts (images and other parts count as nothing), anything else (null, absent) as ''.
+ */
+export function messageText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content) {
+    if (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') {
+      text += (part as { text: string }).text;
+    }
+  }
+  return text;
+}
+
+/**
+ * The fake's prompt token count: for each message, `ceil(chars / 4) + 4`, where chars is the
+ * length (UTF-16 code units) of {@link messageText} of its content. An empty list counts 0.
+ */
+export function countPromptTokens(messages: readonly ChatMessageLike[]): number {
+  let tokens = 0;
+  for (const message of messages) {
+    tokens += Math.ceil(messageText(message?.content).length / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE;
+  }
+  return tokens;
+}
+
+/** FNV-1a (32-bit) of a string as 8 hex digits: cheap, stable, and enough to tell prompts apart. */
+export function digest(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * The deterministic reply to `messages`: the pieces `Echo:`, ` <digest of the last user message>`,
+ * then ` <word>` for each of the first 16 words of that message (taken from its first 256 chars).
+ * With no user message, the digest is of ''. `replyTokens` repeats these pieces cyclically to that
+ * length; `maxTokens` then cuts the reply to at most that many pieces, with finish reason `length`
+ * only when something was cut. Completion tokens are the number of pieces, so a stream's content
+ * chunks always add up to `completionTokens`.
+ */
+export function fakeCompletion(
+  messages: readonly ChatMessageLike[],
+  { maxTokens, replyTokens }: FakeCompletionOptions = {},
+): FakeCompletion {
+  let lastUser = '';
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]?.role === 'user') {
+      lastUser = messageText(messages[i]?.content);
+      break;
+    }
+  }
+  const natural = ['Echo:', ` ${digest(lastUser)}`];
+  const head = lastUser.length > ECHO_SCAN_CHARS ? lastUser.slice(0, ECHO_SCAN_CHARS) : lastUser;
+  for (const word of head.split(/\s+/)) {
+    if (natural.length - 2 >= ECHO_MAX_WORDS) break;
+    if (word) natural.push(` ${word}`);
+  }
+
+  let pieces = natural;
+  if (replyTokens !== undefined && replyTokens !== natural.length) {
+    pieces = [];
+    for (let i = 0; i < replyTokens; i++) {
+      const piece = natural[i % natural.length] as string;
+      pieces.push(i > 0 && !piece.startsWith(' ') ? ` ${piece}` : piece);
+    }
+  }
+
+  let finishReason: FakeCompletion['finishReason'] = 'stop';
+  if (maxTokens !== undefined && pieces.length > maxTokens) {
+    pieces = pieces.slice(0, maxTokens);
+    finishReason = 'length';
+  }
+  return {
+    pieces,
+    content: pieces.join(''),
+    promptTokens: countPromptTokens(messages),
+    completionTokens: pieces.length,
+    finishReason,
+  };
+}

@@ -1,0 +1,55 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+
+const CLI = join(__dirname, '../dist/cli.js');
+
+describe('the fake-openai command', () => {
+  it('prints LISTENING <url>, serves the SDK, and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, [CLI, '--port', '0', '--latency-ms', '0', '--api-key', 'cli-key'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!/^LISTENING (\S+)\n/.test(output)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fake did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const url = /^LISTENING (\S+)\n/.exec(output)?.[1] as string;
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+
+      const client = new OpenAI({ baseURL: url, apiKey: 'cli-key', maxRetries: 0 });
+      const completion = await client.chat.completions.create({
+        model: 'grok-3-mini',
+        messages: [{ role: 'user', content: 'ping' }],
+      });
+      expect(completion.choices[0]?.message.content).toMatch(/^Echo: [0-9a-f]{8} ping$/);
+
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      expect((await exited)[0]).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a bad flag with one line on stderr and exit code 2', async () => {
+    const child = spawn(process.execPath, [CLI, '--latency-ms', 'soon'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(2);
+    expect(stderr).toBe('fake-openai: --latency-ms must be a non-negative integer, got "soon"\n');
+  });
+});

@@ -1,0 +1,4 @@
+export { LineCapture } from './capture';
+export { type PointView, testMeters } from './metrics';
+export { type OtlpAttribute, OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './otlp-receiver';
+export { freePort } from './ports';
