@@ -1,5 +1,21 @@
+export {
+  type HealthOptions,
+  healthHandler,
+  type MemoryCheck,
+  memoryCheck,
+  memoryLimitBytes,
+  type StoreState,
+} from './health/health';
 export { type ErrorHandlerOptions, errorHandler, notFound } from './http/error-handler';
 export { type ErrorCode, errorBody, HttpError, type HttpErrorOptions } from './http/http-error';
+export {
+  IDENTITY_HEADERS,
+  type Identity,
+  type InternalAuthOptions,
+  internalAuth,
+  type Role,
+  requireUser,
+} from './http/identity';
 export { type RequestIdOptions, requestId } from './http/request-id';
 export { type RequestTelemetryOptions, requestTelemetry, routeOf } from './http/request-telemetry';
 export { AILogger, type AIRequestLogFields } from './logging/ai-logger';

@@ -1,0 +1,153 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Config, ConfigError, loadConfig, type ServiceName } from '@flashcase/config';
+import type { CountersStore } from '@flashcase/store';
+import {
+  createInstruments,
+  getLogger,
+  type Instruments,
+  type Logger,
+  type StoreState,
+  setupLogging,
+  startTelemetry,
+  type Telemetry,
+} from '@flashcase/telemetry';
+
+const SHUTDOWN_GRACE_MS = 25_000;
+
+/** What a service's `run` gets: everything that is the same for all three services. */
+export interface ServiceContext {
+  config: Config;
+  telemetry: Telemetry;
+  log: Logger;
+  instruments: Instruments;
+  /**
+   * The counters store from REDIS_URL / REDIS_CLUSTER_NODES, or the embedded one; opened once, and
+   * resolved when its first connection is up (or after 2 s, degraded, when Redis is down).
+   */
+  openStore(): Promise<{ store: CountersStore; state: () => StoreState }>;
+  /** Listens on HOST:PORT; SIGTERM/SIGINT then drain it (in-flight streams included) and stop. */
+  listen(server: Server): Promise<AddressInfo>;
+  /** Work to do on shutdown after the listener drained (close pools, flush buffers), in order. */
+  onShutdown(task: () => Promise<void> | void): void;
+}
+
+export interface ServiceModule {
+  run(context: ServiceContext): Promise<void>;
+}
+
+/**
+ * Starts a service the way production does (`node services/<name>/dist/main.js`): parses the
+ * config (a bad value exits 1 with one line naming the variable), sets up logging, starts the
+ * OpenTelemetry SDK, and only then calls `load()`, which must `require` the service's code, so the
+ * instrumentation hooks see express, ioredis and http load.
+ */
+export function bootstrap(service: ServiceName, load: () => ServiceModule): void {
+  let config: Config;
+  try {
+    config = loadConfig(service);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const serviceName = `flashcase-${service}`;
+  setupLogging({
+    environment: config.environment,
+    logLevel: config.logLevel,
+    serviceName,
+    sampleRate: config.logSampleRate,
+    logAIContent: config.logAIContent,
+  });
+  const telemetry = startTelemetry({
+    serviceName,
+    serviceVersion: config.version,
+    environment: config.environment,
+    metrics: { port: config.metricsPort, host: config.host },
+  });
+  const log = getLogger(service);
+  const instruments = createInstruments();
+  const shutdownTasks: Array<() => Promise<void> | void> = [];
+  let opened: Promise<{ store: CountersStore; state: () => StoreState }> | undefined;
+
+  const context: ServiceContext = {
+    config,
+    telemetry,
+    log,
+    instruments,
+    openStore() {
+      if (opened) return opened;
+      // biome-ignore lint/style/noCommonJs: -- loaded after the SDK so ioredis is instrumented
+      const { openStore } = require('@flashcase/store') as typeof import('@flashcase/store');
+      const handle = openStore({
+        url: config.redis.url,
+        clusterNodes: config.redis.clusterNodes,
+        keyPrefix: config.redis.keyPrefix,
+        failureMode: config.redis.failureMode,
+        commandTimeoutMs: config.redis.storeTimeoutMs,
+        onStateChange: (degraded) =>
+          degraded
+            ? log.error('Counters store unreachable: limits hold per replica and counter increments are buffered')
+            : log.warn('Counters store reachable again: buffered increments written'),
+      });
+      instruments.setStoreDegradedSource(() => (handle.state() === 'disconnected' ? 1 : 0));
+      if (handle.state() === 'embedded') {
+        log.warn(
+          'REDIS_URL is not set: using the embedded in-process store (one process only; limits do not span replicas)',
+        );
+      }
+      shutdownTasks.push(() => handle.store.close());
+      opened = handle.ready().then(() => handle);
+      return opened;
+    },
+    async listen(server) {
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info(`${signal}: finishing in-flight requests, then stopping`);
+        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        clearTimeout(force);
+        // Store last: the tasks before it may still write to it.
+        for (const task of shutdownTasks.reverse()) {
+          try {
+            await task();
+          } catch (err) {
+            log.warn('Shutdown task failed', { err });
+          }
+        }
+        await telemetry.shutdown();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+      return address;
+    },
+    onShutdown(task) {
+      shutdownTasks.push(task);
+    },
+  };
+
+  Promise.resolve()
+    .then(() => load().run(context))
+    .catch((err: unknown) => {
+      log.error(`${service} failed to start: ${(err as Error)?.message ?? String(err)}`, { err });
+      void telemetry.shutdown().finally(() => process.exit(1));
+    });
+}

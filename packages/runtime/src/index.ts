@@ -1,0 +1,1 @@
+export { bootstrap, type ServiceContext, type ServiceModule } from './bootstrap';

@@ -1,0 +1,77 @@
+/**
+ * `@flashcase/store`: the shared counters store (rate limits, token budgets, usage counters,
+ * gateway request stats) on Redis or embedded, and the resilient wrapper the services use.
+ *
+ * @packageDocumentation
+ */
+
+export type { EmbeddedStoreOptions } from './embedded/embedded-store';
+/**
+ * The in-process store (no `REDIS_URL`): exact and atomic within one process, per replica only.
+ * Takes an optional clock (`now`) for tests; expired entries are pruned on access and by an unref'd
+ * timer (minute buckets 25 h, per-user minute buckets 2 h).
+ */
+export { EmbeddedStore } from './embedded/embedded-store';
+/**
+ * Thrown when the shared store cannot answer: reads while degraded, limit checks in
+ * `REDIS_FAILURE_MODE=closed`, `ResilientStore.ping()` failures. `code` is `store_unavailable`.
+ */
+export { StoreUnavailableError } from './errors';
+export type { RedisClientOptions } from './redis/client';
+/**
+ * A fail-fast ioredis client (no offline queue, command timeout, one retry, background
+ * reconnects) for `REDIS_URL` or `REDIS_CLUSTER_NODES`. Calls before the first connection fail fast.
+ */
+export { createRedisClient } from './redis/client';
+/**
+ * Every key the Redis store writes, under the key prefix, hash-tagged per concern (`{u:<key>}`,
+ * `{usage}`, `{reqstats}`). The prefix may not contain braces (RangeError).
+ */
+export { DEFAULT_KEY_PREFIX, KeySpace } from './redis/keys';
+export type { RedisStoreOptions, WriteSequence } from './redis/redis-store';
+/**
+ * The Redis (or Cluster) store: one Lua script per call, server time, Cluster safe. Client errors
+ * are thrown as they are; use `ResilientStore` for the contract's failure modes.
+ */
+export { RedisStore } from './redis/redis-store';
+export type {
+  FailureMode,
+  ResilientStoreOptions,
+  StoreStateListener,
+  WriteBufferStats,
+} from './resilient/resilient-store';
+/**
+ * `RedisStore` plus the contract's failure behaviour: degraded state, fail-open (embedded limits) or
+ * fail-closed, buffered counter increments replayed exactly once, reads refused while degraded.
+ */
+export { ResilientStore } from './resilient/resilient-store';
+/**
+ * Latency bucket upper bounds (s) for `RequestStatsDelta.latencyBuckets`, last one +Inf;
+ * `latencyBucketIndex(seconds)` picks the bucket; `quantileFromBuckets(counts, q)` interpolates like
+ * Prometheus' `histogram_quantile` (0 when empty, the largest finite bound for the +Inf bucket,
+ * RangeError for q outside [0, 1]).
+ */
+export { LATENCY_BUCKETS_S, latencyBucketIndex, quantileFromBuckets } from './stats/latency';
+/** Bucket granularity (one minute) and retentions: cluster-wide 25 h, per user 2 h. */
+export { GLOBAL_BUCKET_RETENTION_MS, MINUTE_MS, USER_BUCKET_RETENTION_MS } from './time';
+/** The store interface and its values (see each type's doc). */
+export type {
+  BudgetDecision,
+  CountersStore,
+  RateLimitDecision,
+  RequestStats,
+  RequestStatsDelta,
+  StoreKind,
+  TimeseriesPoint,
+  UsageCounters,
+  UsageRecord,
+  UsageSnapshot,
+  WindowLimit,
+} from './types';
+/** Zeroed usage counters, a new object each call (safe to mutate). */
+export { addCounters, emptyCounters } from './usage/counters';
+/**
+ * The store a service runs on, from its config: embedded without REDIS_URL/REDIS_CLUSTER_NODES,
+ * else Redis behind `ResilientStore`; `state()` is what `/api/v1/health` reports as `database`.
+ */
+export { type OpenStoreOptions, openStore, type StoreConnection, type StoreHandle } from './open';

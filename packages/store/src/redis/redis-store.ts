@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { UNLIMITED } from '../limits/decision';
+import { activeWindows, assertCount, assertDuration } from '../limits/validate';
+import { assertRequestStatsDelta, deltaMinute, emptyRequestStats, requestStatsMinutes } from '../stats/request-stats';
+import { GLOBAL_BUCKET_RETENTION_MS, USER_BUCKET_RETENTION_MS } from '../time';
+import type {
+  BudgetDecision,
+  CountersStore,
+  RateLimitDecision,
+  RequestStats,
+  RequestStatsDelta,
+  TimeseriesPoint,
+  UsageCounters,
+  UsageRecord,
+  UsageSnapshot,
+  WindowLimit,
+} from '../types';
+import { assertUsageRecord, countersFromValues, snapshotFromHash } from '../usage/counters';
+import { aggregateSteps, lookbackMs, stepLayout } from '../usage/timeseries';
+import { DEFAULT_KEY_PREFIX, KeySpace } from './keys';
+import { defineScripts, type ScriptedClient } from './scripts';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** Every key starts with it (no braces: they are the hash tags). Default `flashcase:`. */
+  keyPrefix?: string;
+  /** `close()` quits the client too (the store owns it). Default true. */
+  closeClient?: boolean;
+}
+
+/**
+ * Identifies one write of a writer that may replay it (the resilient store's buffer): the script
+ * applies a writer's sequence number at most once, so a write whose reply was lost and that is
+ * replayed later is not counted twice. Sequences of one writer must be applied in increasing order.
+ */
+export interface WriteSequence {
+  writerId: string;
+  seq: number;
+}
+
+/** A writer's high-water key lives this long after its last write (longer than any replay wait). */
+const WRITER_TTL_MS = GLOBAL_BUCKET_RETENTION_MS;
+
+/** Request stats hash fields: `n`, `s4`, `s5`, then `b0`.. per latency bucket. */
+const REQUEST_FIELDS = { requests: 'n', status4xx: 's4', status5xx: 's5' } as const;
+
+function asArray(reply: unknown): unknown[] {
+  if (!Array.isArray(reply)) throw new TypeError(`unexpected script reply: ${String(reply)}`);
+  return reply;
+}
+
+/**
+ * The shared counters store on Redis (or Redis Cluster): every call is one Lua script, so one
+ * atomic round trip, timed by the server's clock. Keys start with the key prefix and are hash-tagged
+ * per concern (see `KeySpace`), so each script touches one slot.
+ *
+ * Errors of the client (connection refused, timeout, offline) are thrown as they are: wrap the
+ * store in a `ResilientStore` for the contract's failure modes. `timestampMs` on usage records is
+ * honoured (it decides the minute bucket); otherwise the server's time is used.
+ */
+export class RedisStore implements CountersStore {
+  readonly kind = 'redis' as const;
+
+  /** The keys this store reads and writes. */
+  readonly keys: KeySpace;
+  private readonly client: ScriptedClient;
+  private readonly closeClient: boolean;
+
+  constructor(client: Redis | Cluster, { keyPrefix = DEFAULT_KEY_PREFIX, closeClient = true }: RedisStoreOptions = {}) {
+    this.keys = new KeySpace(keyPrefix);
+    this.client = defineScripts(client);
+    this.closeClient = closeClient;
+  }
+
+  async hit(key: string, windows: WindowLimit[]): Promise<RateLimitDecision> {
+    const active = activeWindows(windows);
+    if (active.length === 0) return { ...UNLIMITED };
+    const args: (string | number)[] = active.map((window) => this.keys.rateLimit(key, window));
+    args.push(randomUUID());
+    for (const window of active) args.push(window.limit, window.windowMs);
+    const [allowed, index, limit, remaining, resetMs, retryAfterMs] = asArray(
+      await this.client.flashcaseHit(active.length, ...args),
+    ).map(Number) as [number, number, number, number, number, number];
+    const decision: RateLimitDecision = { allowed: allowed === 1, limit, remaining, resetMs, retryAfterMs };
+    if (!decision.allowed) decision.limitName = active[index - 1]?.name;
+    return decision;
+  }
+
+  async reserveBudget(
+    key: string,
+    reservationId: string,
+    tokens: number,
+    budget: number,
+    windowMs: number,
+  ): Promise<BudgetDecision> {
+    assertCount(tokens, 'tokens');
+    assertCount(budget, 'budget');
+    assertDuration(windowMs, 'windowMs');
+    if (budget === 0) return { allowed: true, used: 0, budget: 0, retryAfterMs: 0 };
+    const [allowed, used, retryAfterMs] = asArray(
+      await this.client.flashcaseReserve(
+        2,
+        this.keys.budgetLog(key),
+        this.keys.budgetTokens(key),
+        reservationId,
+        tokens,
+        budget,
+        windowMs,
+      ),
+    ).map(Number) as [number, number, number];
+    return { allowed: allowed === 1, used, budget, retryAfterMs };
+  }
+
+  async settleBudget(key: string, reservationId: string, tokens: number, windowMs: number): Promise<void> {
+    assertCount(tokens, 'tokens');
+    assertDuration(windowMs, 'windowMs');
+    await this.client.flashcaseSettle(
+      2,
+      this.keys.budgetLog(key),
+      this.keys.budgetTokens(key),
+      reservationId,
+      tokens,
+      windowMs,
+    );
+  }
+
+  /**
+   * Adds one request's usage. With `write`, the write is applied at most once per writer sequence
+   * (resolves without counting when that sequence was already applied).
+   */
+  async recordUsage(record: UsageRecord, write?: WriteSequence): Promise<void> {
+    assertUsageRecord(record);
+    await this.client.flashcaseRecordUsage(
+      3,
+      this.keys.usageTotals(),
+      this.keys.usageUser(record.userId),
+      this.keys.usageWriter(write?.writerId ?? '-'),
+      record.promptTokens,
+      record.completionTokens,
+      record.costMicros,
+      record.error ? 1 : 0,
+      record.operation,
+      record.model,
+      record.timestampMs ?? '',
+      this.keys.usageMinutePrefix(),
+      this.keys.usageUserMinutePrefix(record.userId),
+      GLOBAL_BUCKET_RETENTION_MS,
+      USER_BUCKET_RETENTION_MS,
+      write?.seq ?? 0,
+      WRITER_TTL_MS,
+    );
+  }
+
+  async usage(): Promise<UsageSnapshot> {
+    return this.snapshot(this.keys.usageTotals(), this.keys.usageMinutePrefix());
+  }
+
+  async userUsage(userId: string): Promise<UsageSnapshot> {
+    return this.snapshot(this.keys.usageUser(userId), this.keys.usageUserMinutePrefix(userId));
+  }
+
+  private async snapshot(totalsKey: string, minutePrefix: string): Promise<UsageSnapshot> {
+    const [, sums, hash] = asArray(await this.client.flashcaseUsageSnapshot(1, totalsKey, minutePrefix, '0'));
+    return { ...snapshotFromHash(asArray(hash) as string[]), lastHour: countersFromValues(asArray(sums)) };
+  }
+
+  async lastHourTokens(): Promise<number> {
+    const [, sums] = asArray(
+      await this.client.flashcaseUsageSnapshot(1, this.keys.usageTotals(), this.keys.usageMinutePrefix(), '1'),
+    );
+    return countersFromValues(asArray(sums)).totalTokens;
+  }
+
+  async timeseries(windowMs: number, stepMs: number): Promise<TimeseriesPoint[]> {
+    stepLayout(0, windowMs, stepMs); // validates before the round trip
+    const reply = asArray(
+      await this.client.flashcaseUsageMinutes(
+        1,
+        this.keys.usageTotals(),
+        this.keys.usageMinutePrefix(),
+        lookbackMs(windowMs, stepMs),
+      ),
+    ).map(Number);
+    const minutes: [number, UsageCounters][] = [];
+    for (let i = 1; i + 5 < reply.length; i += 6) {
+      minutes.push([reply[i] as number, countersFromValues(reply.slice(i + 1, i + 6))]);
+    }
+    return aggregateSteps(stepLayout(reply[0] as number, windowMs, stepMs), minutes);
+  }
+
+  /** Adds gateway request stats; `write` deduplicates replays as in `recordUsage`. */
+  async addRequestStats(delta: RequestStatsDelta, write?: WriteSequence): Promise<void> {
+    assertRequestStatsDelta(delta);
+    const minute = deltaMinute(delta);
+    const fields: (string | number)[] = [
+      REQUEST_FIELDS.requests,
+      delta.requests,
+      REQUEST_FIELDS.status4xx,
+      delta.status4xx,
+      REQUEST_FIELDS.status5xx,
+      delta.status5xx,
+    ];
+    delta.latencyBuckets.forEach((n, i) => {
+      fields.push(`b${i}`, n);
+    });
+    await this.client.flashcaseAddRequestStats(
+      2,
+      `${this.keys.requestMinutePrefix()}${minute}`,
+      this.keys.requestWriter(write?.writerId ?? '-'),
+      write?.seq ?? 0,
+      WRITER_TTL_MS,
+      minute,
+      GLOBAL_BUCKET_RETENTION_MS,
+      ...fields,
+    );
+  }
+
+  async requestStats(windowS: number): Promise<RequestStats> {
+    const minutes = requestStatsMinutes(windowS);
+    const reply = asArray(
+      await this.client.flashcaseRequestStats(
+        1,
+        this.keys.requestWriter('-'),
+        this.keys.requestMinutePrefix(),
+        minutes,
+      ),
+    );
+    const stats = emptyRequestStats(windowS);
+    for (let i = 1; i + 1 < reply.length; i += 2) {
+      const field = String(reply[i]);
+      const value = Number(reply[i + 1]);
+      if (field === REQUEST_FIELDS.requests) stats.requests = value;
+      else if (field === REQUEST_FIELDS.status4xx) stats.status4xx = value;
+      else if (field === REQUEST_FIELDS.status5xx) stats.status5xx = value;
+      else if (/^b\d+$/.test(field)) stats.latencyBuckets[Number(field.slice(1))] = value;
+    }
+    // A longer latency array from a writer with more buckets leaves no holes.
+    for (let i = 0; i < stats.latencyBuckets.length; i++) stats.latencyBuckets[i] ??= 0;
+    return stats;
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  /** Quits the client (unless `closeClient: false`); waits at most 1 s, then drops the connection. */
+  async close(): Promise<void> {
+    if (!this.closeClient) return;
+    const client = this.client;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1000);
+      timer.unref();
+    });
+    await Promise.race([client.quit().catch(() => undefined), deadline]);
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}

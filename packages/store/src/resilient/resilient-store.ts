@@ -1,0 +1,368 @@
+import { randomUUID } from 'node:crypto';
+import { EmbeddedStore } from '../embedded/embedded-store';
+import { StoreUnavailableError } from '../errors';
+import { assertCount, assertDuration } from '../limits/validate';
+import type { RedisStore } from '../redis/redis-store';
+import { assertRequestStatsDelta } from '../stats/request-stats';
+import type {
+  BudgetDecision,
+  CountersStore,
+  RateLimitDecision,
+  RequestStats,
+  RequestStatsDelta,
+  TimeseriesPoint,
+  UsageRecord,
+  UsageSnapshot,
+  WindowLimit,
+} from '../types';
+import { assertUsageRecord } from '../usage/counters';
+import { type Sequenced, WriteBuffer } from './write-buffer';
+
+/** `REDIS_FAILURE_MODE`: keep serving on per-replica limits (`open`) or refuse (`closed`) while Redis is away. */
+export type FailureMode = 'open' | 'closed';
+
+/** Options of {@link ResilientStore}. */
+export interface ResilientStoreOptions {
+  /** Default `open`. */
+  failureMode?: FailureMode;
+  /** Any Redis call slower than this counts as a failure (and the call falls back). Default 1000. */
+  commandTimeoutMs?: number;
+  /** Background ping period, while healthy (to notice an outage) and while degraded (to recover). Default 1000. */
+  pingIntervalMs?: number;
+  /** Counter increments kept for Redis while it is away; more are dropped and counted. Default 100 000. */
+  maxBufferedWrites?: number;
+  /** Where limits are enforced while degraded (fail-open). Default: a new `EmbeddedStore`. */
+  fallback?: EmbeddedStore;
+  /** How long `close()` may spend writing buffered increments to a Redis that came back. Default 2000. */
+  closeFlushTimeoutMs?: number;
+}
+
+/** Listener of {@link ResilientStore.onStateChange}. */
+export type StoreStateListener = (degraded: boolean, cause?: unknown) => void;
+
+/** Counts of the write buffer, for logs and health checks. */
+export interface WriteBufferStats {
+  /** Increments waiting for Redis. */
+  buffered: number;
+  /** Increments refused because the buffer was full (lost usage). */
+  dropped: number;
+  /** Increments written to Redis by a replay. */
+  replayed: number;
+}
+
+type BufferedWrite = Sequenced & { attempts: number } & (
+    | { kind: 'usage'; record: UsageRecord }
+    | { kind: 'stats'; delta: RequestStatsDelta }
+    | { kind: 'settle'; key: string; reservationId: string; tokens: number; windowMs: number }
+  );
+
+/** A replayed write refused by the server itself this many times (not a connection problem) is dropped. */
+const MAX_REPLAY_ATTEMPTS = 5;
+
+function isServerError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
+}
+
+/**
+ * The store the services use with `REDIS_URL`: a `RedisStore` with the contract's failure
+ * behaviour (section 7) around it.
+ *
+ * - A Redis call that fails or takes longer than `commandTimeoutMs` makes the store degraded
+ *   (`isDegraded()`, `onStateChange`); no call waits longer than `commandTimeoutMs`.
+ * - While degraded, `failureMode: 'open'` enforces `hit` / budgets on the embedded fallback (per
+ *   replica); `'closed'` makes `hit` and `reserveBudget` throw `StoreUnavailableError`.
+ * - In both modes, `recordUsage`, `addRequestStats` and `settleBudget` resolve at once while degraded:
+ *   their increments are buffered (bounded; overflow is dropped and counted) and replayed to Redis in
+ *   order once a background ping succeeds. Each carries a per-writer sequence number that the Redis
+ *   scripts apply at most once, so a write whose reply was lost (it may have been applied) is not
+ *   counted twice by its replay: no usage lost, none doubled.
+ * - Reads (`usage`, `userUsage`, `lastHourTokens`, `timeseries`, `requestStats`) throw
+ *   `StoreUnavailableError` while degraded: they need the cluster-wide state.
+ * - The store is healthy again only when the buffer is empty, so reads never miss replayed usage.
+ *
+ * Timers are unref'd; `close()` stops them, tries to write what is buffered (bounded by
+ * `closeFlushTimeoutMs`), then closes both stores. Writes still buffered then are lost.
+ */
+export class ResilientStore implements CountersStore {
+  readonly kind = 'redis' as const;
+  readonly failureMode: FailureMode;
+
+  private readonly redis: RedisStore;
+  private readonly fallback: EmbeddedStore;
+  private readonly commandTimeoutMs: number;
+  private readonly closeFlushTimeoutMs: number;
+  private readonly buffer: WriteBuffer<BufferedWrite>;
+  private readonly listeners = new Set<StoreStateListener>();
+  private readonly writerId = randomUUID();
+  private readonly timer: NodeJS.Timeout;
+  private readonly seqs = { usage: 0, stats: 0, settle: 0 };
+  private degraded = false;
+  private closed = false;
+  private replayed = 0;
+  /** Direct (unbuffered) writes still waiting for Redis: a replay waits for them to settle. */
+  private inflightWrites = 0;
+  private checking: Promise<void> | undefined;
+  private flushDeadline = Number.POSITIVE_INFINITY;
+
+  constructor(
+    redis: RedisStore,
+    {
+      failureMode = 'open',
+      commandTimeoutMs = 1000,
+      pingIntervalMs = 1000,
+      maxBufferedWrites = 100_000,
+      fallback = new EmbeddedStore(),
+      closeFlushTimeoutMs = 2000,
+    }: ResilientStoreOptions = {},
+  ) {
+    assertDuration(commandTimeoutMs, 'commandTimeoutMs');
+    assertDuration(pingIntervalMs, 'pingIntervalMs');
+    assertCount(maxBufferedWrites, 'maxBufferedWrites');
+    this.redis = redis;
+    this.failureMode = failureMode;
+    this.fallback = fallback;
+    this.commandTimeoutMs = commandTimeoutMs;
+    this.closeFlushTimeoutMs = closeFlushTimeoutMs;
+    this.buffer = new WriteBuffer(maxBufferedWrites);
+    this.timer = setInterval(() => void this.check(), pingIntervalMs);
+    this.timer.unref();
+  }
+
+  /** True while Redis is unreachable or buffered increments are still being written back. */
+  isDegraded(): boolean {
+    return this.degraded;
+  }
+
+  /**
+   * Calls `listener(degraded, cause)` on every change of state (not for the current one). Returns
+   * the unsubscribe function. A listener that throws is ignored.
+   */
+  onStateChange(listener: StoreStateListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** The write buffer's counts (lost usage shows as `dropped`). */
+  bufferStats(): WriteBufferStats {
+    return { buffered: this.buffer.length, dropped: this.buffer.dropped, replayed: this.replayed };
+  }
+
+  async hit(key: string, windows: WindowLimit[]): Promise<RateLimitDecision> {
+    return this.limit(
+      () => this.redis.hit(key, windows),
+      () => this.fallback.hit(key, windows),
+    );
+  }
+
+  async reserveBudget(
+    key: string,
+    reservationId: string,
+    tokens: number,
+    budget: number,
+    windowMs: number,
+  ): Promise<BudgetDecision> {
+    return this.limit(
+      () => this.redis.reserveBudget(key, reservationId, tokens, budget, windowMs),
+      () => this.fallback.reserveBudget(key, reservationId, tokens, budget, windowMs),
+    );
+  }
+
+  /** Settles on Redis (buffered while degraded) and on the fallback, wherever the reservation was made. */
+  async settleBudget(key: string, reservationId: string, tokens: number, windowMs: number): Promise<void> {
+    await this.fallback.settleBudget(key, reservationId, tokens, windowMs);
+    await this.write({
+      stream: 'settle',
+      seq: ++this.seqs.settle,
+      attempts: 0,
+      kind: 'settle',
+      key,
+      reservationId,
+      tokens,
+      windowMs,
+    });
+  }
+
+  async recordUsage(record: UsageRecord): Promise<void> {
+    assertUsageRecord(record);
+    // A buffered record keeps the time it happened, so the replay lands in the right minute bucket.
+    const stamped = { ...record, timestampMs: record.timestampMs ?? Date.now() };
+    await this.write({ stream: 'usage', seq: ++this.seqs.usage, attempts: 0, kind: 'usage', record: stamped }, record);
+  }
+
+  async addRequestStats(delta: RequestStatsDelta): Promise<void> {
+    assertRequestStatsDelta(delta);
+    await this.write({ stream: 'stats', seq: ++this.seqs.stats, attempts: 0, kind: 'stats', delta });
+  }
+
+  async usage(): Promise<UsageSnapshot> {
+    return this.read(() => this.redis.usage());
+  }
+
+  async userUsage(userId: string): Promise<UsageSnapshot> {
+    return this.read(() => this.redis.userUsage(userId));
+  }
+
+  async lastHourTokens(): Promise<number> {
+    return this.read(() => this.redis.lastHourTokens());
+  }
+
+  async timeseries(windowMs: number, stepMs: number): Promise<TimeseriesPoint[]> {
+    return this.read(() => this.redis.timeseries(windowMs, stepMs));
+  }
+
+  async requestStats(windowS: number): Promise<RequestStats> {
+    return this.read(() => this.redis.requestStats(windowS));
+  }
+
+  /** Pings Redis (bounded by the command timeout); a failure makes the store degraded and rejects. */
+  async ping(): Promise<void> {
+    try {
+      await this.bounded(this.redis.ping());
+    } catch (err) {
+      this.setDegraded(true, err);
+      throw new StoreUnavailableError('redis did not answer a ping', { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.timer);
+    if (this.buffer.length > 0) {
+      this.flushDeadline = Date.now() + this.closeFlushTimeoutMs;
+      await this.check();
+    }
+    this.closed = true;
+    await this.checking;
+    await Promise.allSettled([this.fallback.close(), this.redis.close()]);
+    this.listeners.clear();
+  }
+
+  /** A limit check: Redis when healthy; the fallback (open) or a refusal (closed) otherwise. */
+  private async limit<T>(onRedis: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
+    let cause: unknown;
+    if (!this.degraded) {
+      try {
+        return await this.bounded(onRedis());
+      } catch (err) {
+        if (err instanceof RangeError) throw err;
+        this.setDegraded(true, err);
+        cause = err;
+      }
+    }
+    if (this.failureMode === 'closed') {
+      throw new StoreUnavailableError('the counters store is degraded (REDIS_FAILURE_MODE=closed)', { cause });
+    }
+    return onFallback();
+  }
+
+  private async read<T>(onRedis: () => Promise<T>): Promise<T> {
+    if (this.degraded)
+      throw new StoreUnavailableError('the counters store is degraded: shared counters are unavailable');
+    try {
+      return await this.bounded(onRedis());
+    } catch (err) {
+      if (err instanceof RangeError) throw err;
+      this.setDegraded(true, err);
+      throw new StoreUnavailableError('redis did not answer', { cause: err });
+    }
+  }
+
+  /**
+   * A counter increment: straight to Redis when healthy, else (or when that fails) into the buffer.
+   * `direct` is what a healthy call sends (a usage record without its local timestamp, so the
+   * server's clock picks the bucket).
+   */
+  private async write(write: BufferedWrite, direct?: UsageRecord): Promise<void> {
+    if (!this.degraded) {
+      this.inflightWrites++;
+      try {
+        await this.bounded(this.apply(write, direct));
+        return;
+      } catch (err) {
+        this.setDegraded(true, err);
+      } finally {
+        this.inflightWrites--;
+      }
+    }
+    this.buffer.insert(write);
+  }
+
+  private apply(write: BufferedWrite, direct?: UsageRecord): Promise<void> {
+    const sequence = { writerId: this.writerId, seq: write.seq };
+    switch (write.kind) {
+      case 'usage':
+        return this.redis.recordUsage(direct ?? write.record, sequence);
+      case 'stats':
+        return this.redis.addRequestStats(write.delta, sequence);
+      case 'settle':
+        return this.redis.settleBudget(write.key, write.reservationId, write.tokens, write.windowMs);
+    }
+  }
+
+  /** Rejects with a StoreUnavailableError when `promise` has not settled within the command timeout. */
+  private bounded<T>(promise: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(`redis did not answer within ${this.commandTimeoutMs} ms`)),
+        this.commandTimeoutMs,
+      );
+      timer.unref();
+    });
+    // The late outcome of a timed-out call is of no interest (and must not be an unhandled rejection).
+    promise.catch(() => undefined);
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** The background check: ping; when degraded and nothing is in flight, replay the buffer and recover. */
+  private check(): Promise<void> {
+    this.checking ??= this.runCheck().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async runCheck(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.bounded(this.redis.ping());
+    } catch (err) {
+      this.setDegraded(true, err);
+      return;
+    }
+    // Direct writes still in flight may be applied or may fail into the buffer: replaying before
+    // they settle could apply a younger sequence first and make the older one look applied.
+    if (!this.degraded || this.inflightWrites > 0) return;
+    while (this.buffer.length > 0) {
+      if (this.closed || Date.now() > this.flushDeadline) return;
+      const write = this.buffer.shift() as BufferedWrite;
+      try {
+        await this.bounded(this.apply(write));
+        this.replayed++;
+      } catch (err) {
+        if (isServerError(err) && ++write.attempts >= MAX_REPLAY_ATTEMPTS) {
+          this.buffer.dropped++;
+          continue;
+        }
+        if (!isServerError(err)) write.attempts = 0;
+        this.buffer.insert(write);
+        return;
+      }
+    }
+    this.setDegraded(false);
+  }
+
+  private setDegraded(degraded: boolean, cause?: unknown): void {
+    if (this.degraded === degraded || this.closed) return;
+    this.degraded = degraded;
+    for (const listener of this.listeners) {
+      try {
+        listener(degraded, cause);
+      } catch {
+        // A listener's failure must not change the store's behaviour.
+      }
+    }
+  }
+}

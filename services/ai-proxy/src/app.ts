@@ -1,0 +1,125 @@
+import type { Config } from '@flashcase/config';
+import { type CountersStore, StoreUnavailableError } from '@flashcase/store';
+import {
+  AILogger,
+  errorHandler,
+  getLogger,
+  HttpError,
+  healthHandler,
+  type Instruments,
+  internalAuth,
+  notFound,
+  requestId,
+  requestTelemetry,
+  type StoreState,
+} from '@flashcase/telemetry';
+import express, { type Express } from 'express';
+import { AiCalls } from './calls/ai-calls';
+import { AiLimits } from './limits/ai-limits';
+import type { Provider } from './providers/types';
+import { aiRoutes } from './routes/ai';
+import { usageRoutes } from './routes/usage';
+import { UsageAccounting } from './usage/accounting';
+import type { PricingTable } from './usage/pricing';
+
+export interface AppDeps {
+  config: Config;
+  store: CountersStore;
+  /** What `/api/v1/health` reports as `database`. */
+  storeState: () => StoreState;
+  provider: Provider;
+  pricing: PricingTable;
+  instruments: Instruments;
+}
+
+/** The ai-proxy HTTP app (no listening here: main.ts does that, tests use a loopback port). */
+export function createApp(deps: AppDeps): Express {
+  const { config, store, provider, pricing, instruments } = deps;
+  const log = getLogger('ai-proxy.http');
+  const accounting = new UsageAccounting({
+    store,
+    instruments,
+    aiLogger: new AILogger(getLogger('ai-proxy.usage')),
+    log: getLogger('ai-proxy.usage'),
+    pricing,
+    trackingEnabled: config.tokens.trackingEnabled,
+    providerName: provider.name,
+  });
+  const limits = new AiLimits(store, instruments, {
+    perMinute: config.rateLimits.aiPerMinute,
+    perHour: config.rateLimits.aiPerHour,
+    tokenBudgetPerHour: config.ai.tokenBudgetPerUserPerHour,
+  });
+  const calls = new AiCalls({ provider, limits, accounting });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestId());
+  app.use(
+    requestTelemetry({
+      instruments,
+      logger: log,
+      userIdOf: (req) => req.user?.id,
+      skipLog: (req) => req.path === '/api/v1/health',
+    }),
+  );
+  app.get('/api/v1/health', healthHandler({ version: config.version, storeState: deps.storeState }));
+  app.use(internalAuth({ token: config.internalToken }));
+  app.get('/api/v1/ai/health', (_req, res) => {
+    res.json({
+      status: 'healthy',
+      grok_configured: config.ai.configured && provider.name === 'xai',
+      courtlistener_configured: config.courtlistenerConfigured,
+      provider: provider.name,
+      rate_limiting: {
+        enabled: config.rateLimits.aiPerMinute > 0 || config.rateLimits.aiPerHour > 0,
+        ai_per_minute: config.rateLimits.aiPerMinute,
+        ai_per_hour: config.rateLimits.aiPerHour,
+      },
+      cost_control: {
+        model: config.ai.model,
+        token_tracking_enabled: config.tokens.trackingEnabled,
+        alert_threshold: config.tokens.alertThreshold,
+      },
+    });
+  });
+  app.use(express.json({ limit: '1mb' }));
+  app.use(
+    aiRoutes({
+      calls,
+      configured: provider.name === 'simulated' || config.ai.configured,
+      defaults: {
+        model: config.ai.model,
+        temperature: config.ai.defaultTemperature,
+        maxTokens: config.ai.maxTokens,
+        allowedModels: new Set(Object.keys(pricing)),
+      },
+    }),
+  );
+  app.use(
+    usageRoutes({
+      store,
+      alertThreshold: config.tokens.alertThreshold,
+      model: config.ai.model,
+      defaultTemperature: config.ai.defaultTemperature,
+      maxTokens: config.ai.maxTokens,
+      rateLimits: config.rateLimits,
+    }),
+  );
+  app.use(notFound());
+  app.use(
+    errorHandler({
+      logger: log,
+      mapError: (err) =>
+        err instanceof StoreUnavailableError
+          ? new HttpError(503, 'store_unavailable', 'The counters store is unreachable; usage reads are paused', {
+              cause: err,
+              headers: { 'Retry-After': '5' },
+            })
+          : undefined,
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { type CountersStore, type RateLimitDecision, StoreUnavailableError, type WindowLimit } from '@flashcase/store';
+import { HttpError, type Instruments } from '@flashcase/telemetry';
+
+export interface AiLimitsOptions {
+  perMinute: number;
+  perHour: number;
+  /** Tokens per user per rolling hour; 0 = off. */
+  tokenBudgetPerHour: number;
+}
+
+export interface Admission {
+  /** For the `RateLimit-*` headers of the answer. */
+  headers: Record<string, string>;
+  /** Settles the budget reservation to the real usage (no-op when budgets are off). */
+  settle(tokens: number): Promise<void>;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers, the contract's names). */
+export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(decision.limit),
+    'RateLimit-Remaining': String(Math.max(0, decision.remaining)),
+    'RateLimit-Reset': String(Math.ceil(decision.resetMs / 1000)),
+  };
+}
+
+/** A 429 in the contract's shape for limit `limit`. */
+export function rateLimited(limit: string, retryAfterMs: number, headers: Record<string, string>, message: string) {
+  const retryAfterS = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new HttpError(429, 'rate_limited', message, {
+    headers: { ...headers, 'Retry-After': String(retryAfterS) },
+    details: { limit, retry_after_s: retryAfterS },
+  });
+}
+
+function storeDown(err: unknown): HttpError {
+  return new HttpError(503, 'store_unavailable', 'AI calls are refused while the counters store is unreachable', {
+    cause: err,
+    headers: { 'Retry-After': '5' },
+  });
+}
+
+/**
+ * The AI limits of one user: rolling per-minute and per-hour request windows checked and recorded
+ * in one atomic store step, then (when on) a token budget reserved as prompt estimate + max_tokens
+ * and settled to the real usage afterwards, so concurrent calls cannot overshoot it.
+ */
+export class AiLimits {
+  private readonly windows: WindowLimit[];
+
+  constructor(
+    private readonly store: CountersStore,
+    private readonly instruments: Instruments,
+    private readonly options: AiLimitsOptions,
+  ) {
+    this.windows = [
+      { name: 'ai_per_minute', limit: options.perMinute, windowMs: 60_000 },
+      { name: 'ai_per_hour', limit: options.perHour, windowMs: HOUR_MS },
+    ].filter((w) => w.limit > 0);
+  }
+
+  /** Admits one AI call or throws the contract's 429 (or 503 when the store refuses in closed mode). */
+  async admit(userId: string, reserveTokens: () => number): Promise<Admission> {
+    let headers: Record<string, string> = {};
+    try {
+      if (this.windows.length > 0) {
+        const decision = await this.store.hit(`ai:${userId}`, this.windows);
+        headers = rateLimitHeaders(decision);
+        if (!decision.allowed) {
+          const limit = decision.limitName ?? 'ai_per_minute';
+          this.instruments.rateLimitRejections.add(1, { limit });
+          throw rateLimited(limit, decision.retryAfterMs, headers, `AI rate limit exceeded (${limit})`);
+        }
+      }
+      const budget = this.options.tokenBudgetPerHour;
+      if (budget <= 0) return { headers, settle: async () => {} };
+      const tokens = reserveTokens();
+      const reservationId = randomUUID();
+      const decision = await this.store.reserveBudget(`budget:${userId}`, reservationId, tokens, budget, HOUR_MS);
+      if (!decision.allowed) {
+        this.instruments.rateLimitRejections.add(1, { limit: 'token_budget_per_hour' });
+        const message =
+          tokens > budget
+            ? `This request may use up to ${tokens} tokens, more than the hourly token budget of ${budget}`
+            : `Hourly token budget exceeded (${decision.used} of ${budget} tokens used or reserved)`;
+        throw rateLimited('token_budget_per_hour', decision.retryAfterMs, headers, message);
+      }
+      return {
+        headers,
+        settle: async (used: number) => {
+          await this.store.settleBudget(`budget:${userId}`, reservationId, used, HOUR_MS).catch(() => {});
+        },
+      };
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) throw storeDown(err);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,221 @@
+import { Agent, request, errors as undiciErrors } from 'undici';
+import type { UpstreamRequest } from '../operations/types';
+import {
+  type CompletionResult,
+  type OpenAIChunk,
+  type Provider,
+  readUsage,
+  type StreamChunk,
+  UpstreamError,
+} from './types';
+
+export interface OpenAICompatibleOptions {
+  baseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  /** Pooled keep-alive connections to the upstream. */
+  connections?: number;
+}
+
+function payload(req: UpstreamRequest): string {
+  return JSON.stringify({
+    ...req.extra,
+    model: req.model,
+    messages: req.messages,
+    temperature: req.temperature,
+    max_tokens: req.maxTokens,
+    stream: req.stream,
+    ...(req.stream ? { stream_options: { include_usage: true } } : {}),
+  });
+}
+
+function retryAfter(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+async function statusError(status: number, headers: Record<string, string | string[] | undefined>, body: string) {
+  let detail = '';
+  try {
+    const parsed = JSON.parse(body) as { error?: { message?: string } | string };
+    detail = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? '');
+  } catch {
+    // not JSON: keep the status only
+  }
+  const suffix = detail ? `: ${detail.slice(0, 200)}` : '';
+  if (status === 429) {
+    return new UpstreamError(
+      'rate_limited',
+      `Upstream rate limited${suffix}`,
+      status,
+      retryAfter(headers['retry-after']),
+    );
+  }
+  if (status === 400 || status === 404 || status === 413 || status === 422) {
+    return new UpstreamError('rejected', `Upstream rejected the request (${status})${suffix}`, status);
+  }
+  return new UpstreamError('status', `Upstream answered ${status}${suffix}`, status);
+}
+
+function classify(err: unknown, signal: AbortSignal, deadline: AbortSignal): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (deadline.aborted && !signal.aborted)
+    return new UpstreamError('timeout', 'Upstream timed out', undefined, undefined, { cause: err });
+  if (signal.aborted) return new UpstreamError('aborted', 'Client went away', undefined, undefined, { cause: err });
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new UpstreamError('timeout', 'Upstream timed out', undefined, undefined, { cause: err });
+  }
+  const code = (err as { code?: string }).code ?? '';
+  return new UpstreamError(
+    'connection',
+    `Upstream connection failed${code ? ` (${code})` : ''}`,
+    undefined,
+    undefined,
+    {
+      cause: err,
+    },
+  );
+}
+
+/**
+ * An OpenAI-compatible Chat Completions client (xAI Grok by default) over a pooled keep-alive undici
+ * Agent. `AI_UPSTREAM_TIMEOUT_MS` bounds the whole non-streaming call, and for streams both the
+ * wait for the first byte and every silence between chunks (a stalled stream fails, never hangs).
+ */
+export class OpenAICompatibleProvider implements Provider {
+  readonly name = 'xai' as const;
+  private readonly agent: Agent;
+  private readonly url: string;
+
+  constructor(private readonly options: OpenAICompatibleOptions) {
+    this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.agent = new Agent({
+      connections: options.connections ?? 256,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+  }
+
+  private send(req: UpstreamRequest, signal: AbortSignal) {
+    return request(this.url, {
+      method: 'POST',
+      dispatcher: this.agent,
+      signal,
+      headers: {
+        authorization: `Bearer ${this.options.apiKey}`,
+        'content-type': 'application/json',
+        accept: req.stream ? 'text/event-stream' : 'application/json',
+      },
+      body: payload(req),
+    });
+  }
+
+  async complete(req: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult> {
+    const deadline = AbortSignal.timeout(this.options.timeoutMs);
+    const combined = AbortSignal.any([signal, deadline]);
+    try {
+      const res = await this.send({ ...req, stream: false }, combined);
+      const text = await res.body.text();
+      if (res.statusCode < 200 || res.statusCode >= 300) throw await statusError(res.statusCode, res.headers, text);
+      let body: {
+        id?: string;
+        model?: string;
+        created?: number;
+        choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
+        usage?: OpenAIChunk['usage'];
+      };
+      try {
+        body = JSON.parse(text);
+      } catch (err) {
+        throw new UpstreamError('malformed', 'Upstream sent malformed JSON', res.statusCode, undefined, { cause: err });
+      }
+      const choice = body?.choices?.[0];
+      if (!choice || typeof choice !== 'object') {
+        throw new UpstreamError('malformed', 'Upstream response has no choices', res.statusCode);
+      }
+      return {
+        id: typeof body.id === 'string' ? body.id : `chatcmpl-${Date.now()}`,
+        model: typeof body.model === 'string' ? body.model : req.model,
+        created: typeof body.created === 'number' ? body.created : Math.floor(Date.now() / 1000),
+        content: typeof choice.message?.content === 'string' ? choice.message.content : '',
+        finishReason: choice.finish_reason ?? 'stop',
+        usage: readUsage(body.usage),
+      };
+    } catch (err) {
+      throw classify(err, signal, deadline);
+    }
+  }
+
+  async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+    // Per-chunk silence is bounded by the agent's bodyTimeout; the first byte by headersTimeout.
+    const neverFires = new AbortController().signal;
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await this.send({ ...req, stream: true }, signal);
+    } catch (err) {
+      throw classify(err, signal, neverFires);
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await res.body.text().catch(() => '');
+      throw await statusError(res.statusCode, res.headers, text);
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    let sawUsage = false;
+    try {
+      for await (const piece of res.body) {
+        buffer += decoder.decode(piece as Buffer, { stream: true });
+        let newline = buffer.indexOf('\n');
+        while (newline !== -1) {
+          const line = buffer.slice(0, newline).replace(/\r$/, '');
+          buffer = buffer.slice(newline + 1);
+          newline = buffer.indexOf('\n');
+          if (!line.startsWith('data:')) continue;
+          const data = line.slice(5).trim();
+          if (data === '[DONE]') return;
+          if (data.length === 0) continue;
+          let chunk: OpenAIChunk;
+          try {
+            chunk = JSON.parse(data);
+          } catch (err) {
+            throw new UpstreamError('malformed', 'Upstream sent a malformed stream event', res.statusCode, undefined, {
+              cause: err,
+            });
+          }
+          if (chunk && typeof chunk === 'object' && 'error' in chunk) {
+            throw new UpstreamError('status', 'Upstream reported an error mid-stream', res.statusCode);
+          }
+          const choice = chunk.choices?.[0];
+          const usage = readUsage(chunk.usage);
+          if (usage) sawUsage = true;
+          yield {
+            raw: chunk,
+            delta: typeof choice?.delta?.content === 'string' ? choice.delta.content : '',
+            finishReason: choice?.finish_reason ?? undefined,
+            usage,
+          };
+        }
+      }
+      // The body ended without [DONE]: complete if the usage chunk came, else broken off.
+      if (sawUsage) return;
+      throw new UpstreamError('connection', 'Upstream stream ended early', res.statusCode);
+    } catch (err) {
+      throw classify(err, signal, neverFires);
+    } finally {
+      res.body.destroy();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

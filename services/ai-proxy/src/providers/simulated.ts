@@ -1,0 +1,100 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { UpstreamRequest } from '../operations/types';
+import { estimatePromptTokens } from '../usage/tokenizer';
+import { type CompletionResult, type Provider, type StreamChunk, UpstreamError } from './types';
+
+const WORDS = (
+  'recall review spaced repetition memory card answer question concept definition example summary ' +
+  'key term fact detail context practice test explain connect remember understand principle method ' +
+  'cause effect process stage structure function property theory evidence result'
+).split(' ');
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}
+
+/**
+ * The built-in `simulated` provider: no network, deterministic text derived from the prompt,
+ * realistic token counts (prompt counted with the tokenizer, one token per generated word), and a
+ * configurable latency. For demos and load tests when no `XAI_API_KEY` is set; every answer says
+ * it is simulated.
+ */
+export class SimulatedProvider implements Provider {
+  readonly name = 'simulated' as const;
+
+  constructor(private readonly latencyMs: number) {}
+
+  private words(req: UpstreamRequest): string[] {
+    const last = req.messages[req.messages.length - 1]?.content ?? '';
+    let seed = hash(`${req.operation}:${last}`);
+    const count = Math.min(req.maxTokens, 12 + (seed % 48));
+    const out = ['[simulated]'];
+    while (out.length < count) {
+      seed = Math.imul(seed ^ (seed >>> 15), 2246822507) >>> 0;
+      out.push(WORDS[seed % WORDS.length] ?? 'card');
+    }
+    return out.slice(0, Math.max(1, count));
+  }
+
+  private async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (ms <= 0) return;
+    try {
+      await sleep(ms, undefined, { signal });
+    } catch (err) {
+      throw new UpstreamError('aborted', 'Client went away', undefined, undefined, { cause: err });
+    }
+  }
+
+  async complete(req: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult> {
+    await this.wait(this.latencyMs, signal);
+    const words = this.words(req);
+    return {
+      id: `sim-${hash(JSON.stringify(req.messages)).toString(16)}`,
+      model: req.model,
+      created: Math.floor(Date.now() / 1000),
+      content: words.join(' '),
+      finishReason: words.length >= req.maxTokens ? 'length' : 'stop',
+      usage: { promptTokens: estimatePromptTokens(req.messages), completionTokens: words.length },
+    };
+  }
+
+  async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+    const id = `sim-${hash(JSON.stringify(req.messages)).toString(16)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const words = this.words(req);
+    const base = { id, object: 'chat.completion.chunk', created, model: req.model };
+    await this.wait(this.latencyMs, signal);
+    for (let i = 0; i < words.length; i++) {
+      const delta = i === 0 ? (words[i] ?? '') : ` ${words[i]}`;
+      yield { raw: { ...base, choices: [{ index: 0, delta: { content: delta }, finish_reason: null }] }, delta };
+      await this.wait(Math.round(this.latencyMs / 20), signal);
+    }
+    const finishReason = words.length >= req.maxTokens ? 'length' : 'stop';
+    yield {
+      raw: { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishReason }] },
+      delta: '',
+      finishReason,
+    };
+    const usage = { promptTokens: estimatePromptTokens(req.messages), completionTokens: words.length };
+    yield {
+      raw: {
+        ...base,
+        choices: [],
+        usage: {
+          prompt_tokens: usage.promptTokens,
+          completion_tokens: usage.completionTokens,
+          total_tokens: usage.promptTokens + usage.completionTokens,
+        },
+      },
+      delta: '',
+      usage,
+    };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,117 @@
+import { errorBody, HttpError, requireUser } from '@flashcase/telemetry';
+import { type Request, type Response, Router } from 'express';
+import type { AiCalls } from '../calls/ai-calls';
+import { buildCompletionsRequest, buildOperationRequest, type RequestDefaults } from '../operations/requests';
+import { OPERATIONS, type TokenUsage } from '../operations/types';
+import { microsToUsd } from '../usage/pricing';
+import { clientGone, sendEvent, startSse } from './sse';
+
+export interface AiRoutesDeps {
+  calls: AiCalls;
+  defaults: RequestDefaults;
+  /** False for provider `xai` without a key: every call answers 503 ai_not_configured. */
+  configured: boolean;
+}
+
+function usageJson(usage: TokenUsage) {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+  };
+}
+
+function userOf(req: Request): string {
+  // requireUser() ran first
+  return req.user?.id ?? '';
+}
+
+/** The AI operations: chat, rewrite, autocomplete (FlashCase JSON/SSE) and chat/completions (OpenAI). */
+export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router {
+  const router = Router();
+  const ensureConfigured = () => {
+    if (!configured) {
+      throw new HttpError(503, 'ai_not_configured', 'AI provider xai is selected but XAI_API_KEY is not set');
+    }
+  };
+
+  for (const operation of OPERATIONS) {
+    router.post(`/api/v1/ai/${operation}`, requireUser(), async (req: Request, res: Response) => {
+      const upstream = buildOperationRequest(operation, req.body, defaults);
+      ensureConfigured();
+      const signal = clientGone(res);
+      if (!upstream.stream) {
+        const call = await calls.complete(userOf(req), upstream, signal);
+        res.set(call.headers).json({
+          id: call.result.id,
+          model: call.result.model,
+          operation,
+          content: call.result.content,
+          finish_reason: call.result.finishReason,
+          usage: usageJson(call.usage),
+          cost_estimate_usd: microsToUsd(call.costMicros),
+        });
+        return;
+      }
+      const summary = await calls.stream(userOf(req), upstream, signal, {
+        start: (headers) => startSse(res, headers),
+        chunk: (chunk) => {
+          if (chunk.delta) sendEvent(res, { delta: chunk.delta });
+        },
+      });
+      startSse(res, {});
+      if (summary.error) {
+        sendEvent(res, errorBody(summary.error, req.id));
+      } else {
+        sendEvent(res, {
+          done: true,
+          finish_reason: summary.finishReason,
+          usage: usageJson(summary.usage),
+          cost_estimate_usd: microsToUsd(summary.costMicros),
+        });
+        sendEvent(res, '[DONE]');
+      }
+      res.end();
+    });
+  }
+
+  router.post('/api/v1/ai/chat/completions', requireUser(), async (req: Request, res: Response) => {
+    const upstream = buildCompletionsRequest(req.body, defaults);
+    ensureConfigured();
+    const signal = clientGone(res);
+    if (!upstream.stream) {
+      const call = await calls.complete(userOf(req), upstream, signal);
+      res.set(call.headers).json({
+        id: call.result.id,
+        object: 'chat.completion',
+        created: call.result.created,
+        model: call.result.model,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: call.result.content, refusal: null },
+            logprobs: null,
+            finish_reason: call.result.finishReason,
+          },
+        ],
+        usage: usageJson(call.usage),
+      });
+      return;
+    }
+    const summary = await calls.stream(userOf(req), upstream, signal, {
+      start: (headers) => startSse(res, headers),
+      chunk: (chunk) => {
+        // We always ask upstream for the usage chunk; pass it on only to clients that asked too.
+        const usageOnly = chunk.usage !== undefined && (chunk.raw.choices?.length ?? 0) === 0;
+        if (usageOnly && !upstream.clientWantsUsage) return;
+        sendEvent(res, chunk.raw);
+      },
+    });
+    startSse(res, {});
+    if (summary.error) sendEvent(res, errorBody(summary.error, req.id));
+    else sendEvent(res, '[DONE]');
+    res.end();
+  });
+
+  return router;
+}

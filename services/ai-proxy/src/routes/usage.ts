@@ -1,0 +1,136 @@
+import type { CountersStore, UsageCounters, UsageSnapshot } from '@flashcase/store';
+import { HttpError, requireUser } from '@flashcase/telemetry';
+import { type Request, type Response, Router } from 'express';
+import { microsToUsd } from '../usage/pricing';
+
+export interface UsageRoutesDeps {
+  store: CountersStore;
+  alertThreshold: number;
+  model: string;
+  defaultTemperature: number;
+  maxTokens: { chat: number; rewrite: number; autocomplete: number };
+  rateLimits: { aiPerMinute: number; aiPerHour: number; generalPerMinute: number; generalPerHour: number };
+}
+
+const round6 = (usd: number) => Math.round(usd * 1e6) / 1e6;
+
+function counters(c: UsageCounters) {
+  return {
+    prompt_tokens: c.promptTokens,
+    completion_tokens: c.completionTokens,
+    total_tokens: c.totalTokens,
+    requests: c.requests,
+    estimated_cost_usd: microsToUsd(c.costMicros),
+  };
+}
+
+function breakdown(groups: Record<string, UsageCounters>) {
+  return Object.fromEntries(Object.entries(groups).map(([name, c]) => [name, counters(c)]));
+}
+
+function snapshotJson(snapshot: UsageSnapshot) {
+  const hourlyUsd = microsToUsd(snapshot.lastHour.costMicros);
+  return {
+    usage: {
+      total_prompt_tokens: snapshot.totals.promptTokens,
+      total_completion_tokens: snapshot.totals.completionTokens,
+      total_tokens: snapshot.totals.totalTokens,
+      total_requests: snapshot.totals.requests,
+    },
+    estimated_cost_usd: microsToUsd(snapshot.totals.costMicros),
+    last_hour: counters(snapshot.lastHour),
+    by_operation: breakdown(snapshot.byOperation),
+    by_model: breakdown(snapshot.byModel),
+    projection: {
+      hourly_usd: round6(hourlyUsd),
+      daily_usd: round6(hourlyUsd * 24),
+      monthly_usd: round6(hourlyUsd * 24 * 30),
+    },
+    since: snapshot.since ?? null,
+  };
+}
+
+const WINDOW = /^(\d{1,5})([smhd])$/;
+const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+const MAX_WINDOW_S = 24 * 3600;
+const MAX_POINTS = 1440;
+
+/** `window` (`90m`, `1h`, `24h`; default 1h) and `step` (seconds, a multiple of 60; default 60). */
+function parseTimeseriesQuery(query: Request['query']): { windowS: number; stepS: number } {
+  const rawWindow = query.window ?? '1h';
+  const match = typeof rawWindow === 'string' ? WINDOW.exec(rawWindow) : null;
+  if (!match)
+    throw new HttpError(400, 'invalid_request', 'Invalid field window: expected a duration like 15m, 1h or 24h');
+  const windowS = Number(match[1]) * (UNIT_S[match[2] ?? 's'] ?? 1);
+  if (windowS < 60 || windowS > MAX_WINDOW_S) {
+    throw new HttpError(400, 'invalid_request', 'Invalid field window: must be between 1m and 24h');
+  }
+  const rawStep = query.step ?? '60';
+  const stepS = typeof rawStep === 'string' && /^\d{1,6}$/.test(rawStep) ? Number(rawStep) : Number.NaN;
+  if (!Number.isInteger(stepS) || stepS < 60 || stepS % 60 !== 0) {
+    throw new HttpError(400, 'invalid_request', 'Invalid field step: seconds, a multiple of 60');
+  }
+  if (windowS / stepS > MAX_POINTS)
+    throw new HttpError(400, 'invalid_request', `Invalid field step: at most ${MAX_POINTS} points`);
+  return { windowS, stepS };
+}
+
+/** `/api/v1/ai/usage` (admin), `/usage/me` (any user) and `/usage/timeseries` (admin). */
+export function usageRoutes(deps: UsageRoutesDeps): Router {
+  const router = Router();
+  const { store, alertThreshold } = deps;
+  const rateLimits = {
+    ai_per_minute: deps.rateLimits.aiPerMinute,
+    ai_per_hour: deps.rateLimits.aiPerHour,
+    general_per_minute: deps.rateLimits.generalPerMinute,
+    general_per_hour: deps.rateLimits.generalPerHour,
+  };
+
+  router.get('/api/v1/ai/usage', requireUser({ admin: true }), async (_req: Request, res: Response) => {
+    const snapshot = await store.usage();
+    const body = snapshotJson(snapshot);
+    res.json({
+      usage: body.usage,
+      alert_threshold: alertThreshold,
+      alert_triggered: snapshot.lastHour.totalTokens >= alertThreshold,
+      cost_control: {
+        model: deps.model,
+        default_temperature: deps.defaultTemperature,
+        max_tokens: { ...deps.maxTokens },
+      },
+      rate_limits: rateLimits,
+      estimated_cost_usd: body.estimated_cost_usd,
+      last_hour: body.last_hour,
+      by_operation: body.by_operation,
+      by_model: body.by_model,
+      projection: body.projection,
+      since: body.since,
+    });
+  });
+
+  router.get('/api/v1/ai/usage/me', requireUser(), async (req: Request, res: Response) => {
+    const userId = req.user?.id ?? '';
+    const snapshot = await store.userUsage(userId);
+    res.json({ user_id: userId, ...snapshotJson(snapshot), rate_limits: rateLimits });
+  });
+
+  router.get('/api/v1/ai/usage/timeseries', requireUser({ admin: true }), async (req: Request, res: Response) => {
+    const { windowS, stepS } = parseTimeseriesQuery(req.query);
+    const points = await store.timeseries(windowS * 1000, stepS * 1000);
+    res.json({
+      window_s: windowS,
+      step_s: stepS,
+      points: points.map((p) => ({
+        timestamp: new Date(p.startMs).toISOString(),
+        prompt_tokens: p.counters.promptTokens,
+        completion_tokens: p.counters.completionTokens,
+        total_tokens: p.counters.totalTokens,
+        requests: p.counters.requests,
+        errors: p.counters.errors,
+        cost_usd: microsToUsd(p.counters.costMicros),
+      })),
+    });
+  });
+
+  return router;
+}

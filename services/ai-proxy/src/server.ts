@@ -1,0 +1,63 @@
+import { createServer } from 'node:http';
+import type { Config } from '@flashcase/config';
+import type { ServiceContext } from '@flashcase/runtime';
+import { createApp } from './app';
+import { OpenAICompatibleProvider } from './providers/openai-compatible';
+import { SimulatedProvider } from './providers/simulated';
+import type { Provider } from './providers/types';
+import { loadPricing } from './usage/pricing';
+import { warmTokenizer } from './usage/tokenizer';
+
+const GAUGE_REFRESH_MS = 5_000;
+
+function createProvider(config: Config): Provider {
+  if (config.ai.provider === 'simulated') return new SimulatedProvider(config.ai.simulatedLatencyMs);
+  return new OpenAICompatibleProvider({
+    baseUrl: config.ai.baseUrl,
+    apiKey: config.ai.apiKey ?? '',
+    timeoutMs: config.ai.upstreamTimeoutMs,
+  });
+}
+
+/** ai-proxy's own start-up: pricing, provider, the cluster-wide gauge, the app. */
+export async function run({
+  config,
+  log,
+  instruments,
+  openStore,
+  listen,
+  onShutdown,
+  telemetry,
+}: ServiceContext): Promise<void> {
+  const pricing = loadPricing(config.ai.pricingFile);
+  const { store, state } = await openStore();
+
+  let lastHourTokens: number | undefined;
+  const refresh = async () => {
+    lastHourTokens = await store.lastHourTokens().catch(() => lastHourTokens);
+  };
+  await refresh();
+  const refresher = setInterval(refresh, GAUGE_REFRESH_MS).unref();
+  instruments.setTokensLastHourSource(() => lastHourTokens);
+
+  const provider = createProvider(config);
+  if (provider.name === 'simulated') {
+    log.warn('AI_PROVIDER=simulated: answers come from the built-in simulator, not an LLM');
+  } else if (!config.ai.configured) {
+    log.warn('AI_PROVIDER=xai without XAI_API_KEY: AI calls will answer 503 ai_not_configured');
+  }
+  warmTokenizer();
+  onShutdown(async () => {
+    clearInterval(refresher);
+    await provider.close();
+  });
+
+  const app = createApp({ config, store, storeState: state, provider, pricing, instruments });
+  const address = await listen(createServer(app));
+  await telemetry.ready;
+  log.info(`ai-proxy listening on http://${config.host}:${address.port}`, {
+    provider: provider.name,
+    model: config.ai.model,
+    store: state(),
+  });
+}

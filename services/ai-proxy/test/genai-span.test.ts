@@ -1,0 +1,62 @@
+import { startTelemetry, type Telemetry } from '@flashcase/telemetry';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './helpers/harness';
+
+describe('the GenAI client span', () => {
+  const spans = new InMemorySpanExporter();
+  let telemetry: Telemetry;
+  let h: Harness;
+  beforeAll(async () => {
+    telemetry = startTelemetry({
+      serviceName: 'flashcase-ai-proxy',
+      serviceVersion: '0.0.0',
+      environment: 'test',
+      instrumentations: [],
+      spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
+      env: {},
+    });
+    h = await startHarness({ env: { RATE_LIMIT_AI_PER_MINUTE: '0', RATE_LIMIT_AI_PER_HOUR: '0' } });
+  });
+  afterAll(async () => {
+    await h.close();
+    await telemetry.shutdown();
+  });
+
+  it('is named "{operation} {model}", kind CLIENT, with the gen_ai attributes and usage', async () => {
+    const res = await h.post('/api/v1/ai/rewrite', { text: 'ribosomes make proteins', temperature: 0.3 }, 'span-user');
+    const body = (await res.json()) as {
+      usage: { prompt_tokens: number; completion_tokens: number };
+      finish_reason: string;
+    };
+    const span = spans.getFinishedSpans().find((s) => s.name === 'rewrite grok-4-fast');
+    expect(span).toBeDefined();
+    expect(span?.kind).toBe(SpanKind.CLIENT);
+    expect(span?.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'xai',
+      'gen_ai.request.model': 'grok-4-fast',
+      'gen_ai.request.max_tokens': 1000,
+      'gen_ai.request.temperature': 0.3,
+      'gen_ai.response.model': 'grok-4-fast',
+      'gen_ai.usage.input_tokens': body.usage.prompt_tokens,
+      'gen_ai.usage.output_tokens': body.usage.completion_tokens,
+      'gen_ai.response.finish_reasons': [body.finish_reason],
+      'flashcase.ai.operation': 'rewrite',
+      'flashcase.ai.tokens_estimated': false,
+      'flashcase.user.id': 'span-user',
+    });
+  });
+
+  it('is marked as an error with error.type when the upstream fails', async () => {
+    h.fake.setBehavior({ kind: 'status', status: 503 });
+    await h.post('/api/v1/ai/chat', { messages: [{ role: 'user', content: 'x' }] });
+    h.fake.setBehavior({ kind: 'ok' });
+    const span = spans
+      .getFinishedSpans()
+      .find((s) => s.name === 'chat grok-4-fast' && s.status.code === SpanStatusCode.ERROR);
+    expect(span?.attributes['error.type']).toBe('503');
+    expect(span?.events.some((e) => e.name === 'exception')).toBe(true);
+  });
+});

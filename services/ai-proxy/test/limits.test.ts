@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Harness, startHarness } from './helpers/harness';
+
+const chat = { messages: [{ role: 'user', content: 'quiz me on the krebs cycle' }] };
+
+describe('AI rate limits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ store: 'redis', env: { RATE_LIMIT_AI_PER_MINUTE: '5', RATE_LIMIT_AI_PER_HOUR: '50' } });
+  });
+  afterAll(() => h.close());
+
+  it('admits exactly 5 concurrent calls a minute per user and refuses the rest with the contract 429', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, () => h.post('/api/v1/ai/chat', chat, 'busy-user')));
+    const admitted = answers.filter((r) => r.status === 200);
+    const refused = answers.filter((r) => r.status === 429);
+    expect(admitted).toHaveLength(5);
+    expect(refused).toHaveLength(7);
+    const first = refused[0] as Response;
+    expect(Number(first.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(first.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    expect(first.headers.get('ratelimit-limit')).toBe('5');
+    expect(first.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(first.headers.get('ratelimit-reset'))).toBeGreaterThan(0);
+    const body = (await first.json()) as {
+      error: { code: string; limit: string; retry_after_s: number; request_id: string };
+    };
+    expect(body.error).toMatchObject({ code: 'rate_limited', limit: 'ai_per_minute' });
+    expect(body.error.retry_after_s).toBe(Number(first.headers.get('retry-after')));
+    // refused calls never reached the upstream and are not counted as requests
+    expect(h.fake.requests).toHaveLength(5);
+    const usage = (await (await fetch(`${h.base}/api/v1/ai/usage`, { headers: h.as('a', 'admin') })).json()) as {
+      usage: { total_requests: number };
+    };
+    expect(usage.usage.total_requests).toBe(5);
+    // another user is not affected
+    expect((await h.post('/api/v1/ai/chat', chat, 'other-user')).status).toBe(200);
+    const rejections = (await h.points()).find(
+      (p) => p.name === 'flashcase.ratelimit.rejections' && p.attributes.limit === 'ai_per_minute',
+    );
+    expect(rejections?.value).toBe(7);
+  });
+});
+
+describe('per-user hourly token budget', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      store: 'redis',
+      env: {
+        RATE_LIMIT_AI_PER_MINUTE: '0',
+        RATE_LIMIT_AI_PER_HOUR: '0',
+        AI_TOKEN_BUDGET_PER_USER_PER_HOUR: '1000',
+        AI_MAX_TOKENS_CHAT: '150',
+      },
+    });
+  });
+  afterAll(() => h.close());
+
+  it('never lets concurrent calls overshoot the budget, and settles reservations to real usage', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, () => h.post('/api/v1/ai/chat', chat, 'budget-user')));
+    const ok = answers.filter((r) => r.status === 200);
+    const refused = answers.filter((r) => r.status === 429);
+    expect(ok.length).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    const refusal = (await refused[0]?.json()) as { error: { limit: string } };
+    expect(refusal.error.limit).toBe('token_budget_per_hour');
+    let used = 0;
+    for (const res of ok) used += ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
+    expect(used).toBeLessThanOrEqual(1000);
+    // reservations (prompt estimate + 150) were settled to the real, smaller usage: more fits now
+    const later = await h.post('/api/v1/ai/chat', chat, 'budget-user');
+    const fits = 1000 - used;
+    const needed = 150 + 20;
+    if (fits >= needed) expect(later.status).toBe(200);
+  });
+
+  it('refuses a single call larger than the whole budget', async () => {
+    const res = await h.post(
+      '/api/v1/ai/chat',
+      { messages: [{ role: 'user', content: 'word '.repeat(2000) }] },
+      'big-user',
+    );
+    expect(res.status).toBe(429);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /more than the hourly token budget/,
+    );
+  });
+});

@@ -1,0 +1,136 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '@flashcase/config';
+import { type CountersStore, StoreUnavailableError } from '@flashcase/store';
+import {
+  errorHandler,
+  getLogger,
+  HttpError,
+  healthHandler,
+  IDENTITY_HEADERS,
+  type Instruments,
+  notFound,
+  requestId,
+  requestTelemetry,
+  requireUser,
+  type StoreState,
+} from '@flashcase/telemetry';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { authenticate, stripIdentityHeaders } from './auth/authenticate';
+import type { Verifier } from './auth/jwt';
+import { generalLimits } from './limits/general-limits';
+import type { Forwarder } from './proxy/forward';
+import { internalStatsHandler } from './routes/internal-stats';
+import type { RequestStatsRecorder } from './stats/request-stats';
+
+export interface AppDeps {
+  config: Config;
+  store: CountersStore;
+  storeState: () => StoreState;
+  instruments: Instruments;
+  verifier: Verifier;
+  aiProxy: Forwarder;
+  alerting: Forwarder;
+  /** The FlashCase app behind `/api/v1/*`, when BACKEND_URL is set. */
+  backend?: Forwarder | undefined;
+  stats: RequestStatsRecorder;
+}
+
+/** AI routes named one by one so metrics carry a bounded, meaningful `http.route`. */
+const AI_ROUTES = ['chat', 'rewrite', 'autocomplete', 'chat/completions', 'usage', 'usage/me', 'usage/timeseries'];
+
+const INTERNAL_CALLER = Symbol('flashcase.internalCaller');
+
+function securityHeaders() {
+  return function securityHeadersMiddleware(_req: Request, res: Response, next: NextFunction): void {
+    res.setHeader('x-content-type-options', 'nosniff');
+    res.setHeader('x-frame-options', 'DENY');
+    res.setHeader('referrer-policy', 'no-referrer');
+    res.setHeader('cross-origin-resource-policy', 'same-origin');
+    res.setHeader('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+    res.setHeader('cache-control', 'no-store');
+    next();
+  };
+}
+
+/** Notes whether the caller holds the internal token, before the identity headers are stripped. */
+function markInternalCaller(token: string | undefined) {
+  const expected = token ? Buffer.from(token) : undefined;
+  return function markInternalCallerMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const given = req.headers[IDENTITY_HEADERS.internalToken];
+    res.locals[INTERNAL_CALLER as unknown as string] =
+      expected !== undefined &&
+      typeof given === 'string' &&
+      given.length === expected.length &&
+      timingSafeEqual(Buffer.from(given), expected);
+    next();
+  };
+}
+
+/** The public edge (no listening here: main.ts does that, tests use a loopback port). */
+export function createApp(deps: AppDeps): Express {
+  const { config, store, instruments, verifier, aiProxy, alerting, backend, stats } = deps;
+  const log = getLogger('gateway.http');
+  const auth = authenticate(verifier);
+  const limits = generalLimits({
+    store,
+    instruments,
+    perMinute: config.rateLimits.generalPerMinute,
+    perHour: config.rateLimits.generalPerHour,
+  });
+  const json = express.json({ limit: '1mb' });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.set('trust proxy', false);
+  app.use(requestId());
+  app.use(
+    requestTelemetry({
+      instruments,
+      logger: log,
+      userIdOf: (req) => req.user?.id,
+      skipLog: (req) => req.path === '/api/v1/health',
+      onFinish: ({ route, status, durationS }) => {
+        if (route !== '/api/v1/health') stats.record(status, durationS);
+      },
+    }),
+  );
+  app.use(securityHeaders());
+  app.use(markInternalCaller(config.internalToken));
+  app.use(stripIdentityHeaders());
+
+  app.get('/api/v1/health', healthHandler({ version: config.version, storeState: deps.storeState }));
+  app.get('/api/v1/ai/health', (req, res) => aiProxy.forward(req, res));
+  app.get(
+    '/api/v1/internal/stats',
+    async (req: Request, res: Response, next: NextFunction) => {
+      if (res.locals[INTERNAL_CALLER as unknown as string] === true) return next();
+      await auth(req, res, (err?: unknown) => {
+        if (err) return next(err);
+        requireUser({ admin: true })(req, res, next);
+      });
+    },
+    internalStatsHandler(store),
+  );
+
+  // Everything else under /api/v1 needs a user, counts against the general limits, then is parsed.
+  app.use('/api/v1', auth, limits, json);
+  for (const path of AI_ROUTES) app.all(`/api/v1/ai/${path}`, (req, res) => aiProxy.forward(req, res));
+  app.all('/api/v1/ai/*rest', (req, res) => aiProxy.forward(req, res));
+  app.get('/api/v1/alerts', requireUser({ admin: true }), (req, res) => alerting.forward(req, res));
+  app.all('/api/v1/alerts/*rest', requireUser({ admin: true }), (req, res) => alerting.forward(req, res));
+  app.all('/api/v1/*rest', (req, res, next) => (backend ? backend.forward(req, res) : next()));
+
+  app.use(notFound());
+  app.use(
+    errorHandler({
+      logger: log,
+      mapError: (err) =>
+        err instanceof StoreUnavailableError
+          ? new HttpError(503, 'store_unavailable', 'The counters store is unreachable', { cause: err })
+          : undefined,
+    }),
+  );
+  return app;
+}

@@ -1,0 +1,6 @@
+// `node services/gateway/dist/main.js`, configured by environment only. The service's code is
+// required inside the callback, after the OpenTelemetry SDK started (see @flashcase/runtime).
+import { bootstrap } from '@flashcase/runtime';
+
+// biome-ignore lint/style/noCommonJs: -- must load after the SDK started
+bootstrap('gateway', () => require('./server') as typeof import('./server'));

@@ -1,0 +1,158 @@
+import { HttpError, IDENTITY_HEADERS } from '@flashcase/telemetry';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Request, Response } from 'express';
+import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+
+// Looked up per call: see the note in ai-proxy's ai-calls.ts (dual-package hazard).
+const tracer = () => trace.getTracer('@flashcase/gateway');
+
+// Hop-by-hop headers (RFC 9110 7.6.1) and ones we set ourselves are never copied across.
+const DROP_RESPONSE_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authenticate',
+  'trailer',
+  'te',
+  'x-request-id',
+  'content-length',
+  'date',
+  'x-powered-by',
+]);
+
+const FORWARD_REQUEST_HEADERS = ['accept', 'accept-language', 'user-agent', 'content-type'];
+
+export interface ForwarderOptions {
+  /** Base URL of the internal service (`http://127.0.0.1:8001`). */
+  target: string;
+  /** Name for spans and errors (`ai-proxy`). */
+  name: string;
+  internalToken?: string | undefined;
+  /** Longest wait for the answer's headers, and for each silence in its body. */
+  timeoutMs: number;
+  connections?: number;
+}
+
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
+
+/**
+ * Forwards a request to an internal service over a pooled keep-alive connection: adds the internal
+ * token, the caller's identity and the W3C trace context (of a CLIENT span it records), and streams
+ * the answer back as it arrives (SSE included, nothing buffered). A client that leaves aborts the
+ * internal call.
+ */
+export class Forwarder {
+  private readonly agent: Agent;
+  private readonly origin: URL;
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.origin = new URL(options.target);
+    this.agent = new Agent({
+      connections: options.connections ?? 256,
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      pipelining: 1,
+    });
+  }
+
+  async forward(req: Request, res: Response, path = req.originalUrl): Promise<void> {
+    const url = new URL(path, this.origin);
+    const headers: Record<string, string> = { 'x-request-id': req.id };
+    for (const name of FORWARD_REQUEST_HEADERS) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    if (this.options.internalToken) headers[IDENTITY_HEADERS.internalToken] = this.options.internalToken;
+    if (req.user) {
+      headers[IDENTITY_HEADERS.userId] = req.user.id;
+      headers[IDENTITY_HEADERS.userRole] = req.user.role;
+    }
+    let body: string | undefined;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.body !== undefined) {
+      body = JSON.stringify(req.body);
+      headers['content-type'] = 'application/json';
+    }
+
+    const span = tracer().startSpan(`${req.method}`, {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'http.request.method': req.method,
+        'server.address': url.hostname,
+        'server.port': Number(url.port) || 80,
+        'url.full': url.toString(),
+        'flashcase.peer.service': this.options.name,
+      },
+    });
+    const spanContext = trace.setSpan(context.active(), span);
+    propagation.inject(spanContext, headers);
+
+    const controller = new AbortController();
+    const onClose = () => {
+      if (!res.writableEnded) controller.abort();
+    };
+    res.once('close', onClose);
+    let upstream: Dispatcher.ResponseData;
+    try {
+      upstream = await undiciRequest(url, {
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body,
+        dispatcher: this.agent,
+        signal: controller.signal,
+      });
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      res.off('close', onClose);
+      if (controller.signal.aborted) return;
+      const timedOut = (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
+      throw new HttpError(
+        timedOut ? 504 : 502,
+        timedOut ? 'upstream_timeout' : 'upstream_error',
+        `The ${this.options.name} service is ${timedOut ? 'not answering in time' : 'unavailable'}`,
+        { cause: err },
+      );
+    }
+
+    span.setAttribute('http.response.status_code', upstream.statusCode);
+    if (upstream.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    for (const [name, value] of Object.entries(upstream.headers)) {
+      if (value === undefined || DROP_RESPONSE_HEADERS.has(name)) continue;
+      res.setHeader(name, value);
+    }
+    res.status(upstream.statusCode);
+    const streaming = String(upstream.headers['content-type'] ?? '').startsWith('text/event-stream');
+    if (streaming) res.flushHeaders();
+    try {
+      for await (const chunk of upstream.body) {
+        if (!res.write(chunk)) await drainedOrClosed(res);
+      }
+      res.end();
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      // Headers are gone: cut the connection so the client sees an incomplete answer.
+      res.destroy();
+    } finally {
+      res.off('close', onClose);
+      span.end();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

@@ -1,0 +1,56 @@
+import { createServer } from 'node:http';
+import type { ServiceContext } from '@flashcase/runtime';
+import { createApp } from './app';
+import { HmacVerifier, JwksVerifier, type Verifier } from './auth/jwt';
+import { Forwarder } from './proxy/forward';
+import { RequestStatsRecorder } from './stats/request-stats';
+
+/** Extra time the gateway gives ai-proxy beyond the upstream timeout, so ai-proxy's 504 arrives first. */
+const FORWARD_SLACK_MS = 5_000;
+
+/** The gateway's own start-up: the JWT verifier, the forwarders, the stats recorder, the app. */
+export async function run({
+  config,
+  log,
+  instruments,
+  openStore,
+  listen,
+  onShutdown,
+  telemetry,
+}: ServiceContext): Promise<void> {
+  const { store, state } = await openStore();
+  const verifier: Verifier = config.auth.jwtJwksUrl
+    ? new JwksVerifier(config.auth.jwtJwksUrl)
+    : new HmacVerifier(config.auth.jwtSecret ?? '');
+  if (config.auth.usingDevSecret) {
+    log.warn('JWT_SECRET is not set: using the development-only default secret (production refuses to start so)');
+  }
+  const aiProxy = new Forwarder({
+    target: config.urls.aiProxy,
+    name: 'ai-proxy',
+    internalToken: config.internalToken,
+    timeoutMs: config.ai.upstreamTimeoutMs + FORWARD_SLACK_MS,
+  });
+  const alerting = new Forwarder({
+    target: config.urls.alerting,
+    name: 'alerting',
+    internalToken: config.internalToken,
+    timeoutMs: 10_000,
+  });
+  const backend = config.urls.backend
+    ? new Forwarder({ target: config.urls.backend, name: 'backend', timeoutMs: 30_000 })
+    : undefined;
+  const stats = new RequestStatsRecorder(store, log);
+  onShutdown(async () => {
+    await stats.close();
+    await Promise.all([aiProxy.close(), alerting.close(), backend?.close()]);
+  });
+
+  const app = createApp({ config, store, storeState: state, instruments, verifier, aiProxy, alerting, backend, stats });
+  const address = await listen(createServer(app));
+  await telemetry.ready;
+  log.info(`gateway listening on http://${config.host}:${address.port}`, {
+    ai_proxy: config.urls.aiProxy,
+    store: state(),
+  });
+}
