@@ -61,6 +61,7 @@ describe('loadConfig defaults', () => {
         defaultTemperature: 0.7,
         maxTokens: { chat: 2000, rewrite: 1000, autocomplete: 500 },
         upstreamTimeoutMs: 60_000,
+        simulatedLatencyMs: 300,
         pricingFile: undefined,
         tokenBudgetPerUserPerHour: 0,
       },

@@ -17,6 +17,11 @@ export { EmbeddedStore } from './embedded/embedded-store';
  * `REDIS_FAILURE_MODE=closed`, `ResilientStore.ping()` failures. `code` is `store_unavailable`.
  */
 export { StoreUnavailableError } from './errors';
+/**
+ * The store a service runs on, from its config: embedded without REDIS_URL/REDIS_CLUSTER_NODES,
+ * else Redis behind `ResilientStore`; `state()` is what `/api/v1/health` reports as `database`.
+ */
+export { type OpenStoreOptions, openStore, type StoreConnection, type StoreHandle } from './open';
 export type { RedisClientOptions } from './redis/client';
 /**
  * A fail-fast ioredis client (no offline queue, command timeout, one retry, background
@@ -70,8 +75,3 @@ export type {
 } from './types';
 /** Zeroed usage counters, a new object each call (safe to mutate). */
 export { addCounters, emptyCounters } from './usage/counters';
-/**
- * The store a service runs on, from its config: embedded without REDIS_URL/REDIS_CLUSTER_NODES,
- * else Redis behind `ResilientStore`; `state()` is what `/api/v1/health` reports as `database`.
- */
-export { type OpenStoreOptions, openStore, type StoreConnection, type StoreHandle } from './open';

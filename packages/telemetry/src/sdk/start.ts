@@ -17,6 +17,36 @@ import { METER_NAME } from '../metrics/instruments';
 import { registerProcessMetrics } from '../metrics/process';
 import { installDiagLogger } from './diag';
 
+/** A positive integer `OTEL_*` value, or undefined (unset or invalid: the SDK default applies). */
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || !/^\d+$/.test(raw.trim())) return undefined;
+  const value = Number(raw);
+  return value > 0 ? value : undefined;
+}
+
+/**
+ * The batch processor settings of the spec's `OTEL_BSP_*` / `OTEL_BLRP_*` variables.
+ * NOTE: sdk-node 0.301 reads them only for processors it builds itself; ours are built here.
+ */
+function batchOptions(env: NodeJS.ProcessEnv, prefix: 'OTEL_BSP' | 'OTEL_BLRP') {
+  const options: {
+    scheduledDelayMillis?: number;
+    exportTimeoutMillis?: number;
+    maxQueueSize?: number;
+    maxExportBatchSize?: number;
+  } = {};
+  const scheduledDelayMillis = envInt(env, `${prefix}_SCHEDULE_DELAY`);
+  const exportTimeoutMillis = envInt(env, `${prefix}_EXPORT_TIMEOUT`);
+  const maxQueueSize = envInt(env, `${prefix}_MAX_QUEUE_SIZE`);
+  const maxExportBatchSize = envInt(env, `${prefix}_MAX_EXPORT_BATCH_SIZE`);
+  if (scheduledDelayMillis !== undefined) options.scheduledDelayMillis = scheduledDelayMillis;
+  if (exportTimeoutMillis !== undefined) options.exportTimeoutMillis = exportTimeoutMillis;
+  if (maxQueueSize !== undefined) options.maxQueueSize = maxQueueSize;
+  if (maxExportBatchSize !== undefined) options.maxExportBatchSize = maxExportBatchSize;
+  return options;
+}
+
 export interface TelemetryOptions {
   /** `service.name`, e.g. `flashcase-gateway`; `OTEL_SERVICE_NAME` wins when set. */
   serviceName: string;
@@ -76,7 +106,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const spanProcessors: SpanProcessor[] | undefined = env.OTEL_TRACES_EXPORTER
     ? undefined
     : [
-        ...(otlpTraces ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter() })] : []),
+        ...(otlpTraces
+          ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptions(env, 'OTEL_BSP') })]
+          : []),
         ...(options.spanProcessors ?? []),
       ];
   // NOTE: an empty list would mean "no TracerProvider"; we want spans (ids in logs, propagation)
@@ -86,7 +118,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const logRecordProcessors: LogRecordProcessor[] | undefined = env.OTEL_LOGS_EXPORTER
     ? undefined
     : [
-        ...(otlpLogs ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter() })] : []),
+        ...(otlpLogs
+          ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(), ...batchOptions(env, 'OTEL_BLRP') })]
+          : []),
         ...(options.logRecordProcessors ?? []),
       ];
 

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LineCapture, testMeters } from '@flashcase/testkit';
 import express from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,6 @@ import {
   requestTelemetry,
   setupLogging,
 } from '../../src/index';
-import { LineCapture, testMeters } from '@flashcase/testkit';
 
 describe('shared express middleware', () => {
   const meters = testMeters();

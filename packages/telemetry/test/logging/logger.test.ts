@@ -1,9 +1,9 @@
+import { LineCapture } from '@flashcase/testkit';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AILogger, getLogger, RequestLogger, setupLogging, startTelemetry, type Telemetry } from '../../src/index';
-import { LineCapture } from '@flashcase/testkit';
 
 const SEED_FIELDS = [
   'timestamp',
