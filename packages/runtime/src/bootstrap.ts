@@ -79,7 +79,7 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
     instruments,
     openStore() {
       if (opened) return opened;
-      // biome-ignore lint/style/noCommonJs: -- loaded after the SDK so ioredis is instrumented
+      // `require` here, not at the top: loaded after the SDK so ioredis is instrumented.
       const { openStore } = require('@flashcase/store') as typeof import('@flashcase/store');
       const handle = openStore({
         url: config.redis.url,

@@ -15,11 +15,18 @@ export interface WindowLimit {
   windowMs: number;
 }
 
+/**
+ * The outcome of one `hit`. When no window applies (every limit 0): allowed, `limit` 0, `remaining` 0,
+ * `resetMs` 0 (send no `RateLimit-*` headers then).
+ */
 export interface RateLimitDecision {
   allowed: boolean;
-  /** The window that refused (the one with the longest wait when several are full). */
+  /** Set only when refused: the window that refused (the one with the longest wait when several are full). */
   limitName?: string;
-  /** For the `RateLimit-*` headers: the tightest window after this hit. */
+  /**
+   * For the `RateLimit-*` headers: the tightest window after this hit (fewest remaining; the first
+   * such window on a tie); when refused, the refusing window.
+   */
   limit: number;
   remaining: number;
   /** Ms until the tightest window frees a slot (0 if it has room). */
@@ -28,6 +35,10 @@ export interface RateLimitDecision {
   retryAfterMs: number;
 }
 
+/**
+ * The outcome of one `reserveBudget`. Budget 0 is off: allowed, `used` 0, nothing recorded. A
+ * reservation larger than the whole budget is refused with `retryAfterMs` = the window.
+ */
 export interface BudgetDecision {
   allowed: boolean;
   /** Tokens reserved or settled in the rolling window after this call. */
@@ -52,6 +63,7 @@ export interface UsageRecord {
   timestampMs?: number;
 }
 
+/** Usage counts; `totalTokens` = prompt + completion; cost in integer micro-dollars. */
 export interface UsageCounters {
   promptTokens: number;
   completionTokens: number;
@@ -61,6 +73,10 @@ export interface UsageCounters {
   costMicros: number;
 }
 
+/**
+ * Usage as the `/usage` endpoints report it. `lastHour` sums 60 minute buckets (the current partial
+ * minute and the 59 before it); `byOperation` / `byModel` have one entry per name ever recorded.
+ */
 export interface UsageSnapshot {
   totals: UsageCounters;
   lastHour: UsageCounters;
@@ -87,6 +103,10 @@ export interface RequestStatsDelta {
   latencyBuckets: number[];
 }
 
+/**
+ * Gateway request stats summed over `ceil(windowS / 60)` minute buckets (the current partial minute
+ * included); `latencyBuckets` has at least one count per `LATENCY_BUCKETS_S` entry.
+ */
 export interface RequestStats {
   windowS: number;
   requests: number;
@@ -95,8 +115,14 @@ export interface RequestStats {
   latencyBuckets: number[];
 }
 
+/** Which store backs the counters: `redis` (shared by replicas) or `embedded` (this process only). */
 export type StoreKind = 'redis' | 'embedded';
 
+/**
+ * The counters store every service uses. Counts (tokens, costs, limits, budgets) must be
+ * non-negative integers and durations positive integers: anything else is a RangeError, never
+ * silently rounded.
+ */
 export interface CountersStore {
   readonly kind: StoreKind;
 
@@ -133,7 +159,11 @@ export interface CountersStore {
   /** Tokens in the rolling last hour, cluster-wide (cheap: for the gauge and alert_triggered). */
   lastHourTokens(): Promise<number>;
 
-  /** Per-step counters over the last `windowMs`, oldest first; steps are multiples of a minute. */
+  /**
+   * Per-step counters over the last `windowMs`, oldest first; steps are multiples of a minute
+   * (`stepMs` is rounded up to one), aligned to multiples of the step since the epoch, the last one
+   * containing now; every step is present (zeros when empty). `windowMs` is capped at 25 h.
+   */
   timeseries(windowMs: number, stepMs: number): Promise<TimeseriesPoint[]>;
 
   /** Adds gateway request stats for one minute (called about once a second per replica). */

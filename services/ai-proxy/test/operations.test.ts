@@ -55,13 +55,17 @@ describe('ai-proxy operations against an OpenAI-compatible upstream', () => {
   it('builds flashcard prompts for rewrite and autocomplete', async () => {
     const res = await h.post('/api/v1/ai/rewrite', { text: 'ATP is energy', instruction: 'Make it a question' });
     expect(((await res.json()) as OperationAnswer).operation).toBe('rewrite');
-    const messages = (h.fake.requests.at(-1)?.body as { messages: Array<{ role: string; content: string }> }).messages;
+    const messages =
+      (h.fake.requests.at(-1)?.body as { messages: Array<{ role: string; content: string }> } | undefined)?.messages ??
+      [];
     expect(messages[0]?.role).toBe('system');
     expect(messages[0]?.content).toMatch(/flashcard/i);
     expect(messages[1]?.content).toContain('ATP is energy');
     expect(messages[1]?.content).toContain('Make it a question');
     await h.post('/api/v1/ai/autocomplete', { text: 'Photosynthesis converts' });
-    const auto = (h.fake.requests.at(-1)?.body as { messages: Array<{ role: string; content: string }> }).messages;
+    const auto =
+      (h.fake.requests.at(-1)?.body as { messages: Array<{ role: string; content: string }> } | undefined)?.messages ??
+      [];
     expect(auto[0]?.content).toMatch(/continu/i);
     expect(auto[1]?.content).toBe('Photosynthesis converts');
   });

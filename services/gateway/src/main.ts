@@ -2,5 +2,5 @@
 // required inside the callback, after the OpenTelemetry SDK started (see @flashcase/runtime).
 import { bootstrap } from '@flashcase/runtime';
 
-// biome-ignore lint/style/noCommonJs: -- must load after the SDK started
+// `require`, not `import`: the service must load after the SDK started.
 bootstrap('gateway', () => require('./server') as typeof import('./server'));

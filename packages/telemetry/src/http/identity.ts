@@ -48,11 +48,15 @@ export interface InternalAuthOptions {
 export function internalAuth({ token, openPaths = ['/api/v1/health'] }: InternalAuthOptions = {}) {
   const open = new Set(openPaths);
   return function internalAuthMiddleware(req: Request, _res: Response, next: NextFunction): void {
-    if (open.has(req.path)) return next();
+    if (open.has(req.path)) {
+      next();
+      return;
+    }
     if (token !== undefined) {
       const given = req.headers[IDENTITY_HEADERS.internalToken];
       if (typeof given !== 'string' || !sameSecret(given, token)) {
-        return next(new HttpError(401, 'unauthorized', 'Missing or invalid internal token'));
+        next(new HttpError(401, 'unauthorized', 'Missing or invalid internal token'));
+        return;
       }
     }
     const id = req.headers[IDENTITY_HEADERS.userId];
@@ -67,8 +71,8 @@ export function internalAuth({ token, openPaths = ['/api/v1/health'] }: Internal
 /** Requires an authenticated caller (401), and the admin role when `admin` is true (403). */
 export function requireUser({ admin = false }: { admin?: boolean } = {}) {
   return function requireUserMiddleware(req: Request, _res: Response, next: NextFunction): void {
-    if (!req.user) return next(new HttpError(401, 'unauthorized', 'Authentication required'));
-    if (admin && req.user.role !== 'admin') return next(new HttpError(403, 'forbidden', 'Admin role required'));
-    next();
+    if (!req.user) next(new HttpError(401, 'unauthorized', 'Authentication required'));
+    else if (admin && req.user.role !== 'admin') next(new HttpError(403, 'forbidden', 'Admin role required'));
+    else next();
   };
 }
