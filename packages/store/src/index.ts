@@ -5,6 +5,20 @@
  * @packageDocumentation
  */
 
+export { EmbeddedAlertStateStore, type EmbeddedAlertStateStoreOptions } from './alerting/embedded';
+export {
+  type AlertStateStoreHandle,
+  type OpenAlertStateStoreOptions,
+  openAlertStateStore,
+} from './alerting/open';
+export { RedisAlertStateStore, type RedisAlertStateStoreOptions } from './alerting/redis';
+/** The alerting service's shared state: an evaluator lease and JSON documents by kind (see each doc). */
+export type {
+  AlertStateStore,
+  AlertStateStoreKind,
+  PutDocumentOptions,
+  StoredDocument,
+} from './alerting/types';
 export type { EmbeddedStoreOptions } from './embedded/embedded-store';
 /**
  * The in-process store (no `REDIS_URL`): exact and atomic within one process, per replica only.

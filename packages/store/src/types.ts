@@ -99,6 +99,11 @@ export interface RequestStatsDelta {
   requests: number;
   status4xx: number;
   status5xx: number;
+  /**
+   * Responses refused by a rate limit (429: the gateway's general limits and ai-proxy's AI limits and
+   * token budget, which every client sees through the gateway). Counted in `status4xx` too; absent = 0.
+   */
+  rateLimited?: number;
   /** Counts per latency bucket index (see `LATENCY_BUCKETS_S`). */
   latencyBuckets: number[];
 }
@@ -112,6 +117,8 @@ export interface RequestStats {
   requests: number;
   status4xx: number;
   status5xx: number;
+  /** 429 answers (see `RequestStatsDelta.rateLimited`). */
+  rateLimited: number;
   latencyBuckets: number[];
 }
 

@@ -2,3 +2,10 @@ export { LineCapture } from './capture';
 export { type PointView, testMeters } from './metrics';
 export { type OtlpAttribute, OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './otlp-receiver';
 export { freePort } from './ports';
+export {
+  type ServiceName,
+  type ServiceProcess,
+  type StartServiceOptions,
+  serviceMain,
+  startService,
+} from './processes';

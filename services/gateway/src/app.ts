@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
 import type { Config } from '@flashcase/config';
 import { type CountersStore, StoreUnavailableError } from '@flashcase/store';
 import {
@@ -19,6 +20,7 @@ import { authenticate, stripIdentityHeaders } from './auth/authenticate';
 import type { Verifier } from './auth/jwt';
 import { generalLimits } from './limits/general-limits';
 import type { Forwarder } from './proxy/forward';
+import { DASHBOARD_ROUTES, dashboardRoutes } from './routes/dashboard';
 import { internalStatsHandler } from './routes/internal-stats';
 import type { RequestStatsRecorder } from './stats/request-stats';
 
@@ -33,12 +35,28 @@ export interface AppDeps {
   /** The FlashCase app behind `/api/v1/*`, when BACKEND_URL is set. */
   backend?: Forwarder | undefined;
   stats: RequestStatsRecorder;
+  /** The built dashboard page (`dist/dashboard`, next to the compiled app, by default). */
+  dashboardDir?: string;
 }
 
 /** AI routes named one by one so metrics carry a bounded, meaningful `http.route`. */
 const AI_ROUTES = ['chat', 'rewrite', 'autocomplete', 'chat/completions', 'usage', 'usage/me', 'usage/timeseries'];
 
 const INTERNAL_CALLER = Symbol('flashcase.internalCaller');
+
+/**
+ * Read-only admin routes that the dashboard and `pnpm monitor` poll every few seconds. They are
+ * exempt from the general per-user limits, like `/api/v1/internal/stats`: at the default 10 a
+ * minute and 100 an hour a live dashboard (three reads every 5 s) would be refused within a minute.
+ */
+const MONITORING_READS = new Set(['/api/v1/ai/usage', '/api/v1/ai/usage/timeseries', '/api/v1/alerts']);
+
+/**
+ * Not API traffic: page loads, probes and alerting's own stats polls stay out of the request stats
+ * the alert rules read (counted, the polls would dilute the error rate and alone satisfy a rule's
+ * minimum number of requests).
+ */
+const UNCOUNTED_ROUTES = new Set<string>(['/api/v1/health', '/api/v1/internal/stats', ...DASHBOARD_ROUTES]);
 
 function securityHeaders() {
   return function securityHeadersMiddleware(_req: Request, res: Response, next: NextFunction): void {
@@ -76,6 +94,8 @@ export function createApp(deps: AppDeps): Express {
     instruments,
     perMinute: config.rateLimits.generalPerMinute,
     perHour: config.rateLimits.generalPerHour,
+    exempt: (req) =>
+      req.method === 'GET' && req.user?.role === 'admin' && MONITORING_READS.has(`${req.baseUrl}${req.path}`),
   });
   const json = express.json({ limit: '1mb' });
 
@@ -92,7 +112,7 @@ export function createApp(deps: AppDeps): Express {
       userIdOf: (req) => req.user?.id,
       skipLog: (req) => req.path === '/api/v1/health',
       onFinish: ({ route, status, durationS }) => {
-        if (route !== '/api/v1/health') stats.record(status, durationS);
+        if (!UNCOUNTED_ROUTES.has(route)) stats.record(status, durationS);
       },
     }),
   );
@@ -100,6 +120,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(markInternalCaller(config.internalToken));
   app.use(stripIdentityHeaders());
 
+  app.use(dashboardRoutes({ dir: deps.dashboardDir ?? join(__dirname, 'dashboard') }));
   app.get('/api/v1/health', healthHandler({ version: config.version, storeState: deps.storeState }));
   app.get('/api/v1/ai/health', (req, res) => aiProxy.forward(req, res));
   app.get(

@@ -53,6 +53,7 @@ interface RequestBucket {
   requests: number;
   status4xx: number;
   status5xx: number;
+  rateLimited: number;
   latencyBuckets: number[];
 }
 
@@ -343,12 +344,13 @@ export class EmbeddedStore implements CountersStore {
     if (minute + GLOBAL_BUCKET_RETENTION_MS <= now) return;
     let bucket = this.requestMinutes.get(minute);
     if (!bucket) {
-      bucket = { requests: 0, status4xx: 0, status5xx: 0, latencyBuckets: [] };
+      bucket = { requests: 0, status4xx: 0, status5xx: 0, rateLimited: 0, latencyBuckets: [] };
       this.requestMinutes.set(minute, bucket);
     }
     bucket.requests += delta.requests;
     bucket.status4xx += delta.status4xx;
     bucket.status5xx += delta.status5xx;
+    bucket.rateLimited += delta.rateLimited ?? 0;
     delta.latencyBuckets.forEach((n, i) => {
       bucket.latencyBuckets[i] = (bucket.latencyBuckets[i] ?? 0) + n;
     });

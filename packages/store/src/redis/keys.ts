@@ -56,7 +56,7 @@ export class KeySpace {
     return `${this.prefix}{usage}:writer:${writerId}`;
   }
 
-  /** Request stats minute buckets are `<this><minuteMs>` (HASH `n`, `s4`, `s5`, `b<i>`; ~25 h). */
+  /** Request stats minute buckets are `<this><minuteMs>` (HASH `n`, `s4`, `s5`, `s429`, `b<i>`; ~25 h). */
   requestMinutePrefix(): string {
     return `${this.prefix}{reqstats}:m:`;
   }

@@ -43,7 +43,7 @@ export interface WriteSequence {
 const WRITER_TTL_MS = GLOBAL_BUCKET_RETENTION_MS;
 
 /** Request stats hash fields: `n`, `s4`, `s5`, then `b0`.. per latency bucket. */
-const REQUEST_FIELDS = { requests: 'n', status4xx: 's4', status5xx: 's5' } as const;
+const REQUEST_FIELDS = { requests: 'n', status4xx: 's4', status5xx: 's5', rateLimited: 's429' } as const;
 
 function asArray(reply: unknown): unknown[] {
   if (!Array.isArray(reply)) throw new TypeError(`unexpected script reply: ${String(reply)}`);
@@ -130,26 +130,46 @@ export class RedisStore implements CountersStore {
    * (resolves without counting when that sequence was already applied).
    */
   async recordUsage(record: UsageRecord, write?: WriteSequence): Promise<void> {
-    assertUsageRecord(record);
-    await this.client.flashcaseRecordUsage(
-      3,
-      this.keys.usageTotals(),
-      this.keys.usageUser(record.userId),
-      this.keys.usageWriter(write?.writerId ?? '-'),
-      record.promptTokens,
-      record.completionTokens,
-      record.costMicros,
-      record.error ? 1 : 0,
-      record.operation,
-      record.model,
-      record.timestampMs ?? '',
+    await this.recordUsageBatch([record], write && { writerId: write.writerId, seqs: [write.seq] });
+  }
+
+  /**
+   * Adds many records in one round trip, atomically (one script): how a writer replays buffered
+   * usage. With `sequence`, record `i` carries `seqs[i]` (increasing) and is skipped when the writer
+   * already applied that sequence. Resolves to the number of records counted. RangeError (nothing
+   * sent) when any record is invalid or `seqs` does not match `records`.
+   */
+  async recordUsageBatch(
+    records: readonly UsageRecord[],
+    sequence?: { writerId: string; seqs: readonly number[] },
+  ): Promise<number> {
+    for (const record of records) assertUsageRecord(record);
+    if (sequence && sequence.seqs.length !== records.length) {
+      throw new RangeError('one sequence number per record is required');
+    }
+    if (records.length === 0) return 0;
+    const keys = [this.keys.usageTotals(), this.keys.usageWriter(sequence?.writerId ?? '-')];
+    const args: (string | number)[] = [
       this.keys.usageMinutePrefix(),
-      this.keys.usageUserMinutePrefix(record.userId),
       GLOBAL_BUCKET_RETENTION_MS,
       USER_BUCKET_RETENTION_MS,
-      write?.seq ?? 0,
       WRITER_TTL_MS,
-    );
+    ];
+    records.forEach((record, i) => {
+      keys.push(this.keys.usageUser(record.userId));
+      args.push(
+        record.promptTokens,
+        record.completionTokens,
+        record.costMicros,
+        record.error ? 1 : 0,
+        record.operation,
+        record.model,
+        record.timestampMs ?? '',
+        this.keys.usageUserMinutePrefix(record.userId),
+        sequence?.seqs[i] ?? 0,
+      );
+    });
+    return Number(await this.client.flashcaseRecordUsage(keys.length, ...keys, ...args));
   }
 
   async usage(): Promise<UsageSnapshot> {
@@ -200,6 +220,8 @@ export class RedisStore implements CountersStore {
       delta.status4xx,
       REQUEST_FIELDS.status5xx,
       delta.status5xx,
+      REQUEST_FIELDS.rateLimited,
+      delta.rateLimited ?? 0,
     ];
     delta.latencyBuckets.forEach((n, i) => {
       fields.push(`b${i}`, n);
@@ -233,7 +255,8 @@ export class RedisStore implements CountersStore {
       if (field === REQUEST_FIELDS.requests) stats.requests = value;
       else if (field === REQUEST_FIELDS.status4xx) stats.status4xx = value;
       else if (field === REQUEST_FIELDS.status5xx) stats.status5xx = value;
-      else if (/^b\d+$/.test(field)) stats.latencyBuckets[Number(field.slice(1))] = value;
+      else if (field === REQUEST_FIELDS.rateLimited) stats.rateLimited = value;
+      else if (/^b\d{1,3}$/.test(field)) stats.latencyBuckets[Number(field.slice(1))] = value;
     }
     // A longer latency array from a writer with more buckets leaves no holes.
     for (let i = 0; i < stats.latencyBuckets.length; i++) stats.latencyBuckets[i] ??= 0;

@@ -126,38 +126,55 @@ return 1
 `;
 
 /**
- * KEYS: totals HASH, user HASH, writer STRING. ARGV: 1 prompt, 2 completion, 3 cost micros,
- * 4 error (0|1), 5 operation, 6 model, 7 event time ms ('' = now), 8 global minute prefix,
- * 9 user minute prefix, 10 global retention ms, 11 user retention ms, 12 writer seq (0 = none),
- * 13 writer key ttl ms. Returns 1 when applied, 0 when the writer sequence was already applied.
+ * Records a batch of usage records (one for a live call, many for a replay), atomically.
+ * KEYS: 1 totals HASH, 2 writer STRING, then one user HASH per record.
+ * ARGV: 1 global minute prefix, 2 global retention ms, 3 user retention ms, 4 writer key ttl ms, then
+ * per record (9 each): prompt, completion, cost micros, error (0|1), operation, model,
+ * event time ms ('' = now), user minute prefix, writer seq (0 = none).
+ * A record whose writer seq is at or below the highest applied one is skipped. Returns how many
+ * records were applied.
  */
-const RECORD_USAGE = `${WRITER_GUARD('ARGV[12]', 'ARGV[13]')}${NOW}${INT}
-local ts = now
-if ARGV[7] ~= '' then ts = tonumber(ARGV[7]) end
-local p, c, e, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4]), tonumber(ARGV[3])
-local function bump(key, prefix)
-  if p ~= 0 then redis.call('HINCRBY', key, prefix .. 'p', ARGV[1]) end
-  if c ~= 0 then redis.call('HINCRBY', key, prefix .. 'c', ARGV[2]) end
-  redis.call('HINCRBY', key, prefix .. 'r', 1)
-  if e ~= 0 then redis.call('HINCRBY', key, prefix .. 'e', 1) end
-  if cost ~= 0 then redis.call('HINCRBY', key, prefix .. 'cost', ARGV[3]) end
-end
-for i = 1, 2 do
-  bump(KEYS[i], '')
-  bump(KEYS[i], 'op:' .. ARGV[5] .. ':')
-  bump(KEYS[i], 'model:' .. ARGV[6] .. ':')
-  redis.call('HSETNX', KEYS[i], 'since', int(ts))
-end
-local minute = ts - (ts % 60000)
-local buckets = {{ARGV[8], tonumber(ARGV[10])}, {ARGV[9], tonumber(ARGV[11])}}
-for _, b in ipairs(buckets) do
-  if minute + b[2] > now then
-    local key = b[1] .. int(minute)
-    bump(key, '')
-    redis.call('PEXPIREAT', key, int(minute + b[2]))
+const RECORD_USAGE = `${NOW}${INT}
+local retention = {tonumber(ARGV[2]), tonumber(ARGV[3])}
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local applied = 0
+for r = 0, (#ARGV - 4) / 9 - 1 do
+  local a = 4 + r * 9
+  local seq = tonumber(ARGV[a + 9])
+  if seq == 0 or seq > last then
+    if seq > 0 then
+      last = seq
+      redis.call('SET', KEYS[2], ARGV[a + 9], 'PX', ARGV[4])
+    end
+    local p, c, cost, e = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+    local function bump(key, prefix)
+      if p ~= 0 then redis.call('HINCRBY', key, prefix .. 'p', ARGV[a + 1]) end
+      if c ~= 0 then redis.call('HINCRBY', key, prefix .. 'c', ARGV[a + 2]) end
+      redis.call('HINCRBY', key, prefix .. 'r', 1)
+      if e ~= 0 then redis.call('HINCRBY', key, prefix .. 'e', 1) end
+      if cost ~= 0 then redis.call('HINCRBY', key, prefix .. 'cost', ARGV[a + 3]) end
+    end
+    local ts = now
+    if ARGV[a + 7] ~= '' then ts = tonumber(ARGV[a + 7]) end
+    for _, key in ipairs({KEYS[1], KEYS[3 + r]}) do
+      bump(key, '')
+      bump(key, 'op:' .. ARGV[a + 5] .. ':')
+      bump(key, 'model:' .. ARGV[a + 6] .. ':')
+      redis.call('HSETNX', key, 'since', int(ts))
+    end
+    local minute = ts - (ts % 60000)
+    local prefixes = {ARGV[1], ARGV[a + 8]}
+    for b = 1, 2 do
+      if minute + retention[b] > now then
+        local key = prefixes[b] .. int(minute)
+        bump(key, '')
+        redis.call('PEXPIREAT', key, int(minute + retention[b]))
+      end
+    end
+    applied = applied + 1
   end
 end
-return 1
+return applied
 `;
 
 /** Sums the last-hour minute buckets under prefix ARGV[1] into {p, c, r, e, cost}. */

@@ -56,6 +56,9 @@ type BufferedWrite = Sequenced & { attempts: number } & (
     | { kind: 'settle'; key: string; reservationId: string; tokens: number; windowMs: number }
   );
 
+/** Usage writes replayed per script call: one round trip (and one AOF fsync) for many records. */
+const REPLAY_BATCH = 200;
+
 /** A replayed write refused by the server itself this many times (not a connection problem) is dropped. */
 const MAX_REPLAY_ATTEMPTS = 5;
 
@@ -337,21 +340,44 @@ export class ResilientStore implements CountersStore {
     if (!this.degraded || this.inflightWrites > 0) return;
     while (this.buffer.length > 0) {
       if (this.closed || Date.now() > this.flushDeadline) return;
-      const write = this.buffer.shift() as BufferedWrite;
+      const batch = this.takeBatch();
       try {
-        await this.bounded(this.apply(write));
-        this.replayed++;
+        await this.bounded(this.replay(batch));
+        this.replayed += batch.length;
       } catch (err) {
-        if (isServerError(err) && ++write.attempts >= MAX_REPLAY_ATTEMPTS) {
-          this.buffer.dropped++;
-          continue;
+        const server = isServerError(err);
+        for (const write of batch) {
+          write.attempts = server ? write.attempts + 1 : 0;
+          if (write.attempts >= MAX_REPLAY_ATTEMPTS) this.buffer.dropped++;
+          else this.buffer.insert(write);
         }
-        if (!isServerError(err)) write.attempts = 0;
-        this.buffer.insert(write);
         return;
       }
     }
     this.setDegraded(false);
+  }
+
+  /** The oldest buffered write, or the run of oldest usage writes (replayed in one script). */
+  private takeBatch(): BufferedWrite[] {
+    const batch = [this.buffer.shift() as BufferedWrite];
+    if (batch[0]?.kind !== 'usage') return batch;
+    while (batch.length < REPLAY_BATCH && this.buffer.peek()?.kind === 'usage') {
+      batch.push(this.buffer.shift() as BufferedWrite);
+    }
+    return batch;
+  }
+
+  private async replay(batch: BufferedWrite[]): Promise<void> {
+    const [first] = batch;
+    if (first?.kind !== 'usage') {
+      if (first) await this.apply(first);
+      return;
+    }
+    const usage = batch as Extract<BufferedWrite, { kind: 'usage' }>[];
+    await this.redis.recordUsageBatch(
+      usage.map((w) => w.record),
+      { writerId: this.writerId, seqs: usage.map((w) => w.seq) },
+    );
   }
 
   private setDegraded(degraded: boolean, cause?: unknown): void {

@@ -47,6 +47,11 @@ export class WriteBuffer<T extends Sequenced> {
     return true;
   }
 
+  /** The oldest write, left in place. */
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+
   /** Removes and returns the oldest write. */
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;

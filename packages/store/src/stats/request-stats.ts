@@ -9,6 +9,7 @@ export function assertRequestStatsDelta(delta: RequestStatsDelta): void {
   assertCount(delta.requests, 'requests');
   assertCount(delta.status4xx, 'status4xx');
   assertCount(delta.status5xx, 'status5xx');
+  if (delta.rateLimited !== undefined) assertCount(delta.rateLimited, 'rateLimited');
   delta.latencyBuckets.forEach((n, i) => {
     assertCount(n, `latencyBuckets[${i}]`);
   });
@@ -31,14 +32,22 @@ export function deltaMinute(delta: RequestStatsDelta): number {
 
 /** Zeroed stats for a window, one latency count per `LATENCY_BUCKETS_S` entry. */
 export function emptyRequestStats(windowS: number): RequestStats {
-  return { windowS, requests: 0, status4xx: 0, status5xx: 0, latencyBuckets: LATENCY_BUCKETS_S.map(() => 0) };
+  return {
+    windowS,
+    requests: 0,
+    status4xx: 0,
+    status5xx: 0,
+    rateLimited: 0,
+    latencyBuckets: LATENCY_BUCKETS_S.map(() => 0),
+  };
 }
 
 /** Adds `delta`'s counts into `into` (mutates and returns it); latency arrays grow as needed. */
-export function addRequestStatsInto(into: RequestStats, delta: Omit<RequestStats, 'windowS'>): RequestStats {
+export function addRequestStatsInto(into: RequestStats, delta: Omit<RequestStatsDelta, 'minuteMs'>): RequestStats {
   into.requests += delta.requests;
   into.status4xx += delta.status4xx;
   into.status5xx += delta.status5xx;
+  into.rateLimited += delta.rateLimited ?? 0;
   delta.latencyBuckets.forEach((n, i) => {
     into.latencyBuckets[i] = (into.latencyBuckets[i] ?? 0) + n;
   });

@@ -328,6 +328,7 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
           requests: 60,
           status4xx: 3,
           status5xx: 2,
+          rateLimited: 2,
           latencyBuckets: buckets({ 1: 50, 6: 10 }),
         });
         await store.addRequestStats({
@@ -335,6 +336,7 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
           requests: 40,
           status4xx: 1,
           status5xx: 0,
+          rateLimited: 1,
           latencyBuckets: buckets({ 1: 30, 12: 10 }),
         });
         await store.addRequestStats({
@@ -342,6 +344,7 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
           requests: 100,
           status4xx: 0,
           status5xx: 50,
+          rateLimited: 7,
           latencyBuckets: buckets({ 14: 100 }),
         });
         await store.addRequestStats({
@@ -353,7 +356,7 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
         });
 
         const five = await store.requestStats(300);
-        expect(five).toMatchObject({ windowS: 300, requests: 100, status4xx: 4, status5xx: 2 });
+        expect(five).toMatchObject({ windowS: 300, requests: 100, status4xx: 4, status5xx: 2, rateLimited: 3 });
         expect(five.latencyBuckets).toEqual(buckets({ 1: 80, 6: 10, 12: 10 }));
         // 80 of 100 in (0.005, 0.01]: the median interpolates to 0.005 + 0.005 * 50/80.
         expect(quantileFromBuckets(five.latencyBuckets, 0.5)).toBeCloseTo(0.008125, 9);
@@ -361,7 +364,7 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
         expect(quantileFromBuckets(five.latencyBuckets, 0.95)).toBeCloseTo(6.25, 9);
 
         const fifteen = await store.requestStats(900);
-        expect(fifteen).toMatchObject({ requests: 200, status5xx: 52 });
+        expect(fifteen).toMatchObject({ requests: 200, status5xx: 52, rateLimited: 10 });
         // Half the observations are in +Inf: p99 is the largest finite bound.
         expect(quantileFromBuckets(fifteen.latencyBuckets, 0.99)).toBe(10);
 

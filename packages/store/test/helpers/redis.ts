@@ -87,14 +87,17 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly extraArgs: readonly string[],
   ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), await mkdtemp(join(tmpdir(), 'flashcase-store-redis-')));
+  /** Starts a server; `extraArgs` are appended to the command line (e.g. cluster mode). */
+  static async start(extraArgs: readonly string[] = []): Promise<RedisServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'flashcase-store-redis-'));
+    const server = new RedisServer(await freePort(), dir, extraArgs);
     await server.restart();
     return server;
   }
@@ -117,6 +120,7 @@ export class RedisServer {
         'always',
         '--dir',
         this.dir,
+        ...this.extraArgs,
       ],
       { stdio: 'ignore' },
     );
@@ -150,5 +154,64 @@ export class RedisServer {
   async stop(): Promise<void> {
     await this.kill();
     await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A three-master Redis Cluster of our own on spare loopback ports (no replicas), for proving the
+ * scripts only ever touch one slot.
+ */
+export class RedisCluster {
+  private constructor(readonly servers: RedisServer[]) {}
+
+  /** `host:port` of every node (what `REDIS_CLUSTER_NODES` lists). */
+  get nodes(): string[] {
+    return this.servers.map((s) => `127.0.0.1:${s.port}`);
+  }
+
+  static async start(): Promise<RedisCluster> {
+    const servers = await Promise.all(
+      [0, 1, 2].map(() =>
+        RedisServer.start(['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000', '--appendonly', 'no']),
+      ),
+    );
+    const cluster = new RedisCluster(servers);
+    await new Promise<void>((resolve, reject) => {
+      const create = spawn(
+        'redis-cli',
+        ['--cluster', 'create', ...cluster.nodes, '--cluster-replicas', '0', '--cluster-yes'],
+        { stdio: 'ignore' },
+      );
+      create.once('error', reject);
+      create.once('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`redis-cli --cluster create: ${code}`)),
+      );
+    });
+    const deadline = Date.now() + 15_000;
+    for (const server of servers) {
+      while (!(await clusterOk(server.url))) {
+        if (Date.now() > deadline) throw new Error('the test cluster did not reach cluster_state:ok');
+        await sleep(100);
+      }
+    }
+    return cluster;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.stop()));
+  }
+}
+
+async function clusterOk(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const info = String(await client.call('CLUSTER', 'INFO'));
+    return info.includes('cluster_state:ok');
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
   }
 }

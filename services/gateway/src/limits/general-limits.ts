@@ -7,6 +7,8 @@ export interface GeneralLimitsOptions {
   instruments: Instruments;
   perMinute: number;
   perHour: number;
+  /** Requests that skip the limits (admin monitoring reads); default none. */
+  exempt?: (req: Request) => boolean;
 }
 
 /**
@@ -15,13 +17,13 @@ export interface GeneralLimitsOptions {
  * contract's 429 with `Retry-After` and `RateLimit-*`; admitted answers carry `RateLimit-*` too (an
  * AI route's tighter AI-limit headers from ai-proxy replace them).
  */
-export function generalLimits({ store, instruments, perMinute, perHour }: GeneralLimitsOptions) {
+export function generalLimits({ store, instruments, perMinute, perHour, exempt = () => false }: GeneralLimitsOptions) {
   const windows: WindowLimit[] = [
     { name: 'general_per_minute', limit: perMinute, windowMs: 60_000 },
     { name: 'general_per_hour', limit: perHour, windowMs: 3_600_000 },
   ].filter((w) => w.limit > 0);
   return async function generalLimitsMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
-    if (windows.length === 0 || !req.user) return next();
+    if (windows.length === 0 || !req.user || exempt(req)) return next();
     let decision: Awaited<ReturnType<CountersStore['hit']>>;
     try {
       decision = await store.hit(`general:${req.user.id}`, windows);

@@ -1,10 +1,15 @@
-import { type CountersStore, quantileFromBuckets } from '@flashcase/store';
+import { type CountersStore, LATENCY_BUCKETS_S, quantileFromBuckets } from '@flashcase/store';
 import { HttpError } from '@flashcase/telemetry';
 import type { Request, Response } from 'express';
 
 const MAX_WINDOW_S = 24 * 3600;
 
-/** `GET /api/v1/internal/stats?window_s=300`: cluster-wide gateway request stats over the window. */
+/**
+ * `GET /api/v1/internal/stats?window_s=300`: cluster-wide gateway request stats over the window.
+ * The contract's fields, plus (additive, for the dashboard) `rate_limited`, the 429 answers in the
+ * window, and `latency_buckets`, the histogram behind the quantiles: per-bucket counts (not
+ * cumulative) with each bucket's upper bound `le` in seconds, the last one `"+Inf"` as in Prometheus.
+ */
 export function internalStatsHandler(store: CountersStore) {
   return async function internalStats(req: Request, res: Response): Promise<void> {
     const raw = req.query.window_s ?? '300';
@@ -27,6 +32,11 @@ export function internalStatsHandler(store: CountersStore) {
       latency_p50_s: quantile(0.5),
       latency_p95_s: quantile(0.95),
       latency_p99_s: quantile(0.99),
+      rate_limited: stats.rateLimited,
+      latency_buckets: LATENCY_BUCKETS_S.map((le, i) => ({
+        le: Number.isFinite(le) ? le : '+Inf',
+        count: stats.latencyBuckets[i] ?? 0,
+      })),
     });
   };
 }

@@ -30,6 +30,7 @@ export class RequestStatsRecorder {
         requests: 0,
         status4xx: 0,
         status5xx: 0,
+        rateLimited: 0,
         latencyBuckets: new Array(LATENCY_BUCKETS_S.length).fill(0),
       };
       this.pending.set(minuteMs, delta);
@@ -37,6 +38,9 @@ export class RequestStatsRecorder {
     delta.requests++;
     if (status >= 500) delta.status5xx++;
     else if (status >= 400) delta.status4xx++;
+    // Every rate-limit refusal a client gets passes here: the general limits' own 429 and ai-proxy's
+    // AI-limit and token-budget 429 relayed. So this one count is cluster-wide with no extra I/O.
+    if (status === 429) delta.rateLimited = (delta.rateLimited ?? 0) + 1;
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS_S.length - 1 && durationS > (LATENCY_BUCKETS_S[bucket] ?? Number.POSITIVE_INFINITY))
       bucket++;

@@ -1,0 +1,57 @@
+/** `critical` goes to Slack, email and the webhook; `warning` to Slack and the webhook. */
+export type Severity = 'critical' | 'warning';
+
+/** Every signal a rule can watch; each is read through a service's own HTTP API. */
+export const SIGNALS = [
+  /** ai-proxy `GET /api/v1/ai/usage` -> `last_hour.total_tokens` (cluster-wide rolling hour). */
+  'ai_tokens_last_hour',
+  /** gateway `GET /api/v1/internal/stats?window_s=` -> `error_rate` (5xx / requests). */
+  'gateway_error_rate',
+  /** gateway `GET /api/v1/internal/stats?window_s=` -> `latency_p95_s`. */
+  'gateway_latency_p95_s',
+  /** Consecutive failed `GET /api/v1/health` checks of each watched service. */
+  'service_health_failures',
+  /** `checks.memory.utilization` of each watched service's `GET /api/v1/health` (0..1). */
+  'service_memory_utilization',
+] as const;
+
+export type SignalName = (typeof SIGNALS)[number];
+
+/** Signals whose rules get one alert instance per watched service (label `service`). */
+export const PER_SERVICE_SIGNALS: ReadonlySet<SignalName> = new Set([
+  'service_health_failures',
+  'service_memory_utilization',
+]);
+
+/** Signals read from the gateway's request stats, which need a window and a minimum of traffic. */
+export const GATEWAY_SIGNALS: ReadonlySet<SignalName> = new Set(['gateway_error_rate', 'gateway_latency_p95_s']);
+
+/** The services alerting can watch. `alerting` itself is measured in-process (memory only). */
+export type WatchedService = 'gateway' | 'ai-proxy' | 'alerting';
+
+/**
+ * One alert rule. The alert fires when the signal is above `threshold` (or at it, with `>=`) for
+ * `forS` seconds, and resolves only once the signal is at or below `resolveThreshold`
+ * (hysteresis: between the two, a firing alert stays firing and a resolved one stays resolved).
+ */
+export interface AlertRule {
+  readonly name: string;
+  readonly severity: Severity;
+  readonly signal: SignalName;
+  readonly comparison: '>' | '>=';
+  readonly threshold: number;
+  /** Strictly below `threshold`. */
+  readonly resolveThreshold: number;
+  /** How long the condition must hold before pending becomes firing (0 = at once). */
+  readonly forS: number;
+  /** Gateway signals: the stats window in seconds (60..86400). */
+  readonly windowS: number;
+  /** Gateway signals: fewer requests than this in the window never fire (and let a firing alert resolve). */
+  readonly minRequests: number;
+  /** Per-service signals: the services watched. */
+  readonly services: readonly WatchedService[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** Template: `{{value}}`, `{{threshold}}`, `{{resolve_threshold}}` and `{{labels.<name>}}` are filled in. */
+  readonly summary: string;
+  readonly runbookUrl: string;
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { hostname } from 'node:os';
+import type { ServiceContext } from '@flashcase/runtime';
+import { openAlertStateStore } from '@flashcase/store';
+import { createApp } from './app';
+import { Evaluator } from './engine/evaluator';
+import { EvaluationLoop, leaseTtlMs } from './engine/loop';
+import { Dispatcher } from './notify/dispatcher';
+import { channelsFromConfig } from './notify/from-config';
+import { loadRules } from './rules/load';
+import { HttpSignalReader } from './signals/http-reader';
+import { AlertRepository } from './state/repository';
+
+/** alerting's own start-up: rules, the shared state, signals, channels, the loop, the app. */
+export async function run({ config, log, instruments, listen, onShutdown, telemetry }: ServiceContext): Promise<void> {
+  const rules = loadRules(config);
+  const replicaId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const handle = openAlertStateStore({
+    url: config.redis.url,
+    clusterNodes: config.redis.clusterNodes,
+    keyPrefix: config.redis.keyPrefix,
+    commandTimeoutMs: config.redis.storeTimeoutMs,
+    connectionName: `flashcase-alerting:${process.pid}`,
+  });
+  instruments.setStoreDegradedSource(() => (handle.state() === 'disconnected' ? 1 : 0));
+  if (handle.state() === 'embedded') {
+    log.warn('REDIS_URL is not set: alert state is kept in this process (one alerting replica only)');
+  }
+  await handle.ready();
+  const repository = new AlertRepository(handle.store);
+
+  const evalIntervalMs = config.alerts.evalIntervalS * 1000;
+  const signals = new HttpSignalReader({
+    gatewayUrl: config.urls.gateway,
+    aiProxyUrl: config.urls.aiProxy,
+    internalToken: config.internalToken,
+    jwtSecret: config.auth.jwtJwksUrl ? undefined : config.auth.jwtSecret,
+    timeoutMs: Math.min(Math.max(evalIntervalMs, 1_000), 5_000),
+  });
+  const channels = channelsFromConfig(config.alerts);
+  const dispatcher = new Dispatcher({ channels, log, instruments });
+  let loop: EvaluationLoop | undefined;
+  const evaluator = new Evaluator({
+    rules,
+    repository,
+    signals,
+    notifier: dispatcher,
+    timers: {
+      groupWaitMs: config.alerts.groupWaitS * 1000,
+      groupIntervalMs: config.alerts.groupIntervalS * 1000,
+      repeatIntervalMs: config.alerts.repeatIntervalS * 1000,
+    },
+    healthIntervalMs: config.alerts.healthCheckIntervalS * 1000,
+    evalIntervalMs,
+    log,
+    confirmLeadership: () => loop?.confirmLeadership() ?? Promise.resolve(false),
+  });
+  loop = new EvaluationLoop({ store: handle.store, repository, evaluator, replicaId, intervalMs: evalIntervalMs, log });
+  const running = loop;
+  instruments.setAlertsFiringSource(() => {
+    const counts = new Map<string, { alertname: string; severity: string; value: number }>();
+    for (const rule of rules) {
+      counts.set(rule.name, { alertname: rule.name, severity: rule.severity, value: 0 });
+    }
+    for (const alert of running.snapshot()) {
+      if (alert.state !== 'firing') continue;
+      const entry = counts.get(alert.name) ?? { alertname: alert.name, severity: alert.severity, value: 0 };
+      entry.value += 1;
+      counts.set(alert.name, entry);
+    }
+    return [...counts.values()];
+  });
+
+  onShutdown(async () => {
+    await running.stop();
+    await dispatcher.close();
+    await signals.close();
+    await handle.store.close();
+  });
+
+  const app = createApp({
+    config,
+    repository,
+    rules,
+    storeState: handle.state,
+    instruments,
+    loopStatus: () => running.status(),
+  });
+  const address = await listen(createServer(app));
+  running.start();
+  await telemetry.ready;
+  log.info(`alerting listening on http://${config.host}:${address.port}`, {
+    replica: replicaId,
+    store: handle.state(),
+    rules: rules.map((r) => r.name),
+    channels: channels.map((c) => c.name),
+    lease_ttl_ms: leaseTtlMs(evalIntervalMs),
+  });
+  if (channels.length === 0) log.warn('No notification channel is configured (SLACK_WEBHOOK_URL, SMTP_URL + ALERT_EMAIL, ALERT_WEBHOOK_URL)');
+}

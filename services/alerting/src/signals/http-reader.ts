@@ -1,0 +1,155 @@
+import { createHmac } from 'node:crypto';
+import { IDENTITY_HEADERS, memoryCheck } from '@flashcase/telemetry';
+import { Agent, request } from 'undici';
+import type { WatchedService } from '../rules/types';
+import { type GatewayStats, type HealthProbe, SignalError, type SignalReader } from './reader';
+
+/** Options of {@link HttpSignalReader}. */
+export interface HttpSignalReaderOptions {
+  gatewayUrl: string;
+  aiProxyUrl: string;
+  /** `INTERNAL_TOKEN`, sent as `x-internal-token` to both services. */
+  internalToken?: string | undefined;
+  /**
+   * HS256 secret (`JWT_SECRET`, or the development secret) used only when there is no internal
+   * token: the gateway's stats route then wants an admin JWT, which alerting signs for itself.
+   */
+  jwtSecret?: string | undefined;
+  /** Longest wait for any answer. */
+  timeoutMs: number;
+}
+
+function base64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+/** A short-lived HS256 admin token for `sub: alerting`. */
+function adminJwt(secret: string, nowS: number, ttlS: number): string {
+  const head = `${base64url({ alg: 'HS256', typ: 'JWT' })}.${base64url({ sub: 'alerting', role: 'admin', iat: nowS, exp: nowS + ttlS })}`;
+  return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`;
+}
+
+function finiteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/**
+ * Reads the signals through the services' own APIs, on loopback or the cluster network:
+ * ai-proxy `GET /api/v1/ai/usage` (as `alerting`, admin), gateway `GET /api/v1/internal/stats`
+ * (internal token, else a self-signed admin JWT), and each service's `GET /api/v1/health`;
+ * alerting's own memory is read in-process. Every call has a timeout and a fresh connection (a
+ * pooled socket to a restarted service must not count as a failed health check).
+ */
+export class HttpSignalReader implements SignalReader {
+  private readonly agent: Agent;
+  private cachedJwt: { token: string; expiresS: number } | undefined;
+
+  constructor(private readonly options: HttpSignalReaderOptions) {
+    this.agent = new Agent({ connectTimeout: options.timeoutMs, pipelining: 0 });
+  }
+
+  async tokensLastHour(): Promise<number> {
+    const body = await this.getJson(`${this.options.aiProxyUrl}/api/v1/ai/usage`, 'ai-proxy usage', {
+      ...this.internalHeaders(),
+      [IDENTITY_HEADERS.userId]: 'alerting',
+      [IDENTITY_HEADERS.userRole]: 'admin',
+    });
+    const tokens = (body as { last_hour?: { total_tokens?: unknown } }).last_hour?.total_tokens;
+    if (!finiteNumber(tokens)) throw new SignalError('ai-proxy usage: answer has no last_hour.total_tokens');
+    return tokens;
+  }
+
+  async gatewayStats(windowS: number): Promise<GatewayStats> {
+    const headers = this.internalHeaders();
+    if (!this.options.internalToken && this.options.jwtSecret) headers.authorization = `Bearer ${this.jwt()}`;
+    const body = (await this.getJson(
+      `${this.options.gatewayUrl}/api/v1/internal/stats?window_s=${windowS}`,
+      'gateway stats',
+      headers,
+    )) as Record<string, unknown>;
+    const { requests, status_5xx: status5xx, error_rate: errorRate, latency_p95_s: p95 } = body;
+    if (!finiteNumber(requests) || !finiteNumber(status5xx) || !finiteNumber(errorRate)) {
+      throw new SignalError('gateway stats: answer lacks requests, status_5xx or error_rate');
+    }
+    if (p95 !== null && !finiteNumber(p95)) throw new SignalError('gateway stats: latency_p95_s is not a number');
+    return { windowS, requests, status5xx, errorRate, latencyP95S: p95 };
+  }
+
+  async health(service: WatchedService): Promise<HealthProbe> {
+    if (service === 'alerting') return { ok: true, memoryUtilization: memoryCheck().utilization };
+    const base = service === 'gateway' ? this.options.gatewayUrl : this.options.aiProxyUrl;
+    try {
+      const res = await request(`${base}/api/v1/health`, this.requestOptions({}));
+      const text = await res.body.text();
+      let memoryUtilization: number | undefined;
+      try {
+        const utilization = (JSON.parse(text) as { checks?: { memory?: { utilization?: unknown } } }).checks?.memory
+          ?.utilization;
+        if (finiteNumber(utilization)) memoryUtilization = utilization;
+      } catch {
+        return { ok: false, error: `HTTP ${res.statusCode}, not JSON` };
+      }
+      if (res.statusCode !== 200) return { ok: false, error: `HTTP ${res.statusCode}`, ...optional(memoryUtilization) };
+      return { ok: true, ...optional(memoryUtilization) };
+    } catch (err) {
+      return { ok: false, error: errorCode(err) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private internalHeaders(): Record<string, string> {
+    return this.options.internalToken ? { [IDENTITY_HEADERS.internalToken]: this.options.internalToken } : {};
+  }
+
+  private jwt(): string {
+    const nowS = Math.floor(Date.now() / 1000);
+    if (!this.cachedJwt || this.cachedJwt.expiresS - 60 < nowS) {
+      this.cachedJwt = { token: adminJwt(this.options.jwtSecret ?? '', nowS, 300), expiresS: nowS + 300 };
+    }
+    return this.cachedJwt.token;
+  }
+
+  private requestOptions(headers: Record<string, string>) {
+    return {
+      method: 'GET' as const,
+      headers: { accept: 'application/json', ...headers },
+      dispatcher: this.agent,
+      headersTimeout: this.options.timeoutMs,
+      bodyTimeout: this.options.timeoutMs,
+      signal: AbortSignal.timeout(this.options.timeoutMs),
+      reset: true,
+    };
+  }
+
+  private async getJson(url: string, what: string, headers: Record<string, string>): Promise<unknown> {
+    let res: Awaited<ReturnType<typeof request>>;
+    try {
+      res = await request(url, this.requestOptions(headers));
+    } catch (err) {
+      throw new SignalError(`${what}: ${errorCode(err)}`);
+    }
+    const text = await res.body.text().catch(() => '');
+    if (res.statusCode !== 200) throw new SignalError(`${what}: HTTP ${res.statusCode}`);
+    try {
+      const body = JSON.parse(text) as unknown;
+      if (typeof body !== 'object' || body === null) throw new Error('not an object');
+      return body;
+    } catch {
+      throw new SignalError(`${what}: answer is not a JSON object`);
+    }
+  }
+}
+
+function optional(memoryUtilization: number | undefined): { memoryUtilization?: number } {
+  return memoryUtilization === undefined ? {} : { memoryUtilization };
+}
+
+/** A network error as a short code (`ECONNREFUSED`, `timeout`), never a URL with secrets. */
+function errorCode(err: unknown): string {
+  const error = err as { code?: string; name?: string; cause?: { code?: string } };
+  if (error?.name === 'TimeoutError' || error?.code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
+  return error?.cause?.code ?? error?.code ?? error?.name ?? 'error';
+}

@@ -1,0 +1,150 @@
+// The four endpoints the page polls, and what a failed call means for the page.
+
+export interface Counters {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  requests: number;
+  estimated_cost_usd: number;
+}
+
+/** `GET /api/v1/ai/usage` (contract section 6). */
+export interface Usage {
+  usage: {
+    total_prompt_tokens: number;
+    total_completion_tokens: number;
+    total_tokens: number;
+    total_requests: number;
+  };
+  alert_threshold: number;
+  alert_triggered: boolean;
+  estimated_cost_usd: number;
+  last_hour: Counters;
+  by_operation: Record<string, Counters>;
+  by_model: Record<string, Counters>;
+  projection: { hourly_usd: number; daily_usd: number; monthly_usd: number };
+  since: string | null;
+}
+
+/** `GET /api/v1/ai/usage/timeseries?window=1h&step=60`. */
+export interface Timeseries {
+  window_s: number;
+  step_s: number;
+  points: {
+    timestamp: string;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    requests: number;
+    errors: number;
+    cost_usd: number;
+  }[];
+}
+
+export interface Alert {
+  name: string;
+  severity: string;
+  state: 'pending' | 'firing' | 'resolved';
+  value: number | null;
+  threshold: number | null;
+  labels: Record<string, string>;
+  started_at: string | null;
+  resolved_at: string | null;
+  summary: string;
+  runbook_url?: string;
+}
+
+/** `GET /api/v1/alerts` (answered by the alerting service). */
+export interface Alerts {
+  alerts: Alert[];
+}
+
+/** `GET /api/v1/internal/stats?window_s=300`, with the gateway's additive fields. */
+export interface Stats {
+  window_s: number;
+  requests: number;
+  status_4xx: number;
+  status_5xx: number;
+  error_rate: number;
+  latency_p50_s: number | null;
+  latency_p95_s: number | null;
+  latency_p99_s: number | null;
+  rate_limited?: number;
+  latency_buckets?: { le: number | '+Inf'; count: number }[];
+}
+
+/**
+ * Why a call gave no data: `auth` (401: no, bad or expired token), `forbidden` (403: not an admin),
+ * `unavailable` (502/503/504: the service behind the gateway is down or degraded), `unreachable`
+ * (no answer from the gateway at all), `error` (anything else).
+ */
+export interface Problem {
+  kind: 'auth' | 'forbidden' | 'unavailable' | 'unreachable' | 'error';
+  status: number;
+  code: string;
+  message: string;
+}
+
+export type Outcome<T> = { ok: true; data: T } | { ok: false; problem: Problem };
+
+const TIMEOUT_MS = 8_000;
+
+function kindOf(status: number): Problem['kind'] {
+  if (status === 401) return 'auth';
+  if (status === 403) return 'forbidden';
+  if (status === 502 || status === 503 || status === 504) return 'unavailable';
+  return 'error';
+}
+
+/** One authenticated GET; never throws. */
+export async function getJson<T>(path: string, token: string): Promise<Outcome<T>> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      cache: 'no-store',
+      credentials: 'omit',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+  } catch {
+    return {
+      ok: false,
+      problem: { kind: 'unreachable', status: 0, code: 'unreachable', message: 'The gateway did not answer' },
+    };
+  }
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    body = undefined;
+  }
+  if (res.ok && body !== undefined) return { ok: true, data: body as T };
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  return {
+    ok: false,
+    problem: {
+      kind: kindOf(res.status),
+      status: res.status,
+      code: typeof error?.code === 'string' ? error.code : `http_${res.status}`,
+      message: typeof error?.message === 'string' ? error.message : res.statusText || 'Unexpected answer',
+    },
+  };
+}
+
+export interface Snapshot {
+  usage: Outcome<Usage>;
+  series: Outcome<Timeseries>;
+  alerts: Outcome<Alerts>;
+  stats: Outcome<Stats>;
+}
+
+/** The four calls of one poll, in parallel. */
+export async function poll(token: string): Promise<Snapshot> {
+  const [usage, series, alerts, stats] = await Promise.all([
+    getJson<Usage>('/api/v1/ai/usage', token),
+    getJson<Timeseries>('/api/v1/ai/usage/timeseries?window=1h&step=60', token),
+    getJson<Alerts>('/api/v1/alerts', token),
+    getJson<Stats>('/api/v1/internal/stats?window_s=300', token),
+  ]);
+  return { usage, series, alerts, stats };
+}
