@@ -9,3 +9,4 @@ export {
   serviceMain,
   startService,
 } from './processes';
+export { deleteKeys, listKeys, RedisCluster, RedisServer } from './redis';
