@@ -119,10 +119,14 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
         stopping = true;
         log.info(`${signal}: finishing in-flight requests, then stopping`);
         const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+        // Keep-alive connections go idle as their last request ends: close each then, not after
+        // keepAliveTimeout (65 s).
+        const reaper = setInterval(() => server.closeIdleConnections(), 100).unref();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
         });
+        clearInterval(reaper);
         clearTimeout(force);
         // Store last: the tasks before it may still write to it.
         for (const task of shutdownTasks.reverse()) {

@@ -59,6 +59,25 @@ function isAIContentKey(key: string): boolean {
   return AI_CONTENT_KEYS.has(normaliseKey(key));
 }
 
+const PLAIN = 0;
+const SECRET = 1;
+const AI_CONTENT = 2;
+type KeyKind = typeof PLAIN | typeof SECRET | typeof AI_CONTENT;
+
+// Field names repeat on every record (`status_code`, `user_id`...): classify each once. Bounded, as
+// nested keys may come from data; past the bound a key is classified on every call, as before.
+const keyKinds = new Map<string, KeyKind>();
+const MAX_CACHED_KEYS = 4096;
+
+function kindOf(key: string): KeyKind {
+  let kind = keyKinds.get(key);
+  if (kind === undefined) {
+    kind = isSecretKey(key) ? SECRET : isAIContentKey(key) ? AI_CONTENT : PLAIN;
+    if (keyKinds.size < MAX_CACHED_KEYS) keyKinds.set(key, kind);
+  }
+  return kind;
+}
+
 function passesLuhn(digits: string): boolean {
   let sum = 0;
   let double = false;
@@ -146,9 +165,12 @@ export function redactField(
   seen: WeakSet<object> = new WeakSet(),
 ): unknown {
   if (value === undefined || value === null) return value;
-  if (isSecretKey(key)) return REDACTED;
-  if (!options.keepAIContent && isAIContentKey(key)) {
+  const kind = kindOf(key);
+  if (kind === SECRET) return REDACTED;
+  if (kind === AI_CONTENT && !options.keepAIContent) {
     return `[AI_CONTENT_REDACTED ${typeof value === 'string' ? `${value.length} chars` : typeof value}]`;
   }
+  // Numbers and booleans (most fields of a request or usage record) need no walk.
+  if (typeof value === 'number' || typeof value === 'boolean') return value;
   return redactValue(value, options, depth + 1, seen);
 }
