@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type Config, ConfigError, loadConfig, type ServiceName } from '@flashcase/config';
 import type { CountersStore } from '@flashcase/store';
 import {
@@ -14,6 +16,29 @@ import {
 } from '@flashcase/telemetry';
 
 const SHUTDOWN_GRACE_MS = 25_000;
+
+/**
+ * Requests Node's HTTP parser refuses before any middleware runs (malformed request lines, header
+ * injection, headers over the size limit) still get the contract's JSON error, not an empty 400.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || (socket as Duplex & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const body = JSON.stringify({
+    error: {
+      code: 'invalid_request',
+      message: tooLarge ? 'Request headers are too large' : 'Malformed HTTP request',
+      request_id: randomUUID(),
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
 
 /** What a service's `run` gets: everything that is the same for all three services. */
 export interface ServiceContext {
@@ -105,6 +130,10 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
     async listen(server) {
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
+      server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+        log.warn(`Refused a malformed HTTP request (${err.code ?? err.message})`, { error_code: err.code });
+        answerClientError(err, socket);
+      });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.port, config.host, () => {
