@@ -79,6 +79,17 @@ describe('a Redis outage under traffic (fail-open, the default)', () => {
     await eventually(async () => (await usageTotals(gw))?.total_requests === all.length, 10_000, 'replayed usage');
     const totals = await usageTotals(gw);
     expect(totals).toMatchObject({ total_tokens: expectedTokens, total_requests: all.length });
+    const line = (name: string, rows: ChatOutcome[]) =>
+      `${name}: ${rows.length} answered 200, max ${Math.max(...rows.map((o) => o.ms)).toFixed(0)} ms`;
+    console.log(
+      [
+        line('before the outage', outcomes.before),
+        line('during the outage', outcomes.during),
+        `during the outage, one user's burst of 9: ${burst.filter((o) => o.status === 200).length} admitted, ${burst.filter((o) => o.status === 429).length} refused 429 (limit 5/min, per replica)`,
+        line('after Redis returned', outcomes.after),
+        `usage counted ${totals?.total_tokens} tokens / ${totals?.total_requests} requests; answered ${expectedTokens} tokens / ${all.length} requests; lost ${expectedTokens - (totals?.total_tokens ?? 0)}`,
+      ].join('\n'),
+    );
   });
 });
 

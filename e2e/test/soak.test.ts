@@ -34,64 +34,73 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
     await Promise.all(chains.map((c) => c.stop()));
   });
 
-  it('keeps RSS flat, answers no 5xx, and leaves the counters exact', async () => {
-    const started = Date.now();
-    const samples: Array<{ t: number; rss: number[] }> = [];
-    const pids = chains.flatMap((c) => [c.gateway.child.pid, c.aiProxies[0]?.child.pid]);
-    const sampler = setInterval(() => samples.push({ t: Date.now() - started, rss: pids.map(rssMb) }), 2_000);
-    let ok = 0;
-    let tokens = 0;
-    const failures: number[] = [];
-    let n = 0;
-    const worker = async (w: number) => {
-      while (Date.now() - started < SOAK_S * 1000) {
-        const i = n++;
-        const chain = chains[i % chains.length] as Chain;
-        const stream = i % 3 === 0;
-        const operation = ['chat', 'rewrite', 'autocomplete'][i % 3];
-        const body =
-          operation === 'chat' ? { messages: [{ role: 'user', content: `card ${i} of worker ${w}` }] } : { text: `card ${i} of worker ${w}` };
-        const res = await fetch(`${chain.gateway.base}/api/v1/ai/${operation}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token(`soak-${i % 50}`)}` },
-          body: JSON.stringify({ ...body, stream }),
-        });
-        const text = await res.text();
-        if (res.status !== 200) {
-          failures.push(res.status);
-          continue;
+  it(
+    'keeps RSS flat, answers no 5xx, and leaves the counters exact',
+    async () => {
+      const started = Date.now();
+      const samples: Array<{ t: number; rss: number[] }> = [];
+      const pids = chains.flatMap((c) => [c.gateway.child.pid, c.aiProxies[0]?.child.pid]);
+      const sampler = setInterval(() => samples.push({ t: Date.now() - started, rss: pids.map(rssMb) }), 2_000);
+      let ok = 0;
+      let tokens = 0;
+      const failures: number[] = [];
+      let n = 0;
+      const worker = async (w: number) => {
+        while (Date.now() - started < SOAK_S * 1000) {
+          const i = n++;
+          const chain = chains[i % chains.length] as Chain;
+          const stream = i % 3 === 0;
+          const operation = ['chat', 'rewrite', 'autocomplete'][i % 3];
+          const body =
+            operation === 'chat'
+              ? { messages: [{ role: 'user', content: `card ${i} of worker ${w}` }] }
+              : { text: `card ${i} of worker ${w}` };
+          const res = await fetch(`${chain.gateway.base}/api/v1/ai/${operation}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token(`soak-${i % 50}`)}` },
+            body: JSON.stringify({ ...body, stream }),
+          });
+          const text = await res.text();
+          if (res.status !== 200) {
+            failures.push(res.status);
+            continue;
+          }
+          ok++;
+          if (stream) {
+            const done = text
+              .split('\n\n')
+              .map((e) => e.replace(/^data: /, ''))
+              .find((e) => e.startsWith('{"done"'));
+            tokens += (JSON.parse(done ?? '{}') as { usage?: { total_tokens: number } }).usage?.total_tokens ?? 0;
+          } else {
+            tokens += (JSON.parse(text) as { usage: { total_tokens: number } }).usage.total_tokens;
+          }
         }
-        ok++;
-        if (stream) {
-          const done = text
-            .split('\n\n')
-            .map((e) => e.replace(/^data: /, ''))
-            .find((e) => e.startsWith('{"done"'));
-          tokens += (JSON.parse(done ?? '{}') as { usage?: { total_tokens: number } }).usage?.total_tokens ?? 0;
-        } else {
-          tokens += (JSON.parse(text) as { usage: { total_tokens: number } }).usage.total_tokens;
-        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
+      clearInterval(sampler);
+
+      expect(failures).toEqual([]);
+      expect(ok).toBeGreaterThan(SOAK_S * 10);
+      const totals = await usageTotals(chains[0]?.gateway.base ?? '');
+      expect(totals).toMatchObject({ total_requests: ok, total_tokens: tokens });
+
+      // RSS flat: the last quarter's mean is within 25 % (and 40 MB) of the second quarter's mean
+      const quarter = Math.floor(samples.length / 4);
+      const mean = (rows: typeof samples, p: number) =>
+        rows.reduce((s, r) => s + (r.rss[p] ?? 0), 0) / Math.max(1, rows.length);
+      const report: string[] = [];
+      for (let p = 0; p < pids.length; p++) {
+        const early = mean(samples.slice(quarter, 2 * quarter), p);
+        const late = mean(samples.slice(3 * quarter), p);
+        const peak = Math.max(...samples.map((r) => r.rss[p] ?? 0));
+        report.push(
+          `${p % 2 === 0 ? 'gateway' : 'ai-proxy'}#${Math.floor(p / 2)} early ${early.toFixed(1)} MB late ${late.toFixed(1)} MB peak ${peak.toFixed(1)} MB`,
+        );
+        expect(late).toBeLessThan(Math.max(early * 1.25, early + 40));
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
-    clearInterval(sampler);
-
-    expect(failures).toEqual([]);
-    expect(ok).toBeGreaterThan(SOAK_S * 10);
-    const totals = await usageTotals(chains[0]?.gateway.base ?? '');
-    expect(totals).toMatchObject({ total_requests: ok, total_tokens: tokens });
-
-    // RSS flat: the last quarter's mean is within 25 % (and 40 MB) of the second quarter's mean
-    const quarter = Math.floor(samples.length / 4);
-    const mean = (rows: typeof samples, p: number) => rows.reduce((s, r) => s + (r.rss[p] ?? 0), 0) / Math.max(1, rows.length);
-    const report: string[] = [];
-    for (let p = 0; p < pids.length; p++) {
-      const early = mean(samples.slice(quarter, 2 * quarter), p);
-      const late = mean(samples.slice(3 * quarter), p);
-      const peak = Math.max(...samples.map((r) => r.rss[p] ?? 0));
-      report.push(`${p % 2 === 0 ? 'gateway' : 'ai-proxy'}#${Math.floor(p / 2)} early ${early.toFixed(1)} MB late ${late.toFixed(1)} MB peak ${peak.toFixed(1)} MB`);
-      expect(late).toBeLessThan(Math.max(early * 1.25, early + 40));
-    }
-    console.log(`soak ${SOAK_S}s: ${ok} requests ok, ${tokens} tokens, 0 failures\n${report.join('\n')}`);
-  }, (SOAK_S + 120) * 1000);
+      console.log(`soak ${SOAK_S}s: ${ok} requests ok, ${tokens} tokens, 0 failures\n${report.join('\n')}`);
+    },
+    (SOAK_S + 120) * 1000,
+  );
 });

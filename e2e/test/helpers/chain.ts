@@ -71,7 +71,7 @@ export interface ChatOutcome {
 
 /** One chat through `base` (gateway or ai-proxy) for `userId`; never throws. */
 export async function chat(base: string, userId: string, direct = false): Promise<ChatOutcome> {
-  const started = Date.now();
+  const started = performance.now();
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (direct) {
     headers['x-internal-token'] = INTERNAL_TOKEN;
@@ -89,12 +89,12 @@ export async function chat(base: string, userId: string, direct = false): Promis
     const body = (await res.json()) as { usage?: { total_tokens: number }; error?: { code: string } };
     return {
       status: res.status,
-      ms: Date.now() - started,
+      ms: performance.now() - started,
       tokens: body.usage?.total_tokens ?? 0,
       ...(body.error ? { code: body.error.code } : {}),
     };
   } catch {
-    return { status: 0, ms: Date.now() - started, tokens: 0, code: 'network' };
+    return { status: 0, ms: performance.now() - started, tokens: 0, code: 'network' };
   }
 }
 
