@@ -21,7 +21,7 @@ export interface ServiceProcess {
 export interface StartServiceOptions {
   /** Listen on this port (a restart on the same address); default a free loopback port. */
   port?: number;
-  /** How long to wait for the "listening" line. Default 20 s. */
+  /** How long to wait for the "listening" line. Default 60 s (a busy CI host starts slowly). */
   timeoutMs?: number;
 }
 
@@ -39,7 +39,7 @@ export function serviceMain(name: ServiceName): string {
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  { port, timeoutMs = 20_000 }: StartServiceOptions = {},
+  { port, timeoutMs = 60_000 }: StartServiceOptions = {},
 ): Promise<ServiceProcess> {
   const listenPort = port ?? (await freePort());
   const child = spawn(process.execPath, [serviceMain(name)], {

@@ -14,8 +14,8 @@ import {
 } from '@flashcase/telemetry';
 import express, { type Express } from 'express';
 import type { LoopStatus } from './engine/loop';
-import type { AlertRule } from './rules/types';
 import { alertRoutes } from './routes/alerts';
+import type { AlertRule } from './rules/types';
 import type { AlertRepository } from './state/repository';
 
 export interface AppDeps {

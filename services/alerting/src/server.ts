@@ -36,7 +36,8 @@ export async function run({ config, log, instruments, listen, onShutdown, teleme
     aiProxyUrl: config.urls.aiProxy,
     internalToken: config.internalToken,
     jwtSecret: config.auth.jwtJwksUrl ? undefined : config.auth.jwtSecret,
-    timeoutMs: Math.min(Math.max(evalIntervalMs, 1_000), 5_000),
+    // One interval, within 2.5-5 s: short enough to keep up, long enough for a busy host.
+    timeoutMs: Math.min(Math.max(evalIntervalMs, 2_500), 5_000),
   });
   const channels = channelsFromConfig(config.alerts);
   const dispatcher = new Dispatcher({ channels, log, instruments });
@@ -97,5 +98,6 @@ export async function run({ config, log, instruments, listen, onShutdown, teleme
     channels: channels.map((c) => c.name),
     lease_ttl_ms: leaseTtlMs(evalIntervalMs),
   });
-  if (channels.length === 0) log.warn('No notification channel is configured (SLACK_WEBHOOK_URL, SMTP_URL + ALERT_EMAIL, ALERT_WEBHOOK_URL)');
+  if (channels.length === 0)
+    log.warn('No notification channel is configured (SLACK_WEBHOOK_URL, SMTP_URL + ALERT_EMAIL, ALERT_WEBHOOK_URL)');
 }

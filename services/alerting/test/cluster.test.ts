@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { freePort, type ServiceProcess, startService } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type HttpSink, type SmtpSink, startHttpSink, startSmtpSink, waitFor } from './helpers/receivers';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -79,7 +80,9 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
   const admin = jwt('ops', 'admin');
 
   const slackFor = (name: string, status = 'FIRING') =>
-    http.on(SLACK).filter((r) => String(r.body.text).includes(`[${status}`) && String(r.body.text).includes(`] ${name} (`));
+    http
+      .on(SLACK)
+      .filter((r) => String(r.body.text).includes(`[${status}`) && String(r.body.text).includes(`] ${name} (`));
   const hookFor = (name: string, status: string) =>
     http.on(HOOK).filter((r) => r.body.name === name && r.body.status === status);
   const mailsFor = (name: string, status = 'FIRING') =>
@@ -120,7 +123,11 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
     dir = await mkdtemp(join(tmpdir(), 'flashcase-alerting-'));
     const rulesFile = join(dir, 'rules.yaml');
     await writeFile(rulesFile, RULES);
-    [fake, smtp, http] = await Promise.all([startFakeOpenAI({ apiKey: API_KEY, replyTokens: 40 }), startSmtpSink(), startHttpSink()]);
+    [fake, smtp, http] = await Promise.all([
+      startFakeOpenAI({ apiKey: API_KEY, replyTokens: 40 }),
+      startSmtpSink(),
+      startHttpSink(),
+    ]);
     const common = {
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
@@ -173,7 +180,22 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
     redis.disconnect();
   });
 
+  // On a failure, show what the alerting replicas said about signals and state changes.
+  const everyReplica: ServiceProcess[] = [];
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      for (const [i, replica] of everyReplica.entries()) {
+        const lines = replica
+          .output()
+          .split('\n')
+          .filter((line) => /Signal|Alert |evaluator|Notification/.test(line));
+        console.log(`--- alerting replica ${i} ---\n${lines.slice(-60).join('\n')}`);
+      }
+    });
+  });
+
   it('elects exactly one evaluator among the replicas', async () => {
+    everyReplica.push(...replicas);
     expect((await Promise.all(replicas.map(role))).sort()).toEqual(['follower', 'leader']);
   });
 
@@ -221,7 +243,10 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
       });
       tokens = ((await usage.json()) as { last_hour: { total_tokens: number } }).last_hour.total_tokens;
     }
-    await waitFor('the HighTokenUsage mail and Slack message', () => mailsFor('HighTokenUsage').length === 1 && slackFor('HighTokenUsage').length === 1);
+    await waitFor(
+      'the HighTokenUsage mail and Slack message',
+      () => mailsFor('HighTokenUsage').length === 1 && slackFor('HighTokenUsage').length === 1,
+    );
     // Several evaluations and group intervals later, still exactly one of each.
     await sleep(5_000);
     expect(mailsFor('HighTokenUsage')).toHaveLength(1);
@@ -247,6 +272,20 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
     expect(listed.find((a) => a.name === 'HighTokenUsage')?.state).toBe('firing');
     const forbidden = await fetch(`${gateway.base}/api/v1/alerts`, { headers: { authorization: `Bearer ${user}` } });
     expect(forbidden.status).toBe(403);
+
+    // The monitor script against the real gateway shows the same state.
+    const monitor = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        'bash',
+        [join(__dirname, '../../../scripts/monitor-ai-usage.sh'), '--once'],
+        { env: { PATH: process.env.PATH, GATEWAY_URL: gateway.base, FLASHCASE_TOKEN: admin }, timeout: 15_000 },
+        (err, stdout) => resolve({ code: err ? 1 : 0, stdout }),
+      );
+    });
+    expect(monitor.code).toBe(0);
+    expect(monitor.stdout).toMatch(/tokens last hour: \d+ \/ \d+/);
+    expect(monitor.stdout).toContain('HighTokenUsage(critical)');
+    expect(monitor.stdout).toContain('ElevatedTokenUsage(warning, silenced)');
   });
 
   it('sends nothing for a silenced alert, and notifies once the silence is removed', async () => {

@@ -101,7 +101,17 @@ describe('alert state machine', () => {
   });
 
   it('does not fire an error-rate rule on a window with too little traffic', async () => {
-    const e = engine({ rules: [rule({ name: 'HighErrorRate', signal: 'gateway_error_rate', threshold: 0.05, resolveThreshold: 0.03, minRequests: 20 })] });
+    const e = engine({
+      rules: [
+        rule({
+          name: 'HighErrorRate',
+          signal: 'gateway_error_rate',
+          threshold: 0.05,
+          resolveThreshold: 0.03,
+          minRequests: 20,
+        }),
+      ],
+    });
     e.signals.stats = { requests: 4, status5xx: 2, errorRate: 0.5, latencyP95S: 0.1 };
     await e.tick();
     expect(await e.repository.alerts()).toEqual([]);
@@ -138,7 +148,15 @@ describe('alert state machine', () => {
 
   it('checks health every HEALTH_CHECK_INTERVAL_S, not every evaluation', async () => {
     const e = engine({
-      rules: [rule({ name: 'Mem', signal: 'service_memory_utilization', threshold: 0.8, resolveThreshold: 0.75, services: ['gateway'] })],
+      rules: [
+        rule({
+          name: 'Mem',
+          signal: 'service_memory_utilization',
+          threshold: 0.8,
+          resolveThreshold: 0.75,
+          services: ['gateway'],
+        }),
+      ],
       evalIntervalS: 10,
       healthIntervalS: 30,
     });
@@ -147,7 +165,14 @@ describe('alert state machine', () => {
   });
 
   it('keeps counting failed health checks across a change of evaluator (the count is in the store)', async () => {
-    const serviceDown = rule({ name: 'ServiceDown', signal: 'service_health_failures', comparison: '>=', threshold: 3, resolveThreshold: 0, services: ['ai-proxy'] });
+    const serviceDown = rule({
+      name: 'ServiceDown',
+      signal: 'service_health_failures',
+      comparison: '>=',
+      threshold: 3,
+      resolveThreshold: 0,
+      services: ['ai-proxy'],
+    });
     const first = engine({ rules: [serviceDown] });
     first.signals.healthy['ai-proxy'] = false;
     await first.tick();
@@ -158,7 +183,14 @@ describe('alert state machine', () => {
   });
 
   it('reads HighMemoryUsage per service and leaves it alone while the service cannot be checked', async () => {
-    const memoryRule = rule({ name: 'HighMemoryUsage', severity: 'warning', signal: 'service_memory_utilization', threshold: 0.8, resolveThreshold: 0.75, services: ['gateway', 'ai-proxy', 'alerting'] });
+    const memoryRule = rule({
+      name: 'HighMemoryUsage',
+      severity: 'warning',
+      signal: 'service_memory_utilization',
+      threshold: 0.8,
+      resolveThreshold: 0.75,
+      services: ['gateway', 'ai-proxy', 'alerting'],
+    });
     const e = engine({ rules: [memoryRule], healthIntervalS: 10 });
     e.signals.memory.gateway = 0.9;
     await e.tick();
@@ -237,7 +269,9 @@ describe('grouping', () => {
   });
 
   it('groups by name and severity: two rules are two groups, each notified once', async () => {
-    const e = engine({ rules: [rule(), rule({ name: 'ElevatedTokenUsage', severity: 'warning', threshold: 50, resolveThreshold: 40 })] });
+    const e = engine({
+      rules: [rule(), rule({ name: 'ElevatedTokenUsage', severity: 'warning', threshold: 50, resolveThreshold: 40 })],
+    });
     e.signals.tokens = 150;
     await e.tick();
     await e.tick();
@@ -248,7 +282,14 @@ describe('grouping', () => {
 describe('silences', () => {
   async function silence(e: ReturnType<typeof engine>, matchers: Record<string, string>, durationS: number) {
     await e.repository.putSilence(
-      { id: `s-${Math.random()}`, matchers, comment: '', createdBy: 'test', startsAtMs: e.clock.now, endsAtMs: e.clock.now + durationS * SECOND },
+      {
+        id: `s-${Math.random()}`,
+        matchers,
+        comment: '',
+        createdBy: 'test',
+        startsAtMs: e.clock.now,
+        endsAtMs: e.clock.now + durationS * SECOND,
+      },
       e.clock.now,
     );
   }
@@ -266,7 +307,14 @@ describe('silences', () => {
   });
 
   it('matches every matcher by label equality, including name and severity', async () => {
-    const serviceDown = rule({ name: 'ServiceDown', signal: 'service_health_failures', comparison: '>=', threshold: 1, resolveThreshold: 0, services: ['gateway', 'ai-proxy'] });
+    const serviceDown = rule({
+      name: 'ServiceDown',
+      signal: 'service_health_failures',
+      comparison: '>=',
+      threshold: 1,
+      resolveThreshold: 0,
+      services: ['gateway', 'ai-proxy'],
+    });
     const e = engine({ rules: [serviceDown], healthIntervalS: 10 });
     await silence(e, { name: 'ServiceDown', service: 'gateway' }, 600);
     await silence(e, { name: 'ServiceDown', severity: 'warning' }, 600);
@@ -305,7 +353,9 @@ describe('two evaluators on one Redis (a leader that lost its lease still evalua
     const notifier = new RecordingNotifier();
     signals.tokens = 150;
     const evaluators = [0, 1].map(() => {
-      const store = new RedisAlertStateStore(new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'), { keyPrefix: prefix });
+      const store = new RedisAlertStateStore(new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'), {
+        keyPrefix: prefix,
+      });
       return {
         store,
         evaluator: new Evaluator({

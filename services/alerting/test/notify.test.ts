@@ -71,7 +71,11 @@ describe('notification channels against real loopback servers', () => {
     return new Dispatcher({
       channels: [
         new SlackChannel(`${http.base}${SLACK_PATH}`),
-        new EmailChannel({ smtpUrl: smtp.url, from: 'FlashCase <alerts@flashcase.test>', to: ['oncall@flashcase.test', 'ops@flashcase.test'] }),
+        new EmailChannel({
+          smtpUrl: smtp.url,
+          from: 'FlashCase <alerts@flashcase.test>',
+          to: ['oncall@flashcase.test', 'ops@flashcase.test'],
+        }),
         new WebhookChannel(`${http.base}${HOOK_PATH}`),
       ],
       log: getLogger('alerting.notify'),
@@ -109,7 +113,11 @@ describe('notification channels against real loopback servers', () => {
     expect(all).toContain('AI token usage in the last hour is 123,456 tokens');
     expect(all).toContain('value 123,456 tokens vs threshold 100,000 tokens');
     expect(all).toContain('<https://runbooks.example/flashcase#hightokenusage|Runbook>');
-    const resolved = notification({ status: 'resolved', firing: [], resolved: notification().firing.map((a) => ({ ...a, state: 'resolved' as const })) });
+    const resolved = notification({
+      status: 'resolved',
+      firing: [],
+      resolved: notification().firing.map((a) => ({ ...a, state: 'resolved' as const })),
+    });
     await d.dispatch(resolved);
     const second = http.on(SLACK_PATH)[1]?.body as { text: string };
     expect(second.text).toContain('[RESOLVED] HighTokenUsage (critical)');
@@ -152,7 +160,8 @@ describe('notification channels against real loopback servers', () => {
     expect(report).toEqual({ slack: 'sent', email: 'sent', webhook: 'sent' });
     const tries = http.attempts.filter((a) => a.path === HOOK_PATH);
     expect(tries.map((t) => t.answer)).toEqual([503, 500, 200]);
-    const gaps = [tries[1]!.at - tries[0]!.at, tries[2]!.at - tries[1]!.at];
+    const at = tries.map((t) => t.at);
+    const gaps = [(at[1] ?? 0) - (at[0] ?? 0), (at[2] ?? 0) - (at[1] ?? 0)];
     expect(gaps[0]).toBeGreaterThanOrEqual(190);
     expect(gaps[1]).toBeGreaterThanOrEqual(390);
     expect(gaps[1]).toBeGreaterThan(gaps[0] as number);
@@ -175,7 +184,10 @@ describe('notification channels against real loopback servers', () => {
     expect(http.attempts.filter((a) => a.path === HOOK_PATH)).toHaveLength(3);
     expect(http.attempts.filter((a) => a.path === SLACK_PATH)).toHaveLength(1);
     const failed = (await meters.points()).find(
-      (p) => p.name === 'flashcase.alert.notifications' && p.attributes.channel === 'webhook' && p.attributes.outcome === 'failed',
+      (p) =>
+        p.name === 'flashcase.alert.notifications' &&
+        p.attributes.channel === 'webhook' &&
+        p.attributes.outcome === 'failed',
     );
     expect(failed?.value).toBeGreaterThanOrEqual(1);
     await d.close();
@@ -198,7 +210,11 @@ describe('notification channels against real loopback servers', () => {
     const d = new Dispatcher({
       channels: [
         new SlackChannel('http://127.0.0.1:1/services/never'),
-        new EmailChannel({ smtpUrl: 'smtp://user:smtp-password-secret@127.0.0.1:1', from: 'a@b.test', to: ['c@d.test'] }),
+        new EmailChannel({
+          smtpUrl: 'smtp://user:smtp-password-secret@127.0.0.1:1',
+          from: 'a@b.test',
+          to: ['c@d.test'],
+        }),
       ],
       log: getLogger('alerting.notify'),
       retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 10, timeoutMs: 1_000 },

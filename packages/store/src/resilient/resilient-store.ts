@@ -56,8 +56,13 @@ type BufferedWrite = Sequenced & { attempts: number } & (
     | { kind: 'settle'; key: string; reservationId: string; tokens: number; windowMs: number }
   );
 
+type UsageWrite = Extract<BufferedWrite, { kind: 'usage' }>;
+
 /** Usage writes replayed per script call: one round trip (and one AOF fsync) for many records. */
 const REPLAY_BATCH = 200;
+
+/** Most usage records sent in one script call by the live path (larger turns send several calls). */
+const LIVE_BATCH = 200;
 
 /** A replayed write refused by the server itself this many times (not a connection problem) is dropped. */
 const MAX_REPLAY_ATTEMPTS = 5;
@@ -82,6 +87,12 @@ function isServerError(err: unknown): boolean {
  * - Reads (`usage`, `userUsage`, `lastHourTokens`, `timeseries`, `requestStats`) throw
  *   `StoreUnavailableError` while degraded: they need the cluster-wide state.
  * - The store is healthy again only when the buffer is empty, so reads never miss replayed usage.
+ * - Usage records made in one turn of the event loop go to Redis together, in one script call (one
+ *   round trip, one ioredis span) at the end of that turn, in sequence order: under load one call
+ *   carries many requests' usage. `recordUsage` still resolves only once its record is applied (or
+ *   buffered), so a caller that awaits it keeps "written before answered"; one that does not has
+ *   its write in flight within the turn. Reads of this store wait for its pending usage writes
+ *   (read your writes), and `close()` writes them before it closes.
  *
  * Timers are unref'd; `close()` stops them, tries to write what is buffered (bounded by
  * `closeFlushTimeoutMs`), then closes both stores. Writes still buffered then are lost.
@@ -106,6 +117,12 @@ export class ResilientStore implements CountersStore {
   private inflightWrites = 0;
   private checking: Promise<void> | undefined;
   private flushDeadline = Number.POSITIVE_INFINITY;
+  /** Usage records waiting for the end of this event-loop turn (counted in `inflightWrites`). */
+  private usageQueue: Array<{ write: UsageWrite; direct: UsageRecord; done: () => void }> = [];
+  /** Settles when the queued records (the flush scheduled for this turn) are applied or buffered. */
+  private usageFlush: Promise<void> | undefined;
+  /** Settles when every usage write flushed so far is applied or buffered. */
+  private usageSent: Promise<void> = Promise.resolve();
 
   constructor(
     redis: RedisStore,
@@ -191,7 +208,68 @@ export class ResilientStore implements CountersStore {
     assertUsageRecord(record);
     // A buffered record keeps the time it happened, so the replay lands in the right minute bucket.
     const stamped = { ...record, timestampMs: record.timestampMs ?? Date.now() };
-    await this.write({ stream: 'usage', seq: ++this.seqs.usage, attempts: 0, kind: 'usage', record: stamped }, record);
+    const write: UsageWrite = { stream: 'usage', seq: ++this.seqs.usage, attempts: 0, kind: 'usage', record: stamped };
+    if (this.degraded) {
+      this.buffer.insert(write);
+      return;
+    }
+    this.inflightWrites++;
+    await new Promise<void>((done) => {
+      this.usageQueue.push({ write, direct: record, done });
+      this.usageFlush ??= new Promise<void>((flushed) => {
+        setImmediate(() => {
+          this.usageFlush = undefined;
+          const sent = this.flushUsage();
+          this.usageSent = Promise.all([this.usageSent, sent]).then(() => undefined);
+          void sent.then(flushed);
+        });
+      });
+    });
+  }
+
+  /**
+   * Sends the queued usage records: every script call is issued before any is awaited, so calls
+   * reach Redis in sequence order (one connection, one slot), as the writer high-water mark needs.
+   * A call that fails or times out makes the store degraded and its records are buffered for the
+   * replay, which skips any that Redis did apply after all.
+   */
+  private async flushUsage(): Promise<void> {
+    const queue = this.usageQueue;
+    this.usageQueue = [];
+    const calls: Promise<void>[] = [];
+    for (let from = 0; from < queue.length; from += LIVE_BATCH) {
+      const chunk = queue.slice(from, from + LIVE_BATCH);
+      const settle = () => {
+        this.inflightWrites -= chunk.length;
+        for (const entry of chunk) entry.done();
+      };
+      if (this.degraded) {
+        for (const entry of chunk) this.buffer.insert(entry.write);
+        settle();
+        continue;
+      }
+      const sent = this.redis.recordUsageBatch(
+        chunk.map((entry) => entry.direct),
+        { writerId: this.writerId, seqs: chunk.map((entry) => entry.write.seq) },
+      );
+      calls.push(
+        this.bounded(sent).then(
+          () => settle(),
+          (err: unknown) => {
+            this.setDegraded(true, err);
+            for (const entry of chunk) this.buffer.insert(entry.write);
+            settle();
+          },
+        ),
+      );
+    }
+    await Promise.all(calls);
+  }
+
+  /** Waits until every usage record made so far is applied or buffered. */
+  private async usageWritten(): Promise<void> {
+    await this.usageFlush;
+    await this.usageSent;
   }
 
   async addRequestStats(delta: RequestStatsDelta): Promise<void> {
@@ -232,6 +310,7 @@ export class ResilientStore implements CountersStore {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
+    await this.usageWritten();
     if (this.buffer.length > 0) {
       this.flushDeadline = Date.now() + this.closeFlushTimeoutMs;
       await this.check();
@@ -261,6 +340,7 @@ export class ResilientStore implements CountersStore {
   }
 
   private async read<T>(onRedis: () => Promise<T>): Promise<T> {
+    await this.usageWritten();
     if (this.degraded)
       throw new StoreUnavailableError('the counters store is degraded: shared counters are unavailable');
     try {

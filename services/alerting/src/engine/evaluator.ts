@@ -82,7 +82,12 @@ export class Evaluator {
       const previous = byFingerprint.get(fp);
       const { next, transition } = step(rule, labels, previous, observation, nowMs);
       if (transition) {
-        result.transitions.push({ name: rule.name, labels, from: previous?.state ?? 'inactive', to: next?.state ?? 'inactive' });
+        result.transitions.push({
+          name: rule.name,
+          labels,
+          from: previous?.state ?? 'inactive',
+          to: next?.state ?? 'inactive',
+        });
       }
       if (next) current.set(fp, next);
       if (next === undefined && previous !== undefined) writes.push(repository.deleteAlert(fp));
@@ -154,7 +159,9 @@ export class Evaluator {
       }
       leadership ??= this.options.confirmLeadership?.() ?? Promise.resolve(true);
       if (!(await leadership)) {
-        this.options.log.warn('Evaluator lease lost during an evaluation: its notifications are left to the new leader');
+        this.options.log.warn(
+          'Evaluator lease lost during an evaluation: its notifications are left to the new leader',
+        );
         return sent;
       }
       const seq = (group?.seq ?? 0) + 1;
@@ -186,7 +193,8 @@ export class Evaluator {
         repeat: plan.notification.repeat,
         firing: plan.notification.firing.map((a) => alertView(a)),
         resolved: plan.notification.resolved.map((a) => alertView(a)),
-        signal: (plan.notification.firing[0] ?? plan.notification.resolved[0] ?? first)?.signal ?? 'ai_tokens_last_hour',
+        signal:
+          (plan.notification.firing[0] ?? plan.notification.resolved[0] ?? first)?.signal ?? 'ai_tokens_last_hour',
         createdAt: new Date(nowMs).toISOString(),
       };
       sent.push(notification);
@@ -224,7 +232,10 @@ export class Evaluator {
               checkedAtMs: nowMs,
               lastError: probe.error ?? 'failed',
             };
-        this.noteOutage(`health:${service}`, probe.ok ? undefined : `health check of ${service} failed: ${probe.error}`);
+        this.noteOutage(
+          `health:${service}`,
+          probe.ok ? undefined : `health check of ${service} failed: ${probe.error}`,
+        );
         records.set(service, next);
         await this.options.repository.putHealth(next);
       }),
@@ -252,7 +263,11 @@ export class Evaluator {
       if (rule.signal === 'ai_tokens_last_hour') {
         tokens ??= read('ai-proxy usage', () => signals.tokensLastHour());
         const value = await tokens;
-        instances.push({ rule, labels: instanceLabels(rule, {}), observation: value === undefined ? undefined : observe(rule, value) });
+        instances.push({
+          rule,
+          labels: instanceLabels(rule, {}),
+          observation: value === undefined ? undefined : observe(rule, value),
+        });
       } else if (GATEWAY_SIGNALS.has(rule.signal)) {
         let pending = stats.get(rule.windowS);
         if (!pending) {
@@ -273,7 +288,8 @@ export class Evaluator {
         for (const service of rule.services) {
           const record = health.get(service);
           let observation: Observation | undefined;
-          if (record && rule.signal === 'service_health_failures') observation = observe(rule, record.consecutiveFailures);
+          if (record && rule.signal === 'service_health_failures')
+            observation = observe(rule, record.consecutiveFailures);
           if (record && rule.signal === 'service_memory_utilization' && record.memoryUtilization !== undefined) {
             observation = record.consecutiveFailures === 0 ? observe(rule, record.memoryUtilization) : undefined;
           }

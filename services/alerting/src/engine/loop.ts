@@ -94,7 +94,11 @@ export class EvaluationLoop {
       leader = false;
     }
     if (leader !== this.leader) {
-      log.info(leader ? `This replica (${replicaId}) is now the evaluator` : `This replica (${replicaId}) is no longer the evaluator`);
+      log.info(
+        leader
+          ? `This replica (${replicaId}) is now the evaluator`
+          : `This replica (${replicaId}) is no longer the evaluator`,
+      );
     }
     this.leader = leader;
     this.started = true;

@@ -46,7 +46,9 @@ export function plainText(n: Notification): string {
       lines.push(`  severity: ${alert.severity}; ${valueLine(n, alert)}`);
       const labels = labelText(alert);
       if (labels) lines.push(`  labels: ${labels}`);
-      lines.push(`  started: ${alert.started_at}${resolved && alert.resolved_at ? `; resolved: ${alert.resolved_at}` : ''}`);
+      lines.push(
+        `  started: ${alert.started_at}${resolved && alert.resolved_at ? `; resolved: ${alert.resolved_at}` : ''}`,
+      );
       lines.push(`  runbook: ${alert.runbook_url}`);
     }
     lines.push('');
@@ -66,12 +68,18 @@ function slackLink(url: string): string {
 
 /** A Slack incoming-webhook payload: a fallback `text` and readable blocks. */
 export function slackPayload(n: Notification): Record<string, unknown> {
-  const icon = n.status === 'resolved' ? ':white_check_mark:' : n.severity === 'critical' ? ':rotating_light:' : ':warning:';
+  const icon =
+    n.status === 'resolved' ? ':white_check_mark:' : n.severity === 'critical' ? ':rotating_light:' : ':warning:';
   const blocks: Array<Record<string, unknown>> = [
-    { type: 'header', text: { type: 'plain_text', text: `${n.status === 'firing' ? 'FIRING' : 'RESOLVED'}: ${n.name}` } },
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: `${n.status === 'firing' ? 'FIRING' : 'RESOLVED'}: ${n.name}` },
+    },
     {
       type: 'context',
-      elements: [{ type: 'mrkdwn', text: `${icon} *${n.severity}*${n.repeat ? ' · still firing' : ''} · ${n.createdAt}` }],
+      elements: [
+        { type: 'mrkdwn', text: `${icon} *${n.severity}*${n.repeat ? ' · still firing' : ''} · ${n.createdAt}` },
+      ],
     },
   ];
   const add = (alerts: AlertView[], state: string) => {
@@ -93,7 +101,10 @@ export function slackPayload(n: Notification): Record<string, unknown> {
       });
     }
     if (alerts.length > MAX_SLACK_ALERTS) {
-      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${alerts.length - MAX_SLACK_ALERTS} more` }] });
+      blocks.push({
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `and ${alerts.length - MAX_SLACK_ALERTS} more` }],
+      });
     }
   };
   add(n.firing, 'FIRING');

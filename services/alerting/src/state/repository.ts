@@ -26,7 +26,8 @@ export class AlertRepository {
 
   /** Writes an alert; a resolved one is forgotten RETENTION_MS after it resolved. */
   async putAlert(alert: AlertRecord, nowMs: number): Promise<void> {
-    const ttlMs = alert.state === 'resolved' ? Math.max(1, (alert.resolvedAtMs ?? nowMs) + RETENTION_MS - nowMs) : undefined;
+    const ttlMs =
+      alert.state === 'resolved' ? Math.max(1, (alert.resolvedAtMs ?? nowMs) + RETENTION_MS - nowMs) : undefined;
     await this.store.putDocument('alert', alert.fingerprint, alert, ttlMs === undefined ? {} : { ttlMs });
   }
 
