@@ -14,10 +14,14 @@ describe('HS256 verification', () => {
   });
 
   it('refuses other secrets, expired tokens and tampered payloads', async () => {
-    await expect(verifier.verify(signDevToken('another-secret-another-secret-0123', 'alice'))).rejects.toThrow(/signature/);
+    await expect(verifier.verify(signDevToken('another-secret-another-secret-0123', 'alice'))).rejects.toThrow(
+      /signature/,
+    );
     await expect(verifier.verify(signDevToken(SECRET, 'alice', 'user', -120))).rejects.toThrow(/expired/);
     const [h, , s] = signDevToken(SECRET, 'alice').split('.');
-    const forged = Buffer.from(JSON.stringify({ sub: 'alice', role: 'admin', exp: 9_999_999_999 })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ sub: 'alice', role: 'admin', exp: 9_999_999_999 })).toString(
+      'base64url',
+    );
     await expect(verifier.verify(`${h}.${forged}.${s}`)).rejects.toThrow(/signature/);
   });
 
@@ -48,15 +52,17 @@ describe('JWKS verification', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
-    sign = (claims, kid = 'k1') =>
-      new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey);
+    sign = (claims, kid = 'k1') => new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(privateKey);
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('accepts RS256 tokens signed by a published key', async () => {
     const verifier = new JwksVerifier(url);
     const nowS = Math.floor(Date.now() / 1000);
-    expect(await verifier.verify(await sign({ sub: 'dora', role: 'admin', exp: nowS + 60 }))).toEqual({ id: 'dora', role: 'admin' });
+    expect(await verifier.verify(await sign({ sub: 'dora', role: 'admin', exp: nowS + 60 }))).toEqual({
+      id: 'dora',
+      role: 'admin',
+    });
   });
 
   it('refuses expired tokens, tokens without exp, unknown keys and HS256 tokens', async () => {
