@@ -7,8 +7,8 @@
 #   ALERTMANAGER_CONFIG_OUT       rendered file (default /alertmanager/alertmanager.yml)
 #
 # Lines marked `# requires: VAR` are dropped when VAR is empty; every ${VAR} is replaced by its
-# value with single quotes doubled (the template only puts variables in single-quoted YAML
-# strings or in numbers).
+# value with `\` and `"` escaped (the template only puts variables in double-quoted YAML strings
+# or in numbers).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +63,16 @@ export AM_SMTP_SMARTHOST AM_SMTP_USERNAME AM_SMTP_PASSWORD AM_SMTP_REQUIRE_TLS A
 export ALERT_GROUP_WAIT_S ALERT_GROUP_INTERVAL_S ALERT_REPEAT_INTERVAL_S
 
 awk '
+  # Character by character: awks differ on backslashes in gsub() replacements.
+  function escape(text,   out, i, c) {
+    out = ""
+    for (i = 1; i <= length(text); i++) {
+      c = substr(text, i, 1)
+      if (c == "\\" || c == "\"") out = out "\\"
+      out = out c
+    }
+    return out
+  }
   {
     line = $0
     if (match(line, /[ \t]*# requires: [A-Za-z_][A-Za-z0-9_]*[ \t]*$/)) {
@@ -77,7 +87,7 @@ awk '
     while (match(line, /\$\{[A-Za-z_][A-Za-z0-9_]*\}/)) {
       name = substr(line, RSTART + 2, RLENGTH - 3)
       value = ENVIRON[name]
-      gsub(/\047/, "\047\047", value)
+      value = escape(value)
       out = out substr(line, 1, RSTART - 1) value
       line = substr(line, RSTART + RLENGTH)
     }
