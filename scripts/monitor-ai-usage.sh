@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Polls FlashCase's cluster-wide AI usage through the gateway and prints tokens, cost and alert state.
 #
-#   FLASHCASE_TOKEN=$(pnpm -s token --user ops --role admin) scripts/monitor-ai-usage.sh [interval_s] [--once]
+#   FLASHCASE_TOKEN=$(pnpm --silent run token --user ops --role admin) scripts/monitor-ai-usage.sh [interval_s] [--once]
 #
 # GATEWAY_URL (default http://127.0.0.1:8000) is the gateway; FLASHCASE_TOKEN an admin JWT (sent as
 # `Authorization: Bearer`). Every interval (default 60 s, or MONITOR_INTERVAL_S) it reads
@@ -28,7 +28,7 @@ fail() { echo "monitor-ai-usage: $*" >&2; exit 1; }
 for tool in curl jq; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is required (apt-get install $tool)"
 done
-[ -n "${FLASHCASE_TOKEN:-}" ] || fail "FLASHCASE_TOKEN is not set: export an admin JWT, e.g. FLASHCASE_TOKEN=\$(pnpm -s token --user ops --role admin)"
+[ -n "${FLASHCASE_TOKEN:-}" ] || fail "FLASHCASE_TOKEN is not set: export an admin JWT, e.g. FLASHCASE_TOKEN=\$(pnpm --silent run token --user ops --role admin)"
 [ "$INTERVAL" -ge 1 ] 2>/dev/null || fail "the interval must be a whole number of seconds >= 1, got '$INTERVAL'"
 
 BODY_FILE="$(mktemp)"

@@ -85,8 +85,10 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
       const totals = await usageTotals(chains[0]?.gateway.base ?? '');
       expect(totals).toMatchObject({ total_requests: ok, total_tokens: tokens });
 
-      // RSS flat: the last quarter's mean is within 25 % (and 40 MB) of the second quarter's mean
+      // RSS flat: once warm (second quarter) the heap only breathes; a leak pushes the last
+      // quarter's mean above the warm quarter's peak. 20 % of slack for GC timing on a loaded machine.
       const quarter = Math.floor(samples.length / 4);
+      const peakOf = (rows: typeof samples, p: number) => Math.max(...rows.map((r) => r.rss[p] ?? 0));
       const mean = (rows: typeof samples, p: number) =>
         rows.reduce((s, r) => s + (r.rss[p] ?? 0), 0) / Math.max(1, rows.length);
       const report: string[] = [];
@@ -97,7 +99,7 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
         report.push(
           `${p % 2 === 0 ? 'gateway' : 'ai-proxy'}#${Math.floor(p / 2)} early ${early.toFixed(1)} MB late ${late.toFixed(1)} MB peak ${peak.toFixed(1)} MB`,
         );
-        expect(late).toBeLessThan(Math.max(early * 1.25, early + 40));
+        expect(late).toBeLessThan(peakOf(samples.slice(quarter, 2 * quarter), p) * 1.2);
       }
       console.log(`soak ${SOAK_S}s: ${ok} requests ok, ${tokens} tokens, 0 failures\n${report.join('\n')}`);
     },

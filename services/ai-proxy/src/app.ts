@@ -39,7 +39,7 @@ export function createApp(deps: AppDeps): Express {
   const accounting = new UsageAccounting({
     store,
     instruments,
-    aiLogger: new AILogger(getLogger('ai-proxy.usage')),
+    aiLogger: new AILogger(getLogger('ai-proxy.usage'), { oneCallsite: true }),
     log: getLogger('ai-proxy.usage'),
     pricing,
     trackingEnabled: config.tokens.trackingEnabled,

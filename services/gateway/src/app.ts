@@ -19,7 +19,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { authenticate, stripIdentityHeaders } from './auth/authenticate';
 import type { Verifier } from './auth/jwt';
 import { generalLimits } from './limits/general-limits';
-import type { Forwarder } from './proxy/forward';
+import { type Forwarder, keepRawBody } from './proxy/forward';
 import { DASHBOARD_ROUTES, dashboardRoutes } from './routes/dashboard';
 import { internalStatsHandler } from './routes/internal-stats';
 import type { RequestStatsRecorder } from './stats/request-stats';
@@ -52,11 +52,17 @@ const INTERNAL_CALLER = Symbol('flashcase.internalCaller');
 const MONITORING_READS = new Set(['/api/v1/ai/usage', '/api/v1/ai/usage/timeseries', '/api/v1/alerts']);
 
 /**
- * Not API traffic: page loads, probes and alerting's own stats polls stay out of the request stats
- * the alert rules read (counted, the polls would dilute the error rate and alone satisfy a rule's
- * minimum number of requests).
+ * Not API traffic: page loads, probes, alerting's own stats polls and the dashboard's monitoring
+ * reads stay out of the request stats the alert rules read (counted, the polls would dilute the
+ * error rate, alone satisfy a rule's minimum number of requests, and an open dashboard would feed
+ * its own 502s into HighErrorRate while alerting is down).
  */
-const UNCOUNTED_ROUTES = new Set<string>(['/api/v1/health', '/api/v1/internal/stats', ...DASHBOARD_ROUTES]);
+const UNCOUNTED_ROUTES = new Set<string>([
+  '/api/v1/health',
+  '/api/v1/internal/stats',
+  ...MONITORING_READS,
+  ...DASHBOARD_ROUTES,
+]);
 
 function securityHeaders() {
   return function securityHeadersMiddleware(_req: Request, res: Response, next: NextFunction): void {
@@ -97,7 +103,8 @@ export function createApp(deps: AppDeps): Express {
     exempt: (req) =>
       req.method === 'GET' && req.user?.role === 'admin' && MONITORING_READS.has(`${req.baseUrl}${req.path}`),
   });
-  const json = express.json({ limit: '1mb' });
+  // The parsed body validates at the edge; the exact bytes are what goes on (see keepRawBody).
+  const json = express.json({ limit: '1mb', verify: keepRawBody });
 
   const app = express();
   app.disable('x-powered-by');

@@ -81,7 +81,13 @@ describe('one user request is one trace, from the gateway to the LLM call and Re
       }
       const isGenAi = (s: { name: string; attributes: Record<string, unknown> }) =>
         s.name === 'chat grok-4-fast' && s.attributes['flashcase.user.id'] === user;
-      await receiver.waitFor(() => receiver.spans.some(isGenAi));
+      // Each process exports its own batch: wait for the gateway's server span too, not just ai-proxy's.
+      await receiver.waitFor(() => {
+        const traceId = receiver.spans.find(isGenAi)?.traceId;
+        return receiver.spans.some(
+          (s) => s.traceId === traceId && s.kind === SERVER && s.resource['service.name'] === 'flashcase-gateway',
+        );
+      });
       const genAi = receiver.spans.find(isGenAi);
       const trace = receiver.spans.filter((s) => s.traceId === genAi?.traceId);
       const byService = (name: string) => trace.filter((s) => s.resource['service.name'] === name);

@@ -30,7 +30,7 @@ export function routeOf(req: Request): string {
  * whose client went away counts as it ended, with the status that was due.
  */
 export function requestTelemetry({ instruments, logger, userIdOf, skipLog, onFinish }: RequestTelemetryOptions) {
-  const requestLogger = new RequestLogger(logger);
+  const requestLogger = new RequestLogger(logger, { oneCallsite: true });
   return function requestTelemetryMiddleware(req: Request, res: Response, next: NextFunction): void {
     const start = process.hrtime.bigint();
     const method = req.method;

@@ -1,4 +1,4 @@
-import type { Logger } from './logger';
+import { CallsiteCache, type Logger } from './logger';
 
 export interface AIRequestLogFields {
   operation: string;
@@ -23,7 +23,15 @@ export interface AIRequestLogFields {
  * carry prompt or completion text.
  */
 export class AILogger {
-  constructor(private readonly logger: Logger) {}
+  private readonly callsite: CallsiteCache;
+
+  /** `oneCallsite`: as for {@link RequestLogger}: set it when one place makes every record. */
+  constructor(
+    private readonly logger: Logger,
+    { oneCallsite = false }: { oneCallsite?: boolean } = {},
+  ) {
+    this.callsite = new CallsiteCache(oneCallsite);
+  }
 
   logAIRequest(fields: AIRequestLogFields): void {
     const {
@@ -45,6 +53,7 @@ export class AILogger {
       level,
       `AI ${operation} ${model} ${outcome}: ${tokensUsed} tokens${estimated ? ' (estimated)' : ''}, $${costEstimate.toFixed(6)}`,
       {
+        ...this.callsite.fields(AILogger.prototype.logAIRequest),
         ...extra,
         record_type: 'ai_usage',
         operation,

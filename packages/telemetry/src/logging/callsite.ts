@@ -45,7 +45,10 @@ function moduleOf(file: string): string {
  * is only used for production JSON lines. Returns undefined when no frame qualifies (a log call from
  * inside node internals, or one deeper than `limit`).
  */
-export function captureCallsite(below: Function = captureCallsite, limit = 30): Callsite | undefined {
+export function captureCallsite(
+  below: (...args: never) => unknown = captureCallsite,
+  limit = 30,
+): Callsite | undefined {
   const previousPrepare = Error.prepareStackTrace;
   const previousLimit = Error.stackTraceLimit;
   Error.prepareStackTrace = structuredStack;

@@ -1,7 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { MESSAGE } from 'triple-beam';
 import winston from 'winston';
-import { captureCallsite } from './callsite';
+import { type Callsite, captureCallsite } from './callsite';
 import { SEED_FIELDS, TRACE_FLAGS } from './fields';
 import { OtlpLogTransport } from './otlp-transport';
 import { redactField, redactString } from './redact';
@@ -162,7 +162,7 @@ export function setupLogging(options: LoggingOptions): Logger {
 }
 
 /** Frames between a log call and the child's `write`: the level method or `log`, our wrappers, the caller. */
-const CALLSITE_FRAMES = 8;
+const CALLSITE_FRAMES = 3;
 
 /**
  * A named logger (`gateway.http`, `ai-proxy.usage`); the name is the record's `logger` field.
@@ -190,6 +190,29 @@ export function getLogger(name: string): Logger {
       },
     },
   }) as Logger;
+}
+
+/** Whether records carry the callsite (`module`, `function`, `line`): production JSON lines. */
+export function callsitesWanted(): boolean {
+  return state.callsite;
+}
+
+/**
+ * The callsite fields of a wrapper's record, captured once per wrapper instance when `oneCallsite`
+ * says the instance is only ever called from one place (the request middleware, the usage
+ * accounting): a stack capture costs tens of µs in a loaded service, twice per request.
+ */
+export class CallsiteCache {
+  private site: Callsite | undefined;
+
+  constructor(private readonly enabled: boolean) {}
+
+  /** The fields to add to a record made by `wrapper` (empty: let the logger find them per record). */
+  fields(wrapper: (...args: never) => unknown): Partial<Callsite> {
+    if (!this.enabled || !state.callsite) return {};
+    this.site ??= captureCallsite(wrapper, 1);
+    return this.site ?? {};
+  }
 }
 
 /**

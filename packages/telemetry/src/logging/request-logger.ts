@@ -1,4 +1,4 @@
-import { keepRoutineLog, type Logger } from './logger';
+import { CallsiteCache, keepRoutineLog, type Logger } from './logger';
 
 export interface RequestLogFields {
   method: string;
@@ -15,13 +15,26 @@ export interface RequestLogFields {
  * `info` records, kept at `LOG_SAMPLE_RATE`.
  */
 export class RequestLogger {
-  constructor(private readonly logger: Logger) {}
+  private readonly callsite: CallsiteCache;
+
+  /**
+   * `oneCallsite`: this instance is only ever called from one place (a middleware), so the record's
+   * `module`/`function`/`line` are found once, not per request. Leave it off for a logger shared by
+   * several callers: each record then names its own caller.
+   */
+  constructor(
+    private readonly logger: Logger,
+    { oneCallsite = false }: { oneCallsite?: boolean } = {},
+  ) {
+    this.callsite = new CallsiteCache(oneCallsite);
+  }
 
   logRequest({ method, endpoint, statusCode, durationMs, userId, requestId }: RequestLogFields): void {
     const level = statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
     if (level === 'info' && !keepRoutineLog()) return;
     const duration = Math.round(durationMs * 100) / 100;
     this.logger.log(level, `${method} ${endpoint} ${statusCode} ${duration}ms`, {
+      ...this.callsite.fields(RequestLogger.prototype.logRequest),
       method,
       endpoint,
       status_code: statusCode,

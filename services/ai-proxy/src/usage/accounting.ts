@@ -70,8 +70,11 @@ export class UsageAccounting {
     if (micros > 0) instruments.aiCost.add(microsToUsd(micros), labels);
 
     if (trackingEnabled) {
-      try {
-        await store.recordUsage({
+      // NOTE: not awaited: the answer does not wait for Redis. The store sends this turn's records
+      // together, exactly once (writer sequence numbers), buffers them through an outage, lets this
+      // replica's own reads see them, and writes what is pending before it closes.
+      const write = (async () =>
+        store.recordUsage({
           userId,
           model,
           operation,
@@ -79,15 +82,15 @@ export class UsageAccounting {
           completionTokens: usage.completionTokens,
           costMicros: micros,
           error: outcome !== 'success',
-        });
-      } catch (err) {
+        }))();
+      write.catch((err: unknown) => {
         // The resilient store buffers through outages; reaching here means the buffer refused too.
         log.error('Usage could not be recorded in the store', {
           err,
           user_id: userId,
           tokens_used: usage.promptTokens + usage.completionTokens,
         });
-      }
+      });
     }
 
     aiLogger.logAIRequest({

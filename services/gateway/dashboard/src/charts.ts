@@ -76,6 +76,10 @@ export interface TimeChartOptions {
   /** Smallest top of the y scale (a flat zero line still shows a scale). */
   minTop?: number;
   bars?: boolean;
+  /** Show the last `windowS` seconds up to the newest point (default: the data's own range). */
+  windowS?: number;
+  /** Mark every point (sparse samples stay visible before they make a line). */
+  points?: boolean;
 }
 
 /** A time chart (x in seconds since the epoch), lines or bars. */
@@ -89,7 +93,9 @@ export function timeChart(el: HTMLElement, options: TimeChartOptions): Chart {
       legend: { show: false },
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
       scales: {
-        x: { time: true },
+        x: options.windowS
+          ? { time: true, range: (_u, _min, max) => [max - (options.windowS as number), max] }
+          : { time: true },
         y: { range: (_u, _min, max) => [0, Math.max(minTop, max * 1.1)] },
       },
       axes: [
@@ -101,9 +107,9 @@ export function timeChart(el: HTMLElement, options: TimeChartOptions): Chart {
         ...options.series.map((s) => ({
           label: s.label,
           stroke: s.color,
-          width: 2,
+          width: bars ? 0 : 2,
           fill: s.fill ? `${s.color}33` : bars ? `${s.color}cc` : undefined,
-          points: { show: false },
+          points: options.points ? { show: true, size: 5, fill: s.color } : { show: false },
           spanGaps: false,
           ...(bars ? { paths: bars } : {}),
         })),

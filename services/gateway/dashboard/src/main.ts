@@ -9,7 +9,11 @@ import { bucketLabel, clock, int, percent, seconds, usd } from './format';
 import { forgetToken, savedToken, saveToken, secondsLeft } from './session';
 import { byId, describe, fillAlerts, fillFields, fillTable, setEmpty, setNote, setText } from './views';
 
-const POLL_MS = 5_000;
+/** Every 5 s, or `?refresh=N` seconds (1 to 60) for a faster or a calmer page. */
+const POLL_MS = (() => {
+  const asked = Number(new URLSearchParams(location.search).get('refresh'));
+  return Number.isInteger(asked) && asked >= 1 && asked <= 60 ? asked * 1000 : 5_000;
+})();
 /** Samples of the 5-minute 429 count kept for its chart (10 minutes at one poll every 5 s). */
 const LIMITED_SAMPLES = 120;
 
@@ -32,24 +36,29 @@ const limitedHistory: { x: number[]; y: number[] } = { x: [], y: [] };
 
 function createCharts(): Charts {
   return {
+    // Stacked bars: the completion bar is drawn at prompt + completion, the prompt bar over it.
     tokens: timeChart(byId('chart-tokens'), {
       series: [
-        { label: 'prompt', color: COLORS.prompt, fill: true },
-        { label: 'completion', color: COLORS.completion, fill: true },
+        { label: 'prompt + completion', color: COLORS.completion },
+        { label: 'prompt', color: COLORS.prompt },
       ],
+      bars: true,
     }),
     requests: timeChart(byId('chart-requests'), {
       series: [{ label: 'requests', color: COLORS.requests }],
       bars: true,
     }),
     errors: timeChart(byId('chart-errors'), {
-      series: [{ label: 'error %', color: COLORS.errors, fill: true }],
+      series: [{ label: 'error %', color: COLORS.errors }],
+      bars: true,
       format: (v) => `${+v.toFixed(1)}%`,
       minTop: 5,
     }),
     latency: histogram(byId('chart-latency'), COLORS.latency),
     limited: timeChart(byId('chart-limited'), {
       series: [{ label: '429s in 5 min', color: COLORS.limited, fill: true }],
+      windowS: (LIMITED_SAMPLES * POLL_MS) / 1000,
+      points: true,
     }),
     cost: gauge(byId('chart-cost'), byId<HTMLCanvasElement>('gauge')),
   };
@@ -124,7 +133,14 @@ function render(snapshot: Snapshot): void {
   renderSeries(snapshot.series);
   renderStats(snapshot.stats);
   if (snapshot.alerts.ok) fillAlerts(snapshot.alerts.data.alerts ?? []);
-  else setNote('note-alerts', describe(snapshot.alerts.problem, 'Alerting'));
+  else {
+    setNote('note-alerts', describe(snapshot.alerts.problem, 'Alerting'));
+    // Never loaded (or the list was empty): say what is unknown rather than show a calm empty box.
+    if (byId('alerts').childElementCount === 0) {
+      setEmpty(byId('alerts-box'), 'Alerting service unreachable: alerts unknown');
+      setText('alerts-count', 'unknown');
+    }
+  }
   renderStatus(snapshot);
 }
 
@@ -139,12 +155,13 @@ function renderStatus(snapshot: Snapshot): void {
   ).filter(([, outcome]) => !outcome.ok);
   const now = clock(new Date());
   const left = token ? secondsLeft(token) : undefined;
-  const expiry = left !== undefined && left < 600 ? ` · token expires in ${Math.max(0, Math.round(left / 60))} min` : '';
+  const expiry =
+    left !== undefined && left < 600 ? ` · token expires in ${Math.max(0, Math.round(left / 60))} min` : '';
   if (failed.length === 4 && failed.every(([, o]) => !o.ok && o.problem.kind === 'unreachable')) {
     setState('offline', `Gateway unreachable at ${now}: retrying every ${POLL_MS / 1000} s`);
   } else if (failed.length > 0) {
-    const what = failed.map(([name, o]) => `${name} ${o.ok ? '' : o.problem.status || 'down'}`).join(', ');
-    setState('partial', `Partial at ${now}: ${what}${expiry}`);
+    const what = failed.map(([name, o]) => `${name} (${o.ok ? '' : o.problem.status || 'no answer'})`).join(', ');
+    setState('partial', `Updated ${now} · every ${POLL_MS / 1000} s · unavailable: ${what}${expiry}`);
   } else {
     setState('live', `Live · updated ${now} · every ${POLL_MS / 1000} s${expiry}`);
   }
@@ -166,9 +183,9 @@ function renderUsage(outcome: Outcome<Usage>): void {
     'threshold-text',
     usage.alert_triggered
       ? `ALERT: over the ${int(usage.alert_threshold)} threshold`
-      : `${percent(fraction)} of the ${int(usage.alert_threshold)} alert threshold`,
+      : `${percent(fraction)} of ${int(usage.alert_threshold)} (alert)`,
   );
-  setText('since-text', usage.since ? `since ${new Date(usage.since).toLocaleString('en-GB')}` : 'nothing spent yet');
+  setText('since-text', usage.since ? `since ${sinceText(new Date(usage.since))}` : 'nothing spent yet');
 
   // Gauge: the last hour's spend against what an hour at the alert threshold would cost.
   const perToken =
@@ -186,6 +203,13 @@ function renderUsage(outcome: Outcome<Usage>): void {
   fillTable('table-model', 'note-model', usage.by_model, 'No AI requests recorded yet');
 }
 
+/** `14:05` today, `27 Nov 14:05` before. */
+function sinceText(date: Date): string {
+  const time = date.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}`;
+}
+
 function renderSeries(outcome: Outcome<Timeseries>): void {
   if (!charts) return;
   const notes = ['note-tokens', 'note-requests', 'note-errors'];
@@ -196,7 +220,10 @@ function renderSeries(outcome: Outcome<Timeseries>): void {
   }
   const points = outcome.data.points;
   const xs = points.map((p) => Date.parse(p.timestamp) / 1000);
-  charts.tokens.update(xs, [points.map((p) => p.prompt_tokens), points.map((p) => p.completion_tokens)]);
+  charts.tokens.update(xs, [
+    points.map((p) => p.prompt_tokens + p.completion_tokens),
+    points.map((p) => p.prompt_tokens),
+  ]);
   charts.requests.update(xs, [points.map((p) => p.requests)]);
   charts.errors.update(xs, [points.map((p) => (p.requests > 0 ? (p.errors / p.requests) * 100 : null))]);
   const idle = points.every((p) => p.requests === 0);
@@ -235,7 +262,9 @@ function renderStats(outcome: Outcome<Stats>): void {
   charts.limited.update([...limitedHistory.x], [[...limitedHistory.y]]);
   setNote(
     'note-limited',
-    stats.rate_limited === undefined ? 'This gateway does not report rate-limit rejections' : '',
+    stats.rate_limited === undefined
+      ? 'This gateway does not report rate-limit rejections'
+      : 'Cluster-wide, from the gateway; the line grows while this page is open',
     'empty',
   );
 
@@ -244,7 +273,9 @@ function renderStats(outcome: Outcome<Stats>): void {
     setNote('note-latency', 'This gateway reports quantiles only (no latency_buckets)', 'empty');
     return;
   }
-  charts.latency.setLabels(buckets.map((b, i) => bucketLabel(b.le, i > 0 ? (buckets[i - 1]?.le as number) : undefined)));
+  charts.latency.setLabels(
+    buckets.map((b, i) => bucketLabel(b.le, i > 0 ? (buckets[i - 1]?.le as number) : undefined)),
+  );
   charts.latency.update(
     buckets.map((_, i) => i),
     [buckets.map((b) => b.count)],
@@ -256,7 +287,9 @@ function renderStats(outcome: Outcome<Stats>): void {
 function boot(): void {
   byId<HTMLFormElement>('login-form').addEventListener('submit', (event) => {
     event.preventDefault();
-    const value = byId<HTMLInputElement>('token').value.trim().replace(/^Bearer\s+/i, '');
+    const value = byId<HTMLInputElement>('token')
+      .value.trim()
+      .replace(/^Bearer\s+/i, '');
     if (value) start(value);
   });
   byId('signout').addEventListener('click', () => showLogin(''));

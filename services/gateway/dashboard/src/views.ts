@@ -41,7 +41,11 @@ export function setText(id: string, text: string, value?: number): void {
 }
 
 /** The note line under a panel: a problem (red), an empty state (muted) or nothing. */
-export function setNote(id: string, text: string, tone: 'problem' | 'empty' | 'none' = text ? 'problem' : 'none'): void {
+export function setNote(
+  id: string,
+  text: string,
+  tone: 'problem' | 'empty' | 'none' = text ? 'problem' : 'none',
+): void {
   const el = byId(id);
   el.textContent = text;
   el.dataset.tone = tone;
@@ -70,7 +74,13 @@ export function describe(problem: Problem, service: string): string {
   }
 }
 
-const COLUMNS: (keyof Counters)[] = ['requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'estimated_cost_usd'];
+const COLUMNS: (keyof Counters)[] = [
+  'requests',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'estimated_cost_usd',
+];
 
 /** One row per name, sorted by name (rows never reorder as counts change). */
 export function fillTable(tableId: string, noteId: string, groups: Record<string, Counters>, empty: string): void {
@@ -85,10 +95,12 @@ export function fillTable(tableId: string, noteId: string, groups: Record<string
     const th = document.createElement('th');
     th.scope = 'row';
     th.textContent = name;
+    th.title = name;
     tr.append(th);
     for (const column of COLUMNS) {
       const td = document.createElement('td');
       td.dataset.col = column;
+      if (column === 'prompt_tokens' || column === 'completion_tokens') td.className = 'split';
       td.dataset.value = String(counters[column]);
       td.textContent = formatAs(column === 'estimated_cost_usd' ? 'usd' : 'int', counters[column]);
       tr.append(td);
@@ -96,7 +108,9 @@ export function fillTable(tableId: string, noteId: string, groups: Record<string
     return tr;
   });
   body.replaceChildren(...rows);
-  setNote(noteId, names.length === 0 ? empty : '', names.length === 0 ? 'empty' : 'none');
+  setNote(noteId, '', 'none');
+  const box = table.closest<HTMLElement>('.scroll');
+  if (box) setEmpty(box, names.length === 0 ? empty : undefined);
 }
 
 const STATE_ORDER: Record<string, number> = { firing: 0, pending: 1, resolved: 2 };
@@ -137,6 +151,7 @@ export function fillAlerts(alerts: Alert[]): void {
       badge.textContent = alert.severity;
       const name = document.createElement('strong');
       name.textContent = alert.name;
+      name.title = alert.name;
       const state = document.createElement('span');
       state.className = 'state';
       state.textContent = `${alert.state} ${since(alert.state === 'resolved' ? alert.resolved_at : alert.started_at)}`;
@@ -155,9 +170,6 @@ export function fillAlerts(alerts: Alert[]): void {
   const pending = alerts.filter((a) => a.state === 'pending').length;
   setText('alerts-count', `${firing} firing · ${pending} pending`, firing);
   byId('alerts-count').dataset.tone = firing > 0 ? 'problem' : 'none';
-  setNote(
-    'note-alerts',
-    alerts.length === 0 ? 'No alerts firing, pending or recently resolved' : '',
-    alerts.length === 0 ? 'empty' : 'none',
-  );
+  setNote('note-alerts', '', 'none');
+  setEmpty(byId('alerts-box'), alerts.length === 0 ? 'No alerts firing, pending or recently resolved' : undefined);
 }

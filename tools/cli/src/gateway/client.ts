@@ -33,20 +33,23 @@ const NETWORK_CODES: Record<string, string> = {
 /** A fetch failure as a short reason (`connection refused`), from undici's `cause` chain. */
 export function networkReason(err: unknown): string {
   let current: unknown = err;
+  let innermost = (err as Error)?.message ?? String(err);
   for (let depth = 0; depth < 4 && current; depth++) {
-    const { code, name } = current as { code?: unknown; name?: unknown };
+    const { code, name, message } = current as { code?: unknown; name?: unknown; message?: unknown };
     if (typeof code === 'string' && NETWORK_CODES[code]) return NETWORK_CODES[code];
     if (name === 'TimeoutError') return 'no answer in time';
+    if (typeof message === 'string' && message) innermost = message;
     current = (current as { cause?: unknown }).cause;
   }
-  return (err as Error)?.message ?? String(err);
+  return innermost;
 }
 
 /** The contract's error JSON (`{"error": {"code", "message"}}`), or the status line when absent. */
 async function errorText(res: Response): Promise<string> {
   try {
     const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof body.error?.message === 'string') return `${res.status} ${String(body.error.code)}: ${body.error.message}`;
+    if (typeof body.error?.message === 'string')
+      return `${res.status} ${String(body.error.code)}: ${body.error.message}`;
   } catch {
     // not JSON
   }

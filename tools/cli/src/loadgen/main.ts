@@ -30,7 +30,7 @@ async function main(options: LoadgenOptions): Promise<void> {
   );
   const run = Date.now().toString(36);
   const burstTokens = options.burst
-    ? Array.from({ length: Math.ceil(options.durationS / 15) + 1 }, (_, i) =>
+    ? Array.from({ length: Math.ceil(options.durationS / 15) + 2 }, (_, i) =>
         signDevToken(secret, `loadgen-burst-${run}-${i}`, 'user', ttlS),
       )
     : [];

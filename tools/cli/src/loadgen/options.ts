@@ -9,7 +9,8 @@ export const LOADGEN_USAGE = `usage: pnpm loadgen [--url URL] [--duration SECOND
   --users        distinct users the requests are spread over (default 200, more for long runs:
                  enough that no user passes the AI limits of 5 a minute and 50 an hour)
   --concurrency  most requests in flight at once (default 32; beyond it a tick is skipped)
-  --no-burst     no rate-limit bursts (by default one user sends 8 quick calls every 15 s)
+  --no-burst     no rate-limit bursts (by default a fresh user sends 8 quick calls after 3 s,
+                 then every 15 s: 3 of them are refused by the AI limit of 5 a minute)
 
 Tokens are signed with JWT_SECRET (or the development default), like pnpm token.
 exit codes: 0 ok, 1 nothing succeeded, 2 bad arguments, 3 tokens refused, 4 gateway unreachable`;

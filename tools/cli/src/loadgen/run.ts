@@ -31,6 +31,8 @@ export interface RunOptions {
   userTokens: readonly string[];
   /** Tokens for the bursts, one fresh user per burst; empty = no bursts. */
   burstTokens: readonly string[];
+  /** The first burst after `firstBurstS` (default 3), then one every `burstEveryS` (default 15). */
+  firstBurstS?: number;
   burstEveryS?: number;
   burstSize?: number;
   random?: () => number;
@@ -105,6 +107,7 @@ export async function runLoad(options: RunOptions): Promise<Tally> {
     concurrency,
     userTokens,
     burstTokens,
+    firstBurstS = 3,
     burstEveryS = 15,
     burstSize = 8,
     random = Math.random,
@@ -161,28 +164,23 @@ export async function runLoad(options: RunOptions): Promise<Tally> {
   };
 
   const progress = onProgress ? setInterval(() => onProgress(tally, elapsed()), progressEveryMs) : undefined;
-  const bursts =
-    burstTokens.length > 0
-      ? setInterval(() => {
-          const token = burstTokens[burstIndex++ % burstTokens.length] as string;
-          for (const plan of planBurst(burstSize)) launch(plan, token);
-        }, burstEveryS * 1000)
-      : undefined;
-  try {
-    const intervalMs = 1000 / rps;
-    let next = 0;
-    while (elapsed() < durationS * 1000 && !fatal) {
-      if (tally.inFlight < concurrency) {
-        launch(planRequest(random), userTokens[userIndex++ % userTokens.length] as string);
-      } else {
-        tally.skipped++;
-      }
-      next += intervalMs;
-      const wait = next - elapsed();
-      if (wait > 0) await sleep(wait);
+  const intervalMs = 1000 / rps;
+  let next = 0;
+  let nextBurstMs = firstBurstS * 1000;
+  while (elapsed() < durationS * 1000 && !fatal) {
+    if (burstTokens.length > 0 && elapsed() >= nextBurstMs) {
+      nextBurstMs += burstEveryS * 1000;
+      const token = burstTokens[burstIndex++ % burstTokens.length] as string;
+      for (const plan of planBurst(burstSize)) launch(plan, token);
     }
-  } finally {
-    clearInterval(bursts);
+    if (tally.inFlight < concurrency) {
+      launch(planRequest(random), userTokens[userIndex++ % userTokens.length] as string);
+    } else {
+      tally.skipped++;
+    }
+    next += intervalMs;
+    const wait = next - elapsed();
+    if (wait > 0) await sleep(wait);
   }
   // Let what is in flight finish (bounded), so the last answers are counted too.
   await Promise.race([Promise.allSettled([...inFlight]), sleep(requestTimeoutMs)]);

@@ -33,14 +33,15 @@ async function run(options: MonitorOptions): Promise<void> {
       problem = err.message;
     }
     if (options.json) {
-      if (last && !problem) process.stdout.write(`${JSON.stringify({ polled_at: new Date().toISOString(), ...last })}\n`);
+      if (last && !problem)
+        process.stdout.write(`${JSON.stringify({ polled_at: new Date().toISOString(), ...last })}\n`);
       else if (problem) process.stderr.write(`monitor: ${problem}\n`);
     } else if (last) {
       const lines = renderView(last, {
         url: options.url,
         now: new Date(),
         style: s,
-        columns: process.stdout.columns,
+        columns: process.stdout.columns || 80,
         problem,
       });
       const footer = live ? [s.dim(`every ${options.intervalS}s · Ctrl-C quits`)] : [];

@@ -1,0 +1,386 @@
+// The dashboard in Debian's Chromium (playwright-core, headless, loopback only), against a real
+// gateway and ai-proxy started as production starts them, on a real Redis.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
+import { deleteKeys, type ServiceProcess, startService } from '@flashcase/testkit';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevToken } from '../../src/auth/jwt';
+import { DASHBOARD_CSP } from '../../src/routes/dashboard';
+import { API_KEY, INTERNAL_TOKEN, JWT_SECRET, REDIS_URL } from '../helpers/harness';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(__dirname, '../../test-artifacts');
+const TOKEN_KEY = 'flashcase.dashboard.token';
+
+/** What alerting answers (contract section 6): one firing critical and one pending warning alert. */
+const ALERTS = {
+  alerts: [
+    {
+      name: 'ElevatedTokenUsage',
+      severity: 'warning',
+      state: 'pending',
+      value: 61_000,
+      threshold: 50_000,
+      labels: {},
+      started_at: new Date(Date.now() - 40_000).toISOString(),
+      resolved_at: null,
+      summary: 'AI token usage in the last hour is above the warning level',
+      runbook_url: 'docs/runbook.md#elevatedtokenusage',
+    },
+    {
+      name: 'HighErrorRate',
+      severity: 'critical',
+      state: 'firing',
+      value: 0.08,
+      threshold: 0.05,
+      labels: {},
+      started_at: new Date(Date.now() - 300_000).toISOString(),
+      resolved_at: null,
+      summary: '8% of gateway responses are 5xx over 5 minutes',
+      runbook_url: 'docs/runbook.md#higherrorrate',
+    },
+  ],
+};
+
+interface Usage {
+  usage: Record<string, number>;
+  by_operation: Record<string, Record<string, number>>;
+  by_model: Record<string, Record<string, number>>;
+  [key: string]: unknown;
+}
+
+/**
+ * What the page callbacks read. This package compiles without the DOM library (it is a server), so
+ * callbacks run in the browser are typed by hand. (Not strings: `waitForFunction` evaluates a string
+ * with `new Function`, which the page's own policy, no 'unsafe-eval', rightly refuses.)
+ */
+interface Dom {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+}
+interface Win {
+  document: { body: Dom; getElementById(id: string): Dom | null };
+}
+
+function resolve(source: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((value, part) => (value as Record<string, unknown>)?.[part], source);
+}
+
+describe('the dashboard page in Chromium', () => {
+  const prefix = `flashcase-test:dashboard:${process.pid}:`;
+  let fake: FakeOpenAI;
+  let alerting: Server;
+  let aiProxy: ServiceProcess;
+  let gateway: ServiceProcess;
+  let browser: Browser;
+  const admin = signDevToken(JWT_SECRET, 'ops', 'admin', 600);
+
+  const api = (path: string, token: string, init: RequestInit = {}) =>
+    fetch(`${gateway.base}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+    });
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (./flashcase test installs it)`);
+    }
+    fake = await startFakeOpenAI({ apiKey: API_KEY });
+    alerting = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(req.url?.startsWith('/api/v1/alerts') ? ALERTS : { status: 'healthy' }));
+    });
+    await new Promise<void>((done) => alerting.listen(0, '127.0.0.1', done));
+    const shared = { REDIS_URL, REDIS_KEY_PREFIX: prefix, INTERNAL_TOKEN, JWT_SECRET };
+    // Generous start-up time: a full `pnpm test` runs every package's suite at once on few cores.
+    const timeoutMs = 60_000;
+    aiProxy = await startService(
+      'ai-proxy',
+      { ...shared, XAI_API_KEY: API_KEY, XAI_BASE_URL: fake.url },
+      { timeoutMs },
+    );
+    gateway = await startService(
+      'gateway',
+      {
+        ...shared,
+        AI_PROXY_URL: aiProxy.base,
+        ALERTING_URL: `http://127.0.0.1:${(alerting.address() as AddressInfo).port}`,
+      },
+      { timeoutMs },
+    );
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+
+    // Mixed traffic: the three operations and the OpenAI route, streamed and not, several users.
+    const calls: [string, object][] = [
+      ['chat', { messages: [{ role: 'user', content: 'What is ATP?' }] }],
+      ['chat', { messages: [{ role: 'user', content: 'Explain osmosis' }], stream: true }],
+      ['rewrite', { text: 'Mitochondria is powerhouse', instruction: 'fix grammar' }],
+      ['rewrite', { text: 'The cell wall is rigid', stream: true }],
+      ['autocomplete', { text: 'Photosynthesis converts' }],
+      ['autocomplete', { text: 'DNA replication is', stream: true }],
+      ['chat/completions', { model: 'grok-4-fast', messages: [{ role: 'user', content: 'Quiz me' }] }],
+    ];
+    for (const [i, [operation, body]] of calls.entries()) {
+      const res = await api(`/api/v1/ai/${operation}`, signDevToken(JWT_SECRET, `student-${i % 3}`, 'user', 600), {
+        method: 'POST',
+        body: JSON.stringify(body),
+      });
+      expect(res.status, operation).toBe(200);
+      await res.arrayBuffer();
+    }
+    // Two upstream failures (502 from ai-proxy: the AI and gateway error rates move).
+    fake.setBehavior({ kind: 'status', status: 500 });
+    for (let i = 0; i < 2; i++) {
+      const res = await api('/api/v1/ai/chat', signDevToken(JWT_SECRET, 'unlucky', 'user', 600), {
+        method: 'POST',
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'hello?' }] }),
+      });
+      expect(res.status).toBe(502);
+    }
+    fake.setBehavior({ kind: 'ok' });
+    // One user past the AI limit (5 a minute): two 429s.
+    const burst = signDevToken(JWT_SECRET, 'eager', 'user', 600);
+    const statuses = [];
+    for (let i = 0; i < 7; i++) {
+      const res = await api('/api/v1/ai/autocomplete', burst, { method: 'POST', body: '{"text":"The heart"}' });
+      statuses.push(res.status);
+    }
+    expect(statuses.filter((s) => s === 429)).toHaveLength(2);
+    // The gateway writes its request stats once a second.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const stats = (await (await api('/api/v1/internal/stats?window_s=300', admin)).json()) as {
+        rate_limited: number;
+      };
+      if (stats.rate_limited === 2) break;
+      if (Date.now() > deadline) throw new Error(`the gateway stats never showed the 429s: ${JSON.stringify(stats)}`);
+      await new Promise((done) => setTimeout(done, 100));
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await gateway?.stop();
+    await aiProxy?.stop();
+    await fake?.close();
+    alerting?.closeAllConnections();
+    await new Promise((done) => alerting?.close(done));
+    await deleteKeys(REDIS_URL, prefix);
+  });
+
+  async function open(token?: string): Promise<{ page: Page; errors: string[] }> {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text());
+    });
+    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+    if (token) {
+      // A token already in the tab's storage, as after an earlier visit.
+      await page.addInitScript(`sessionStorage.setItem(${JSON.stringify(TOKEN_KEY)}, ${JSON.stringify(token)})`);
+    }
+    // Polls every second (`?refresh=1`) so the test waits less than a person would.
+    const answer = await page.goto(`${gateway.base}/dashboard?refresh=1`);
+    expect(answer?.status()).toBe(200);
+    expect(answer?.headers()['content-security-policy']).toBe(DASHBOARD_CSP);
+    return { page, errors };
+  }
+
+  const polls = async (page: Page) => Number(await page.evaluate('document.body.dataset.polls'));
+  const pollsAbove = (page: Page, n: number) =>
+    page.waitForFunction((seen) => Number((globalThis as unknown as Win).document.body.dataset.polls) > seen, n, {
+      timeout: 15_000,
+    });
+  const storedToken = (page: Page) => page.evaluate(`sessionStorage.getItem(${JSON.stringify(TOKEN_KEY)})`);
+
+  let live: { page: Page; errors: string[] };
+
+  it('asks for a token, then draws every chart and shows the numbers of /api/v1/ai/usage, with no console error', async () => {
+    live = await open();
+    const { page, errors } = live;
+    await page.locator('#login').waitFor({ state: 'visible' });
+    await page.fill('#token', admin);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(
+      () => Number((globalThis as unknown as Win).document.body.dataset.polls) >= 2,
+      undefined,
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(await storedToken(page)).toBe(admin);
+    expect(await page.getAttribute('body', 'data-state')).toBe('live');
+    expect(await page.textContent('#status')).toContain('every 1 s');
+
+    // Each chart drew data: positions with a value, and something above zero.
+    const charts = await page.$$eval('[data-chart]', (els) =>
+      els.map((el) => ({
+        chart: (el as unknown as Dom).dataset.chart,
+        points: Number((el as unknown as Dom).dataset.points),
+        max: Number((el as unknown as Dom).dataset.max),
+      })),
+    );
+    expect(charts.map((c) => c.chart).sort()).toEqual(['cost', 'errors', 'latency', 'limited', 'requests', 'tokens']);
+    for (const chart of charts) {
+      expect(chart.points, chart.chart).toBeGreaterThan(0);
+      expect(chart.max, chart.chart).toBeGreaterThan(0);
+    }
+    // The stacked token bars top out at the busiest minute's prompt + completion.
+    const series = (await (await api('/api/v1/ai/usage/timeseries?window=1h&step=60', admin)).json()) as {
+      points: { total_tokens: number; requests: number }[];
+    };
+    expect(charts.find((c) => c.chart === 'tokens')?.max).toBe(Math.max(...series.points.map((p) => p.total_tokens)));
+    expect(charts.find((c) => c.chart === 'requests')?.max).toBe(Math.max(...series.points.map((p) => p.requests)));
+    expect(charts.find((c) => c.chart === 'limited')?.max).toBe(2);
+
+    // The figures equal the usage endpoint (no traffic since the page's last poll).
+    const usage = (await (await api('/api/v1/ai/usage', admin)).json()) as Usage;
+    const fields = await page.$$eval('[data-field]', (els) =>
+      els.map((el) => ({
+        field: (el as unknown as Dom).dataset.field as string,
+        value: Number((el as unknown as Dom).dataset.value),
+        text: el.textContent ?? '',
+      })),
+    );
+    expect(fields.length).toBeGreaterThanOrEqual(10);
+    for (const { field, value, text } of fields) {
+      const expected = resolve(usage, field);
+      expect(value, field).toBe(expected);
+      // What is shown is that number, to the decimals shown.
+      const shown = text.replace(/[$,]/g, '');
+      const decimals = /\.(\d+)$/.exec(shown)?.[1]?.length ?? 0;
+      expect(Math.abs(Number(shown) - (expected as number)), `${field} shown as ${text}`).toBeLessThanOrEqual(
+        0.5 * 10 ** -decimals + 1e-12,
+      );
+    }
+    // 7 answered, 2 failed upstream (counted), 5 of the burst; the 429s never reached upstream.
+    expect(usage.usage.total_requests).toBe(14);
+    for (const [table, group] of [
+      ['#table-operation', usage.by_operation],
+      ['#table-model', usage.by_model],
+    ] as const) {
+      const rows = await page.$$eval(`${table} tbody tr`, (trs) =>
+        trs.map((tr) => ({
+          key: (tr as unknown as Dom).dataset.key as string,
+          cells: Object.fromEntries(
+            [...tr.querySelectorAll('td')].map((td) => [td.dataset.col, Number(td.dataset.value)]),
+          ),
+        })),
+      );
+      expect(rows.map((r) => r.key)).toEqual(Object.keys(group).sort());
+      for (const row of rows) expect(row.cells, row.key).toEqual(group[row.key]);
+    }
+
+    // Gateway figures equal the stats endpoint; the alerts come with their severity.
+    const stats = (await (await api('/api/v1/internal/stats?window_s=300', admin)).json()) as {
+      rate_limited: number;
+      error_rate: number;
+    };
+    expect(Number(await page.getAttribute('#rate-limited', 'data-value'))).toBe(stats.rate_limited);
+    expect(Number(await page.getAttribute('#error-rate', 'data-value'))).toBe(stats.error_rate);
+    const alerts = await page.$$eval('#alerts li', (lis) =>
+      lis.map((li) => [(li as unknown as Dom).dataset.name, (li as unknown as Dom).dataset.severity, li.textContent]),
+    );
+    expect(alerts.map(([name, severity]) => [name, severity])).toEqual([
+      ['HighErrorRate', 'critical'],
+      ['ElevatedTokenUsage', 'warning'],
+    ]);
+    expect(await page.textContent('#alerts-count')).toBe('1 firing · 1 pending');
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    // A smaller laptop screen: everything still fits across, nothing scrolls sideways.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const widths = await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document;
+      return root.documentElement.scrollWidth;
+    });
+    expect(widths).toBeLessThanOrEqual(1280);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-1280x800.png') });
+    await page.setViewportSize({ width: 1440, height: 900 });
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('keeps no layout jumps between polls: every panel keeps its box', async () => {
+    const { page } = live;
+    const boxes = () =>
+      page.$$eval('.kpi, .panel, .plot, .scroll', (els) =>
+        els.map((el) => {
+          const r = el.getBoundingClientRect();
+          return [r.x, r.y, r.width, r.height].map(Math.round).join(',');
+        }),
+      );
+    const before = await boxes();
+    const seen = await polls(page);
+    // New data arrives in between.
+    await api('/api/v1/ai/chat', signDevToken(JWT_SECRET, 'late-student', 'user', 600), {
+      method: 'POST',
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'one more card' }] }),
+    });
+    await pollsAbove(page, seen);
+    expect(await page.getAttribute('[data-field="usage.total_requests"]', 'data-value')).toBe('15');
+    expect(await boxes()).toEqual(before);
+  }, 30_000);
+
+  it('says so when alerting is down and keeps every other panel live', async () => {
+    const { page, errors } = live;
+    alerting.closeAllConnections();
+    await new Promise((done) => alerting.close(done));
+    const seen = await polls(page);
+    await pollsAbove(page, seen);
+    expect(await page.textContent('#note-alerts')).toContain('Alerting unavailable (502');
+    expect(await page.getAttribute('body', 'data-state')).toBe('partial');
+    expect(await page.textContent('#status')).toContain('alerts (502)');
+    // The last known alerts stay, dimmed; charts keep their data.
+    expect(await page.$$eval('#alerts li', (lis) => lis.length)).toBe(2);
+    expect(Number(await page.getAttribute('#chart-tokens', 'data-points'))).toBeGreaterThan(0);
+    // The only console errors are the browser's own network lines for the 502s.
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors) expect(error).toMatch(/status of 502/);
+    await page.context().close();
+  }, 30_000);
+
+  it('asks for the token again with a message when it has expired, and forgets it', async () => {
+    const { page } = await open(signDevToken(JWT_SECRET, 'ops', 'admin', -120));
+    await page.waitForFunction(
+      () => (globalThis as unknown as Win).document.body.dataset.state === 'login',
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
+    expect(await page.isVisible('#login')).toBe(true);
+    expect(await page.isHidden('#board')).toBe(true);
+    expect(await page.textContent('#login-message')).toContain('expired');
+    expect(await storedToken(page)).toBeNull();
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-expired-token.png') });
+
+    // A valid token without the admin role is refused with its own message.
+    await page.fill('#token', signDevToken(JWT_SECRET, 'student-0', 'user', 600));
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() =>
+      /not an admin/.test((globalThis as unknown as Win).document.getElementById('login-message')?.textContent ?? ''),
+    );
+    expect(await page.getAttribute('body', 'data-state')).toBe('login');
+    await page.context().close();
+  }, 30_000);
+});
