@@ -2,6 +2,7 @@ import type { Config } from '@flashcase/config';
 import { type CountersStore, StoreUnavailableError } from '@flashcase/store';
 import {
   AILogger,
+  createServiceApp,
   errorHandler,
   getLogger,
   HttpError,
@@ -9,8 +10,6 @@ import {
   type Instruments,
   internalAuth,
   notFound,
-  requestId,
-  requestTelemetry,
   type StoreState,
 } from '@flashcase/telemetry';
 import express, { type Express } from 'express';
@@ -52,19 +51,7 @@ export function createApp(deps: AppDeps): Express {
   });
   const calls = new AiCalls({ provider, limits, accounting });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  app.use(requestId());
-  app.use(
-    requestTelemetry({
-      instruments,
-      logger: log,
-      userIdOf: (req) => req.user?.id,
-      skipLog: (req) => req.path === '/api/v1/health',
-    }),
-  );
+  const app = createServiceApp({ instruments, logger: log });
   app.get('/api/v1/health', healthHandler({ version: config.version, storeState: deps.storeState }));
   app.use(internalAuth({ token: config.internalToken }));
   app.get('/api/v1/ai/health', (_req, res) => {

@@ -1,6 +1,7 @@
 import type { Config } from '@flashcase/config';
 import { StoreUnavailableError } from '@flashcase/store';
 import {
+  createServiceApp,
   errorHandler,
   getLogger,
   HttpError,
@@ -8,8 +9,6 @@ import {
   type Instruments,
   internalAuth,
   notFound,
-  requestId,
-  requestTelemetry,
   type StoreState,
 } from '@flashcase/telemetry';
 import express, { type Express } from 'express';
@@ -34,19 +33,7 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const { config, repository, rules, instruments } = deps;
   const log = getLogger('alerting.http');
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  app.use(requestId());
-  app.use(
-    requestTelemetry({
-      instruments,
-      logger: log,
-      userIdOf: (req) => req.user?.id,
-      skipLog: (req) => req.path === '/api/v1/health',
-    }),
-  );
+  const app = createServiceApp({ instruments, logger: log });
   app.get(
     '/api/v1/health',
     healthHandler({

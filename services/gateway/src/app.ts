@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '@flashcase/config';
 import { type CountersStore, StoreUnavailableError } from '@flashcase/store';
 import {
+  createServiceApp,
   errorHandler,
   getLogger,
   HttpError,
@@ -10,8 +11,6 @@ import {
   IDENTITY_HEADERS,
   type Instruments,
   notFound,
-  requestId,
-  requestTelemetry,
   requireUser,
   type StoreState,
 } from '@flashcase/telemetry';
@@ -106,23 +105,13 @@ export function createApp(deps: AppDeps): Express {
   // The parsed body validates at the edge; the exact bytes are what goes on (see keepRawBody).
   const json = express.json({ limit: '1mb', verify: keepRawBody });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  app.set('trust proxy', false);
-  app.use(requestId());
-  app.use(
-    requestTelemetry({
-      instruments,
-      logger: log,
-      userIdOf: (req) => req.user?.id,
-      skipLog: (req) => req.path === '/api/v1/health',
-      onFinish: ({ route, status, durationS }) => {
-        if (!UNCOUNTED_ROUTES.has(route)) stats.record(status, durationS);
-      },
-    }),
-  );
+  const app = createServiceApp({
+    instruments,
+    logger: log,
+    onFinish: ({ route, status, durationS }) => {
+      if (!UNCOUNTED_ROUTES.has(route)) stats.record(status, durationS);
+    },
+  });
   app.use(securityHeaders());
   app.use(markInternalCaller(config.internalToken));
   app.use(stripIdentityHeaders());
