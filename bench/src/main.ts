@@ -42,6 +42,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: process.env.BENCH_CONNECTIONS ?? '50' },
     targets: { type: 'string', default: process.env.BENCH_TARGETS ?? 'a,b,c,d,e' },
     soak: { type: 'string' },
+    baseline: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
   },
@@ -59,18 +60,55 @@ const INTERNAL_TOKEN = 'bench-internal-token-0123456789abcdef';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef0123456789';
 const UPSTREAM_KEY = 'sk-bench';
 
-type TargetId = 'a' | 'b' | 'c' | 'd' | 'e' | 'c-otel-off' | 'd-otel-off' | 'd-sampled';
+/** `a`..`e`, and for c/d a variant: `c-otel-off`, `d-sampled`, `d@base` (see VARIANTS). */
+type TargetId = string;
 
-const LABELS: Record<TargetId, string> = {
+const BASE_LABELS: Record<string, string> = {
   a: 'upstream (direct)',
   b: 'bare node:http hop',
   c: 'ai-proxy',
   d: 'gateway -> ai-proxy',
   e: 'portkey gateway 1.15.2',
-  'c-otel-off': 'ai-proxy, OTEL_SDK_DISABLED',
-  'd-otel-off': 'gateway -> ai-proxy, OTEL_SDK_DISABLED',
-  'd-sampled': 'gateway -> ai-proxy, 10 % sampled',
 };
+
+/**
+ * `--baseline=<dir>` or `--baseline=name:<dir>,name:<dir>`: other checkouts (built) whose c and d
+ * stacks run as `c@name` / `d@name` in the same interleaved rounds, for before/after figures.
+ */
+const BASELINES = new Map<string, string>(
+  (flags.baseline ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((spec) => {
+      const colon = spec.indexOf(':');
+      return colon > 0 ? [spec.slice(0, colon), spec.slice(colon + 1)] : ['base', spec];
+    }),
+);
+
+/** Variants of the c and d stacks: extra environment, or the services of another checkout. */
+const VARIANTS: Record<string, { label: string; env: Record<string, string>; root?: string }> = {
+  full: { label: '', env: {} },
+  'otel-off': { label: ', OTEL_SDK_DISABLED', env: { OTEL_SDK_DISABLED: 'true' } },
+  sampled: {
+    label: ', 10 % sampled',
+    env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', LOG_SAMPLE_RATE: '0.1' },
+  },
+  ...Object.fromEntries([...BASELINES].map(([name, root]) => [name, { label: ` @${name}`, env: {}, root }])),
+};
+
+function parseTarget(id: TargetId): { letter: string; variant: string } {
+  const m = /^([a-e])(?:-(otel-off|sampled)|@([\w.-]+))?$/.exec(id);
+  const variant = m?.[2] ?? m?.[3] ?? 'full';
+  if (!m || (variant !== 'full' && !'cd'.includes(m[1] as string)) || !(variant in VARIANTS)) {
+    throw new Error(`unknown target ${id}: a, b, c, d, e, c|d-otel-off, c|d-sampled, c|d@<--baseline name>`);
+  }
+  return { letter: m[1] as string, variant };
+}
+
+function labelOf(id: TargetId): string {
+  const { letter, variant } = parseTarget(id);
+  return `${BASE_LABELS[letter]}${VARIANTS[variant]?.label ?? ''}`;
+}
 
 interface Target {
   id: TargetId;
@@ -118,7 +156,10 @@ async function startStack(
   sinkUrl: string,
   extraEnv: Record<string, string>,
   withGateway: boolean,
+  root?: string,
 ): Promise<Stack> {
+  const main = (service: string) =>
+    root ? join(root, 'services', service, 'dist/main.js') : require.resolve(`@flashcase/${service}`);
   const common = {
     ENVIRONMENT: 'production',
     LOG_LEVEL: 'info',
@@ -135,22 +176,17 @@ async function startStack(
     ...extraEnv,
   };
   const aiPort = await freePort();
-  const { child: aiProxy } = await start(
-    `${name}-ai-proxy`,
-    [require.resolve('@flashcase/ai-proxy')],
-    /ai-proxy listening/,
-    {
-      ...common,
-      PORT: String(aiPort),
-      METRICS_PORT: String(await freePort()),
-      XAI_BASE_URL: upstreamUrl,
-      XAI_API_KEY: UPSTREAM_KEY,
-    },
-  );
+  const { child: aiProxy } = await start(`${name}-ai-proxy`, [main('ai-proxy')], /ai-proxy listening/, {
+    ...common,
+    PORT: String(aiPort),
+    METRICS_PORT: String(await freePort()),
+    XAI_BASE_URL: upstreamUrl,
+    XAI_API_KEY: UPSTREAM_KEY,
+  });
   const stack: Stack = { aiProxy, aiProxyUrl: `http://127.0.0.1:${aiPort}` };
   if (withGateway) {
     const gwPort = await freePort();
-    const { child } = await start(`${name}-gateway`, [require.resolve('@flashcase/gateway')], /gateway listening/, {
+    const { child } = await start(`${name}-gateway`, [main('gateway')], /gateway listening/, {
       ...common,
       PORT: String(gwPort),
       METRICS_PORT: String(await freePort()),
@@ -328,7 +364,7 @@ function printTable(ids: TargetId[], summaries: Record<string, Summary>, rss: Re
       .join('+');
     lines.push(
       [
-        pad(`(${id}) ${LABELS[id]}${s.valid ? '' : ' INVALID'}`, 40, true),
+        pad(`(${id}) ${labelOf(id)}${s.valid ? '' : ' INVALID'}`, 40, true),
         pad(fmt(s.throughput.rps, 0), 8),
         pad(fmt(vsA?.throughput_ratio), 6),
         pad(fmt(vsB?.throughput_ratio), 6),
@@ -400,7 +436,7 @@ async function main(): Promise<void> {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean) as TargetId[];
-  for (const id of ids) if (!(id in LABELS)) throw new Error(`unknown target ${id}; known: ${Object.keys(LABELS)}`);
+  for (const id of ids) parseTarget(id);
   const soakS = flags.soak === undefined ? undefined : Number(flags.soak || 120);
 
   process.stdout.write(
@@ -437,26 +473,33 @@ async function main(): Promise<void> {
         });
         break;
       }
-      case 'c':
-      case 'd':
-      case 'c-otel-off':
-      case 'd-otel-off':
-      case 'd-sampled': {
-        const variant = id.length > 1 ? id.slice(2) : 'full';
-        const env: Record<string, string> =
-          variant === 'otel-off'
-            ? { OTEL_SDK_DISABLED: 'true' }
-            : variant === 'sampled'
-              ? {
-                  OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
-                  OTEL_TRACES_SAMPLER_ARG: '0.1',
-                  LOG_SAMPLE_RATE: '0.1',
-                }
-              : {};
-        const needsGateway = ids.some((t) => t.startsWith('d') && (t.length > 1 ? t.slice(2) : 'full') === variant);
-        stacks[variant] ??= await startStack(variant, upstream.url, sinkUrl, env, needsGateway);
+      case 'e': {
+        const portkey = await startPortkey();
+        targets.push({
+          id,
+          endpoint: {
+            url: `${portkey.url}/v1/chat/completions`,
+            headers: {
+              authorization: `Bearer ${UPSTREAM_KEY}`,
+              'x-portkey-provider': 'openai',
+              'x-portkey-custom-host': upstream.url,
+            },
+          },
+          chain: [portkey.child, upstream.child],
+        });
+        break;
+      }
+      default: {
+        // c and d, with their variants
+        const { letter, variant } = parseTarget(id);
+        const spec = VARIANTS[variant] as (typeof VARIANTS)[string];
+        const needsGateway = ids.some((t) => {
+          const other = parseTarget(t);
+          return other.letter === 'd' && other.variant === variant;
+        });
+        stacks[variant] ??= await startStack(variant, upstream.url, sinkUrl, spec.env, needsGateway, spec.root);
         const stack = stacks[variant];
-        if (id.startsWith('c')) {
+        if (letter === 'c') {
           targets.push({
             id,
             endpoint: { url: `${stack.aiProxyUrl}/api/v1/ai/chat/completions`, headers: internalHeaders },
@@ -472,22 +515,6 @@ async function main(): Promise<void> {
             chain: [stack.gateway as Child, stack.aiProxy, upstream.child],
           });
         }
-        break;
-      }
-      case 'e': {
-        const portkey = await startPortkey();
-        targets.push({
-          id,
-          endpoint: {
-            url: `${portkey.url}/v1/chat/completions`,
-            headers: {
-              authorization: `Bearer ${UPSTREAM_KEY}`,
-              'x-portkey-provider': 'openai',
-              'x-portkey-custom-host': upstream.url,
-            },
-          },
-          chain: [portkey.child, upstream.child],
-        });
         break;
       }
     }
@@ -583,7 +610,7 @@ async function main(): Promise<void> {
       services:
         'ENVIRONMENT=production, OTLP traces and logs to a loopback sink, /metrics on, Redis counters, RATE_LIMIT_*=0',
     },
-    targets: Object.fromEntries(targets.map((t) => [t.id, { label: LABELS[t.id], ...summaries[t.id] }])),
+    targets: Object.fromEntries(targets.map((t) => [t.id, { label: labelOf(t.id), ...summaries[t.id] }])),
     comparisons,
     checks,
     processes: Object.fromEntries(
@@ -596,7 +623,7 @@ async function main(): Promise<void> {
         : {
             answered_through_ai_proxy: sentThroughAiProxy,
             counted_by_store: counted - (countedBefore ?? 0),
-            note: 'measured rounds only; the store may count up to 50 more per throughput run: requests still in flight when autocannon stops are served and counted, but not answered to it',
+            note: 'measured rounds only; the store may count up to 50 more per throughput run and 1 per latency run: requests still in flight when autocannon stops are served and counted, but not answered to it',
           },
   };
   const out = flags.out ?? join(BENCH_DIR, 'results.json');
@@ -732,7 +759,7 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
   const last = timeline[timeline.length - 1];
   const report = {
     generated_at: new Date().toISOString(),
-    target: LABELS[target.id],
+    target: labelOf(target.id),
     seconds: slices * 10,
     connections: CONNECTIONS,
     requests: total,
@@ -745,7 +772,7 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
         .map((k) => [k, round0((last?.[k] ?? 0) - (first?.[k] ?? 0))]),
     ),
   };
-  const out = flags.out ?? join(BENCH_DIR, 'soak-results.json');
+  const out = flags.out ?? join(logDir, 'soak-results.json');
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${JSON.stringify(report.growth_after_first_slice_mb)}\nwrote ${out}\n`);
 }

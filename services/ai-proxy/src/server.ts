@@ -46,10 +46,10 @@ export async function run({
   } else if (!config.ai.configured) {
     log.warn('AI_PROVIDER=xai without XAI_API_KEY: AI calls will answer 503 ai_not_configured');
   }
-  // The tokenizer (o200k ranks, about 70 MB resident) is only needed for budget reservations and
-  // for streams cut short: load it now only when every call will need it (a token budget is set);
-  // otherwise the first estimate loads it (about 0.25 s, once).
-  if (config.ai.tokenBudgetPerUserPerHour > 0) warmTokenizer();
+  // The tokenizer (o200k ranks, about 70 MB resident) is only needed for budget reservations, the
+  // simulator's prompt counts and streams cut short: load it now when every call needs it (a token
+  // budget, the simulator); otherwise the first estimate loads it (about 0.25 s, once).
+  if (config.ai.tokenBudgetPerUserPerHour > 0 || provider.name === 'simulated') warmTokenizer();
   onShutdown(async () => {
     clearInterval(refresher);
     await provider.close();

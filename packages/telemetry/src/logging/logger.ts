@@ -99,7 +99,9 @@ const jsonLine = winston.format((info) => {
     const value = key === 'level' ? String(record.level).toUpperCase() : record[key];
     if (value !== undefined) out[key] = value;
   }
-  for (const [key, value] of Object.entries(record)) {
+  // for...in, not Object.entries: no [key, value] array per field of every record.
+  for (const key in record) {
+    const value = record[key];
     if (value !== undefined && !(key in out)) out[key] = value;
   }
   record[MESSAGE] = JSON.stringify(out);

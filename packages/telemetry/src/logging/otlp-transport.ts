@@ -42,7 +42,8 @@ export class OtlpLogTransport extends TransportStream {
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     try {
       const attributes: Attributes = {};
-      for (const [key, value] of Object.entries(info)) {
+      for (const key in info) {
+        const value = info[key];
         if (RECORD_FIELDS.has(key) || value === undefined) continue;
         attributes[key] = toAttributeValue(value) as Attributes[string];
       }

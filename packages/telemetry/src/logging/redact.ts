@@ -162,7 +162,7 @@ export function redactField(
   value: unknown,
   options: RedactOptions,
   depth = 0,
-  seen: WeakSet<object> = new WeakSet(),
+  seen?: WeakSet<object>,
 ): unknown {
   if (value === undefined || value === null) return value;
   const kind = kindOf(key);
@@ -170,7 +170,9 @@ export function redactField(
   if (kind === AI_CONTENT && !options.keepAIContent) {
     return `[AI_CONTENT_REDACTED ${typeof value === 'string' ? `${value.length} chars` : typeof value}]`;
   }
-  // Numbers and booleans (most fields of a request or usage record) need no walk.
+  // Numbers, booleans and strings (most fields of a request or usage record) need no walk, and no
+  // cycle tracking: the WeakSet is made only for an object, not for every field of every record.
   if (typeof value === 'number' || typeof value === 'boolean') return value;
-  return redactValue(value, options, depth + 1, seen);
+  if (typeof value === 'string') return redactString(value);
+  return redactValue(value, options, depth + 1, seen ?? new WeakSet());
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { metrics } from '@opentelemetry/api';
+import { createNoopMeter, type MeterProvider, metrics } from '@opentelemetry/api';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -24,6 +24,8 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const value = Number(raw);
   return value > 0 ? value : undefined;
 }
+
+const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
 
 /** Spans or log records per OTLP export when `OTEL_BSP_`/`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE` is unset. */
 const DEFAULT_EXPORT_BATCH_SIZE = 64;
@@ -134,12 +136,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     { meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
   ];
 
+  const httpInstrumentation = new HttpInstrumentation({
+    // Prometheus scrapes are not traffic worth a trace.
+    ignoreIncomingRequestHook: (request: IncomingMessage) =>
+      metricsPort > 0 && request.socket?.localPort === metricsPort,
+  });
   const instrumentations = options.instrumentations ?? [
-    new HttpInstrumentation({
-      // Prometheus scrapes are not traffic worth a trace.
-      ignoreIncomingRequestHook: (request: IncomingMessage) =>
-        metricsPort > 0 && request.socket?.localPort === metricsPort,
-    }),
+    httpInstrumentation,
     // NOTE: one span per route handler (named by its template), none per middleware or router
     // layer: those were two thirds of every request's spans (requestId, telemetry, auth, the JSON
     // parser...), each with its own context switch, for no information the handler span lacks.
@@ -162,6 +165,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     views,
     instrumentations,
   });
+
+  // NOTE: the view drops instrumentation-http's own duration histogram from the export, but the
+  // instrumentation still recorded into it on every request (attributes sorted and hashed for
+  // nothing). A no-op meter, set after the SDK handed it the real one, stops the work itself.
+  if (!options.instrumentations) httpInstrumentation.setMeterProvider(NOOP_METER_PROVIDER);
 
   // After the SDK, which installs a console diag logger of its own.
   installDiagLogger(log);

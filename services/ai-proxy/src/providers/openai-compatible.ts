@@ -61,9 +61,9 @@ async function statusError(status: number, headers: Record<string, string | stri
   return new UpstreamError('status', `Upstream answered ${status}${suffix}`, status);
 }
 
-function classify(err: unknown, signal: AbortSignal, deadline: AbortSignal): UpstreamError {
+function classify(err: unknown, signal: AbortSignal, timedOut: boolean): UpstreamError {
   if (err instanceof UpstreamError) return err;
-  if (deadline.aborted && !signal.aborted)
+  if (timedOut && !signal.aborted)
     return new UpstreamError('timeout', 'Upstream timed out', undefined, undefined, { cause: err });
   if (signal.aborted) return new UpstreamError('aborted', 'Client went away', undefined, undefined, { cause: err });
   if (
@@ -120,10 +120,19 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async complete(req: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult> {
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    const combined = AbortSignal.any([signal, deadline]);
+    // NOTE: one controller, one timer: AbortSignal.timeout + AbortSignal.any cost several µs and
+    // weak-reference bookkeeping per call, and this runs once per request.
+    const combined = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      combined.abort();
+    }, this.options.timeoutMs);
+    const onClientGone = () => combined.abort();
+    if (signal.aborted) combined.abort();
+    else signal.addEventListener('abort', onClientGone, { once: true });
     try {
-      const res = await this.send({ ...req, stream: false }, combined);
+      const res = await this.send({ ...req, stream: false }, combined.signal);
       const text = await res.body.text();
       if (res.statusCode < 200 || res.statusCode >= 300) throw await statusError(res.statusCode, res.headers, text);
       let body: {
@@ -151,18 +160,20 @@ export class OpenAICompatibleProvider implements Provider {
         usage: readUsage(body.usage),
       };
     } catch (err) {
-      throw classify(err, signal, deadline);
+      throw classify(err, signal, timedOut);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onClientGone);
     }
   }
 
   async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
     // Per-chunk silence is bounded by the agent's bodyTimeout; the first byte by headersTimeout.
-    const neverFires = new AbortController().signal;
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await this.send({ ...req, stream: true }, signal);
     } catch (err) {
-      throw classify(err, signal, neverFires);
+      throw classify(err, signal, false);
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await res.body.text().catch(() => '');
@@ -209,7 +220,7 @@ export class OpenAICompatibleProvider implements Provider {
       if (sawUsage) return;
       throw new UpstreamError('connection', 'Upstream stream ended early', res.statusCode);
     } catch (err) {
-      throw classify(err, signal, neverFires);
+      throw classify(err, signal, false);
     } finally {
       res.body.destroy();
     }

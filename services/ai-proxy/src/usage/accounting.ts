@@ -70,11 +70,12 @@ export class UsageAccounting {
     if (micros > 0) instruments.aiCost.add(microsToUsd(micros), labels);
 
     if (trackingEnabled) {
-      // NOTE: not awaited: the answer does not wait for Redis. The store sends this turn's records
-      // together, exactly once (writer sequence numbers), buffers them through an outage, lets this
-      // replica's own reads see them, and writes what is pending before it closes.
-      const write = (async () =>
-        store.recordUsage({
+      // NOTE: awaited: the answer goes out once its usage is in Redis (or buffered through an
+      // outage), so a client that reads usage right after its answer, on any replica, sees it. The
+      // store sends every record of one event-loop turn in one script call, so under load this is
+      // one round trip for many requests, not one each.
+      try {
+        await store.recordUsage({
           userId,
           model,
           operation,
@@ -82,15 +83,15 @@ export class UsageAccounting {
           completionTokens: usage.completionTokens,
           costMicros: micros,
           error: outcome !== 'success',
-        }))();
-      write.catch((err: unknown) => {
+        });
+      } catch (err) {
         // The resilient store buffers through outages; reaching here means the buffer refused too.
         log.error('Usage could not be recorded in the store', {
           err,
           user_id: userId,
           tokens_used: usage.promptTokens + usage.completionTokens,
         });
-      });
+      }
     }
 
     aiLogger.logAIRequest({

@@ -22,6 +22,9 @@ const DROP_RESPONSE_HEADERS = new Set([
   'x-powered-by',
 ]);
 
+/** Answers up to this size (with a Content-Length) are relayed in one write; larger ones stream. */
+const MAX_BUFFERED_BODY = 1024 * 1024;
+
 const FORWARD_REQUEST_HEADERS = ['accept', 'accept-language', 'user-agent', 'content-type'];
 
 export interface ForwarderOptions {
@@ -149,7 +152,22 @@ export class Forwarder {
     res.status(upstream.statusCode);
     const streaming = String(upstream.headers['content-type'] ?? '').startsWith('text/event-stream');
     if (streaming) res.flushHeaders();
+    const length = Number(upstream.headers['content-length'] ?? Number.NaN);
     try {
+      if (!streaming && req.method !== 'HEAD' && length >= 0 && length <= MAX_BUFFERED_BODY) {
+        // A small answer of known length (every JSON answer): read it whole and send it in one write
+        // with its Content-Length. Relayed chunk by chunk it took chunked framing and a second
+        // write (the terminating chunk) per request.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of upstream.body) {
+          chunks.push(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+        res.setHeader('content-length', size);
+        res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+        return;
+      }
       for await (const chunk of upstream.body) {
         if (!res.write(chunk)) await drainedOrClosed(res);
       }
