@@ -1,5 +1,5 @@
 import { EmbeddedStore } from './embedded/embedded-store';
-import { createRedisClient } from './redis/client';
+import { createRedisClient, whenReady } from './redis/client';
 import { RedisStore } from './redis/redis-store';
 import { type FailureMode, ResilientStore } from './resilient/resilient-store';
 import type { CountersStore } from './types';
@@ -55,16 +55,6 @@ export function openStore(options: OpenStoreOptions): StoreHandle {
   return {
     store,
     state: () => (store.isDegraded() ? 'disconnected' : 'connected'),
-    ready: (timeoutMs = 2_000) =>
-      new Promise<void>((resolve) => {
-        if (client.status === 'ready') return resolve();
-        const timer = setTimeout(done, timeoutMs).unref();
-        function done() {
-          clearTimeout(timer);
-          client.off('ready', done);
-          resolve();
-        }
-        client.once('ready', done);
-      }),
+    ready: (timeoutMs = 2_000) => whenReady(client, timeoutMs),
   };
 }

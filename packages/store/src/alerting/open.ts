@@ -1,5 +1,5 @@
 import type { StoreConnection } from '../open';
-import { createRedisClient } from '../redis/client';
+import { createRedisClient, whenReady } from '../redis/client';
 import { EmbeddedAlertStateStore } from './embedded';
 import { RedisAlertStateStore } from './redis';
 import type { AlertStateStore } from './types';
@@ -48,16 +48,6 @@ export function openAlertStateStore(options: OpenAlertStateStoreOptions): AlertS
   return {
     store,
     state: () => (client.status === 'ready' ? 'connected' : 'disconnected'),
-    ready: (timeoutMs = 2_000) =>
-      new Promise<void>((resolve) => {
-        if (client.status === 'ready') return resolve();
-        const timer = setTimeout(done, timeoutMs).unref();
-        function done() {
-          clearTimeout(timer);
-          client.off('ready', done);
-          resolve();
-        }
-        client.once('ready', done);
-      }),
+    ready: (timeoutMs = 2_000) => whenReady(client, timeoutMs),
   };
 }

@@ -84,3 +84,20 @@ export function createRedisClient({
   client.on('error', onError);
   return client;
 }
+
+/**
+ * Resolves once `client` is connected and ready, or after `timeoutMs` (Redis down at start-up: the
+ * caller then starts degraded rather than failing the first call as an outage).
+ */
+export function whenReady(client: Redis | Cluster, timeoutMs = 2_000): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (client.status === 'ready') return resolve();
+    const timer = setTimeout(done, timeoutMs).unref();
+    function done() {
+      clearTimeout(timer);
+      client.off('ready', done);
+      resolve();
+    }
+    client.once('ready', done);
+  });
+}
