@@ -29,7 +29,10 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
   });
   const deadline = Date.now() + 20_000;
   while (!replica.output.includes('ai-proxy listening')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`replica did not start:\n${replica.output}`);
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`replica did not start:\n${replica.output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return replica;
@@ -38,7 +41,7 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
 describe('three ai-proxy replicas on one Redis', () => {
   const prefix = `flashcase-test:replicas:${process.pid}:${Date.now()}:`;
   let fake: FakeOpenAI;
-  let replicas: Replica[] = [];
+  const replicas: Replica[] = [];
 
   beforeAll(async () => {
     fake = await startFakeOpenAI({ apiKey: API_KEY, record: true });
@@ -56,7 +59,8 @@ describe('three ai-proxy replicas on one Redis', () => {
       AI_TOKEN_BUDGET_PER_USER_PER_HOUR: '1200',
       AI_MAX_TOKENS_CHAT: '100',
     };
-    replicas = await Promise.all([startReplica(env), startReplica(env), startReplica(env)]);
+    // Each replica is kept as soon as it is up, so afterAll stops it even if a sibling failed.
+    await Promise.all([0, 1, 2].map(async () => replicas.push(await startReplica(env))));
   });
 
   afterAll(async () => {
