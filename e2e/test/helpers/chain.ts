@@ -30,24 +30,33 @@ export async function startChain(env: Record<string, string>, replicas = 1): Pro
   const common = { INTERNAL_TOKEN, JWT_SECRET, LOG_LEVEL: 'info', ...env };
   const aiProxyMetrics: string[] = [];
   const aiProxies: ServiceProcess[] = [];
-  for (let i = 0; i < replicas; i++) {
-    const metricsPort = await freePort();
-    aiProxyMetrics.push(`http://127.0.0.1:${metricsPort}/metrics`);
-    aiProxies.push(
-      await startService('ai-proxy', {
-        ...common,
-        XAI_API_KEY: API_KEY,
-        XAI_BASE_URL: fake.url,
-        METRICS_PORT: String(metricsPort),
-      }),
-    );
+  let gateway: ServiceProcess;
+  let gwMetrics: number;
+  try {
+    for (let i = 0; i < replicas; i++) {
+      const metricsPort = await freePort();
+      aiProxyMetrics.push(`http://127.0.0.1:${metricsPort}/metrics`);
+      aiProxies.push(
+        await startService('ai-proxy', {
+          ...common,
+          XAI_API_KEY: API_KEY,
+          XAI_BASE_URL: fake.url,
+          METRICS_PORT: String(metricsPort),
+        }),
+      );
+    }
+    gwMetrics = await freePort();
+    gateway = await startService('gateway', {
+      ...common,
+      AI_PROXY_URL: aiProxies[0]?.base ?? '',
+      METRICS_PORT: String(gwMetrics),
+    });
+  } catch (err) {
+    // Nothing started may outlive a failed start.
+    await Promise.all(aiProxies.map((p) => p.kill()));
+    await fake.close();
+    throw err;
   }
-  const gwMetrics = await freePort();
-  const gateway = await startService('gateway', {
-    ...common,
-    AI_PROXY_URL: aiProxies[0]?.base ?? '',
-    METRICS_PORT: String(gwMetrics),
-  });
   return {
     fake,
     aiProxies,
