@@ -1,11 +1,10 @@
 import type { Config } from '@flashcase/config';
-import { type CountersStore, StoreUnavailableError } from '@flashcase/store';
+import type { CountersStore } from '@flashcase/store';
 import {
   AILogger,
   createServiceApp,
   errorHandler,
   getLogger,
-  HttpError,
   healthHandler,
   type Instruments,
   internalAuth,
@@ -96,17 +95,6 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(notFound());
-  app.use(
-    errorHandler({
-      logger: log,
-      mapError: (err) =>
-        err instanceof StoreUnavailableError
-          ? new HttpError(503, 'store_unavailable', 'The counters store is unreachable; usage reads are paused', {
-              cause: err,
-              headers: { 'Retry-After': '5' },
-            })
-          : undefined,
-    }),
-  );
+  app.use(errorHandler({ logger: log }));
   return app;
 }

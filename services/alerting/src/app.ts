@@ -1,10 +1,8 @@
 import type { Config } from '@flashcase/config';
-import { StoreUnavailableError } from '@flashcase/store';
 import {
   createServiceApp,
   errorHandler,
   getLogger,
-  HttpError,
   healthHandler,
   type Instruments,
   internalAuth,
@@ -47,17 +45,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: '1mb' }));
   app.use(alertRoutes({ repository, rules, ...(deps.now ? { now: deps.now } : {}) }));
   app.use(notFound());
-  app.use(
-    errorHandler({
-      logger: log,
-      mapError: (err) =>
-        err instanceof StoreUnavailableError
-          ? new HttpError(503, 'store_unavailable', 'The alert state store is unreachable', {
-              cause: err,
-              headers: { 'Retry-After': '5' },
-            })
-          : undefined,
-    }),
-  );
+  app.use(errorHandler({ logger: log }));
   return app;
 }

@@ -1,12 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '@flashcase/config';
-import { type CountersStore, StoreUnavailableError } from '@flashcase/store';
+import type { CountersStore } from '@flashcase/store';
 import {
   createServiceApp,
   errorHandler,
   getLogger,
-  HttpError,
   healthHandler,
   IDENTITY_HEADERS,
   type Instruments,
@@ -140,14 +139,6 @@ export function createApp(deps: AppDeps): Express {
   app.all('/api/v1/*rest', (req, res, next) => (backend ? backend.forward(req, res) : next()));
 
   app.use(notFound());
-  app.use(
-    errorHandler({
-      logger: log,
-      mapError: (err) =>
-        err instanceof StoreUnavailableError
-          ? new HttpError(503, 'store_unavailable', 'The counters store is unreachable', { cause: err })
-          : undefined,
-    }),
-  );
+  app.use(errorHandler({ logger: log }));
   return app;
 }

@@ -12,6 +12,14 @@ interface BodyParserError {
 
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  // The store's StoreUnavailableError (matched by its code: this package must not load the store,
+  // which requires ioredis, before the OpenTelemetry SDK starts).
+  if ((err as { code?: unknown } | undefined)?.code === 'store_unavailable') {
+    return new HttpError(503, 'store_unavailable', 'The shared store is unreachable; retry shortly', {
+      cause: err,
+      headers: { 'Retry-After': '5' },
+    });
+  }
   const parserError = err as BodyParserError | undefined;
   switch (parserError?.type) {
     case 'entity.parse.failed':
