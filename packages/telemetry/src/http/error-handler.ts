@@ -51,8 +51,6 @@ export function notFound() {
 
 export interface ErrorHandlerOptions {
   logger: Logger;
-  /** Translates a service's own error types (a store outage) before the generic rules apply. */
-  mapError?: (err: unknown) => HttpError | undefined;
 }
 
 /**
@@ -61,9 +59,9 @@ export interface ErrorHandlerOptions {
  * says nothing about internals (no stack traces to clients). 5xx are logged with the error and
  * recorded on the active span.
  */
-export function errorHandler({ logger, mapError }: ErrorHandlerOptions) {
+export function errorHandler({ logger }: ErrorHandlerOptions) {
   return function errorHandlerMiddleware(err: unknown, req: Request, res: Response, _next: NextFunction): void {
-    const httpError = mapError?.(err) ?? toHttpError(err);
+    const httpError = toHttpError(err);
     if (httpError.status >= 500) {
       const span = trace.getActiveSpan();
       const cause = httpError.cause ?? httpError;
