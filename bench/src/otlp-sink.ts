@@ -27,7 +27,11 @@ const server = createServer((req, res) => {
     const entry = counts[path];
     entry.requests++;
     entry.bytes += bytes;
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    if (req.headers['content-type'] === 'application/x-protobuf') {
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    }
   });
 });
 server.keepAliveTimeout = 65_000;

@@ -1,21 +1,25 @@
 import type { IncomingMessage } from 'node:http';
 import { createNoopMeter, type MeterProvider, metrics } from '@opentelemetry/api';
-import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { BatchLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { AggregationType, type IMetricReader, type ViewOptions } from '@opentelemetry/sdk-metrics';
 import { startNodeSdk } from '@opentelemetry/sdk-node';
-import { BatchSpanProcessor, NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { getLogger } from '../logging/logger';
 import { METER_NAME } from '../metrics/instruments';
 import { registerProcessMetrics } from '../metrics/process';
 import { installDiagLogger } from './diag';
+import {
+  type OtlpBatchOptions,
+  OtlpJsonLogRecordProcessor,
+  OtlpJsonSpanProcessor,
+  otlpExportTarget,
+} from './otlp-json';
 
 /** A positive integer `OTEL_*` value, or undefined (unset or invalid: the SDK default applies). */
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
@@ -27,20 +31,13 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
 
 const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
 
-/** Spans or log records per OTLP export when `OTEL_BSP_`/`OTEL_BLRP_MAX_EXPORT_BATCH_SIZE` is unset. */
-const DEFAULT_EXPORT_BATCH_SIZE = 64;
-
 /**
- * The batch processor settings of the spec's `OTEL_BSP_*` / `OTEL_BLRP_*` variables.
- * NOTE: sdk-node 0.301 reads them only for processors it builds itself; ours are built here.
+ * The batch settings of the spec's `OTEL_BSP_*` / `OTEL_BLRP_*` variables (unset or invalid: the
+ * spec's defaults). NOTE: sdk-node 0.301 reads them only for processors it builds itself; ours are
+ * built here.
  */
-function batchOptions(env: NodeJS.ProcessEnv, prefix: 'OTEL_BSP' | 'OTEL_BLRP') {
-  const options: {
-    scheduledDelayMillis?: number;
-    exportTimeoutMillis?: number;
-    maxQueueSize?: number;
-    maxExportBatchSize?: number;
-  } = {};
+function batchOptions(env: NodeJS.ProcessEnv, prefix: 'OTEL_BSP' | 'OTEL_BLRP'): OtlpBatchOptions {
+  const options: OtlpBatchOptions = {};
   const scheduledDelayMillis = envInt(env, `${prefix}_SCHEDULE_DELAY`);
   const exportTimeoutMillis = envInt(env, `${prefix}_EXPORT_TIMEOUT`);
   const maxQueueSize = envInt(env, `${prefix}_MAX_QUEUE_SIZE`);
@@ -48,10 +45,7 @@ function batchOptions(env: NodeJS.ProcessEnv, prefix: 'OTEL_BSP' | 'OTEL_BLRP') 
   if (scheduledDelayMillis !== undefined) options.scheduledDelayMillis = scheduledDelayMillis;
   if (exportTimeoutMillis !== undefined) options.exportTimeoutMillis = exportTimeoutMillis;
   if (maxQueueSize !== undefined) options.maxQueueSize = maxQueueSize;
-  // NOTE: our default batch is 64, not the spec's 512: a batch is serialised to OTLP JSON in one
-  // synchronous slice, and 512 spans (or records) took several ms, stalling whatever request was in
-  // flight (the p99 at one connection). Smaller batches cost about the same CPU in more, shorter slices.
-  options.maxExportBatchSize = maxExportBatchSize ?? Math.min(DEFAULT_EXPORT_BATCH_SIZE, maxQueueSize ?? 2048);
+  if (maxExportBatchSize !== undefined) options.maxExportBatchSize = maxExportBatchSize;
   return options;
 }
 
@@ -88,7 +82,7 @@ export interface Telemetry {
  * Starts the OpenTelemetry SDK for one service; call before anything that should be instrumented
  * (`express`, `ioredis`, `http`) is required.
  *
- * - Traces and logs go over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the signal-specific
+ * - Traces and logs go over OTLP/HTTP (JSON, see `otlp-json.ts`) when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the signal-specific
  *   variant) is set; `OTEL_TRACES_EXPORTER`/`OTEL_LOGS_EXPORTER` set explicitly are left to the SDK.
  *   Without an exporter spans are still created, so logs carry trace ids and context propagates.
  * - The sampler, propagators, limits and resource attributes follow the `OTEL_*` variables;
@@ -108,15 +102,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ? new PrometheusExporter({ host: metricsHost, port: metricsPort, preventServerStart: true })
       : undefined;
 
-  const otlpTraces = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
-  const otlpLogs = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT);
+  const traceTarget = env.OTEL_TRACES_EXPORTER ? undefined : otlpExportTarget(env, 'traces');
+  const logTarget = env.OTEL_LOGS_EXPORTER ? undefined : otlpExportTarget(env, 'logs');
 
   const spanProcessors: SpanProcessor[] | undefined = env.OTEL_TRACES_EXPORTER
     ? undefined
     : [
-        ...(otlpTraces
-          ? [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(), ...batchOptions(env, 'OTEL_BSP') })]
-          : []),
+        ...(traceTarget ? [new OtlpJsonSpanProcessor(traceTarget, batchOptions(env, 'OTEL_BSP'))] : []),
         ...(options.spanProcessors ?? []),
       ];
   // NOTE: an empty list would mean "no TracerProvider"; we want spans (ids in logs, propagation)
@@ -126,9 +118,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const logRecordProcessors: LogRecordProcessor[] | undefined = env.OTEL_LOGS_EXPORTER
     ? undefined
     : [
-        ...(otlpLogs
-          ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter(), ...batchOptions(env, 'OTEL_BLRP') })]
-          : []),
+        ...(logTarget ? [new OtlpJsonLogRecordProcessor(logTarget, batchOptions(env, 'OTEL_BLRP'))] : []),
         ...(options.logRecordProcessors ?? []),
       ];
 

@@ -109,8 +109,10 @@ describe('a service started through the library as production starts it', () => 
     expect(text).toMatch(/^process_cpu_time_total\{.*cpu_mode="user"/m);
     expect(text).toMatch(/^process_memory_usage\{?.* \d+/m);
     expect(text).toMatch(/^nodejs_eventloop_delay_p99/m);
-    // scrapes themselves are not traced
+    // scrapes themselves are not traced, nor are the OTLP exports (or each would export another)
     expect(receiver.spans.some((s) => String(s.attributes['url.path'] ?? '').includes('/metrics'))).toBe(false);
+    expect(receiver.spans.some((s) => String(s.attributes['url.path'] ?? '').startsWith('/v1/'))).toBe(false);
+    expect(receiver.spans.some((s) => s.kind === CLIENT && s.scope.includes('instrumentation-http'))).toBe(false);
   });
 
   it('flushes and exits cleanly on SIGTERM', async () => {
@@ -121,5 +123,26 @@ describe('a service started through the library as production starts it', () => 
     // the span of the last request was flushed on the way out
     const redisSpans = receiver.spans.filter((s) => s.scope === '@opentelemetry/instrumentation-ioredis');
     expect(redisSpans.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('log lines on stdout', () => {
+  it('reach stdout in full when the process exits right after writing them', async () => {
+    const child = spawn(process.execPath, [join(__dirname, '../fixtures/burst-logger.cjs')], {
+      env: { PATH: process.env.PATH, BURST: '5000', EXIT_CODE: '3' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    // 'close': the process exited and its stdout was read to the end
+    const [code] = await once(child, 'close');
+    expect(code).toBe(3);
+    const lines = out.split('\n').filter((l) => l.length > 0);
+    expect(lines).toHaveLength(5000);
+    const parsed = lines.map((l) => JSON.parse(l) as { i: number; logger: string });
+    expect(parsed.map((l) => l.i)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(parsed.every((l) => l.logger === 'burst')).toBe(true);
   });
 });

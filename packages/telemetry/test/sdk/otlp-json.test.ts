@@ -1,0 +1,373 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import {
+  context,
+  type DiagLogger,
+  DiagLogLevel,
+  diag,
+  propagation,
+  ROOT_CONTEXT,
+  SeverityNumber,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { JsonLogsSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type OtlpExportTarget,
+  OtlpJsonLogRecordProcessor,
+  OtlpJsonSpanProcessor,
+  otlpExportTarget,
+  parseOtlpHeaders,
+} from '../../src/sdk/otlp-json';
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+/** A raw OTLP/HTTP endpoint: keeps every body, answers the queued statuses first, then 200. */
+class RawReceiver {
+  readonly received: Received[] = [];
+  readonly statuses: number[] = [];
+  private server: Server | undefined;
+
+  async start(): Promise<string> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const status = this.statuses.shift() ?? 200;
+        if (status === 200) {
+          const raw = Buffer.concat(chunks);
+          const gzipped = req.headers['content-encoding'] === 'gzip';
+          const text = (gzipped ? gunzipSync(raw) : raw).toString('utf8');
+          this.received.push({ path: req.url ?? '', headers: req.headers, body: JSON.parse(text) });
+        }
+        res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '0' }).end('{}');
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server?.closeAllConnections();
+      this.server?.close(() => resolve());
+    });
+  }
+}
+
+/**
+ * Drops what proto3's JSON mapping lets an encoder leave out (defaults: 0, '', [], absent), so two
+ * valid encodings of the same data compare equal.
+ */
+function normalise(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalise);
+  if (value && typeof value === 'object') {
+    // NOTE: JSON.stringify turns NaN into null, which the SDK's serialiser sends (and a collector
+    // rejects); proto3's JSON mapping says "NaN", which we send. Compared as absent on both sides.
+    if ((value as { doubleValue?: unknown }).doubleValue === 'NaN') return {};
+    const out: Record<string, unknown> = {};
+    for (const [key, inner] of Object.entries(value)) {
+      if (inner === undefined || inner === null || inner === 0 || inner === '') continue;
+      if (Array.isArray(inner) && inner.length === 0) continue;
+      out[key] = normalise(inner);
+    }
+    return out;
+  }
+  return value;
+}
+
+type Doc = { resourceSpans?: ScopeHolder[]; resourceLogs?: ScopeHolder[] };
+type ScopeHolder = { scopeSpans?: ScopeItems[]; scopeLogs?: ScopeItems[] };
+type ScopeItems = { scope: { name: string }; spans?: { spanId: string }[]; logRecords?: { timeUnixNano: string }[] };
+
+/** Scope lists sorted by name and items by id, so grouping order does not matter. */
+function canonical(doc: unknown): unknown {
+  const d = normalise(doc) as Doc;
+  for (const resource of d.resourceSpans ?? d.resourceLogs ?? []) {
+    const scopes = resource.scopeSpans ?? resource.scopeLogs ?? [];
+    scopes.sort((x, y) => x.scope.name.localeCompare(y.scope.name));
+    for (const scope of scopes) {
+      scope.spans?.sort((x, y) => x.spanId.localeCompare(y.spanId));
+      scope.logRecords?.sort((x, y) => x.timeUnixNano.localeCompare(y.timeUnixNano));
+    }
+  }
+  return d;
+}
+
+function target(base: string, signal: 'traces' | 'logs', extra: Partial<OtlpExportTarget> = {}): OtlpExportTarget {
+  return { url: new URL(`${base}/v1/${signal}`), headers: {}, timeoutMillis: 5000, gzip: false, ...extra };
+}
+
+const resource = resourceFromAttributes({ 'service.name': 'flashcase-test', 'service.version': '1.0.0' });
+
+describe('OTLP JSON export', () => {
+  const receiver = new RawReceiver();
+  let base = '';
+  const warnings: string[] = [];
+
+  beforeAll(async () => {
+    base = await receiver.start();
+    const capture = (message: string) => warnings.push(message);
+    const ignore = () => {};
+    const logger: DiagLogger = { error: capture, warn: capture, info: ignore, debug: ignore, verbose: ignore };
+    diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  });
+  afterAll(async () => {
+    diag.disable();
+    await receiver.stop();
+  });
+  beforeEach(() => {
+    receiver.received.length = 0;
+    receiver.statuses.length = 0;
+    warnings.length = 0;
+  });
+  afterEach(() => {
+    // a test's own provider is shut down by the test; nothing global is left registered
+    trace.disable();
+  });
+
+  it('encodes spans exactly as the OpenTelemetry JSON serialiser does', async () => {
+    const processor = new OtlpJsonSpanProcessor(target(base, 'traces'), { scheduledDelayMillis: 60_000 });
+    const memory = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      resource,
+      spanProcessors: [processor, new SimpleSpanProcessor({ exporter: memory })],
+    });
+    const tracer = provider.getTracer('@flashcase/test', '2.0.0');
+    const other = provider.getTracer('another-scope');
+
+    // a remote parent, as a traceparent header brings it (with tracestate)
+    const propagator = new W3CTraceContextPropagator();
+    const remote = propagator.extract(
+      ROOT_CONTEXT,
+      {
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        tracestate: 'vendor=opaque,other=1',
+      },
+      {
+        get: (carrier: Record<string, string>, key: string) => carrier[key],
+        keys: (carrier: Record<string, string>) => Object.keys(carrier),
+      },
+    );
+    const server = tracer.startSpan('POST /api/v1/ai/chat', { kind: SpanKind.SERVER }, remote);
+    server.setAttributes({
+      'http.request.method': 'POST',
+      'http.response.status_code': 200,
+      'flashcase.ai.cost': 0.000125,
+      'flashcase.ai.stream': false,
+      'gen_ai.response.finish_reasons': ['stop', 'length'],
+      'flashcase.numbers': [1, 2.5, 3],
+      'quote"and\\slash\nline': 'value with "quotes", \\ and ünïcödé ✓',
+      'not.finite': Number.NaN,
+    });
+    const child = tracer.startSpan('chat grok-4-fast', { kind: SpanKind.CLIENT }, trace.setSpan(remote, server));
+    child.addEvent('gen_ai.choice', { index: 0, 'finish.reason': 'stop' });
+    child.addLink({ context: server.spanContext(), attributes: { 'link.kind': 'parent' } });
+    child.setStatus({ code: SpanStatusCode.ERROR, message: 'upstream said no' });
+    child.end();
+    server.end();
+    other.startSpan('internal work').end();
+
+    await provider.forceFlush();
+    const expected = JSON.parse(
+      new TextDecoder().decode(JsonTraceSerializer.serializeRequest(memory.getFinishedSpans())),
+    );
+    expect(receiver.received).toHaveLength(1);
+    const [sent] = receiver.received;
+    expect(sent?.path).toBe('/v1/traces');
+    expect(sent?.headers['content-type']).toBe('application/json');
+    expect(canonical(sent?.body)).toEqual(canonical(expected));
+    // and the details the comparison could hide behind normalisation
+    const text = JSON.stringify(sent?.body);
+    expect(text).toContain('"parentSpanId":"b7ad6b7169203331"');
+    expect(text).toContain('"traceState":"vendor=opaque,other=1"');
+    expect(text).toContain('"doubleValue":"NaN"');
+    await provider.shutdown();
+  });
+
+  it('encodes log records exactly as the OpenTelemetry JSON serialiser does', async () => {
+    const processor = new OtlpJsonLogRecordProcessor(target(base, 'logs'), { scheduledDelayMillis: 60_000 });
+    const memory = new InMemoryLogRecordExporter();
+    const provider = new LoggerProvider({
+      resource,
+      processors: [processor, new SimpleLogRecordProcessor({ exporter: memory })],
+    });
+    const logger = provider.getLogger('@flashcase/telemetry');
+    const span = trace.wrapSpanContext({
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 1,
+    });
+    logger.emit({
+      severityNumber: SeverityNumber.INFO,
+      severityText: 'INFO',
+      body: 'Request completed',
+      attributes: { logger: 'gateway.http', status_code: 200, duration_ms: 12.5, cached: true },
+      context: trace.setSpan(context.active(), span),
+      timestamp: new Date('2026-11-27T12:00:00.123Z'),
+    });
+    logger.emit({
+      severityNumber: SeverityNumber.WARN,
+      severityText: 'WARN',
+      body: { structured: ['a', 1] },
+      eventName: 'flashcase.warning',
+      timestamp: new Date('2026-11-27T12:00:01.000Z'),
+    });
+    await provider.forceFlush();
+    const expected = JSON.parse(
+      new TextDecoder().decode(JsonLogsSerializer.serializeRequest(memory.getFinishedLogRecords())),
+    );
+    expect(receiver.received).toHaveLength(1);
+    expect(receiver.received[0]?.path).toBe('/v1/logs');
+    expect(canonical(receiver.received[0]?.body)).toEqual(canonical(expected));
+    await provider.shutdown();
+  });
+
+  it('sends a full batch at once, and a partial one after the schedule delay', async () => {
+    const processor = new OtlpJsonSpanProcessor(target(base, 'traces'), {
+      maxExportBatchSize: 3,
+      scheduledDelayMillis: 150,
+    });
+    const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+    const tracer = provider.getTracer('t');
+    for (let i = 0; i < 4; i++) tracer.startSpan(`span ${i}`).end();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const spansIn = () =>
+      receiver.received.map((r) => JSON.stringify(r.body).match(/"spanId"/g)?.length ?? 0).reduce((a, b) => a + b, 0);
+    expect(receiver.received).toHaveLength(1);
+    expect(spansIn()).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(receiver.received).toHaveLength(2);
+    expect(spansIn()).toBe(4);
+    await provider.shutdown();
+  });
+
+  it('exports only sampled spans', async () => {
+    const processor = new OtlpJsonSpanProcessor(target(base, 'traces'));
+    const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+    const tracer = provider.getTracer('t');
+    const unsampled = trace.setSpanContext(ROOT_CONTEXT, {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: 0,
+      isRemote: true,
+    });
+    // the default sampler is parent-based: an unsampled remote parent means an unsampled child
+    tracer.startSpan('not sampled', {}, unsampled).end();
+    tracer.startSpan('sampled').end();
+    await provider.forceFlush();
+    const text = JSON.stringify(receiver.received.map((r) => r.body));
+    expect(text).toContain('"sampled"');
+    expect(text).not.toContain('not sampled');
+    await provider.shutdown();
+  });
+
+  it('retries a 503 and gives up on a 400 at once, with a readable warning', async () => {
+    const processor = new OtlpJsonSpanProcessor(target(base, 'traces'));
+    const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+    const tracer = provider.getTracer('t');
+
+    receiver.statuses.push(503, 503);
+    tracer.startSpan('retried').end();
+    await provider.forceFlush();
+    expect(receiver.received).toHaveLength(1);
+    expect(JSON.stringify(receiver.received[0]?.body)).toContain('"retried"');
+    expect(warnings).toEqual([]);
+
+    receiver.statuses.push(400);
+    tracer.startSpan('rejected').end();
+    await provider.forceFlush();
+    expect(receiver.received).toHaveLength(1);
+    expect(receiver.statuses).toEqual([]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^OTLP traces export failed: HTTP 400 from http:\/\/127\.0\.0\.1:/),
+    ]);
+    await provider.shutdown();
+  });
+
+  it('says why when the collector is unreachable, without a stack', async () => {
+    const closed = new RawReceiver();
+    const url = await closed.start();
+    await closed.stop();
+    const processor = new OtlpJsonSpanProcessor({ ...target(url, 'traces'), timeoutMillis: 300 });
+    const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+    provider.getTracer('t').startSpan('lost').end();
+    await provider.forceFlush();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^OTLP traces export failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+    await provider.shutdown();
+  });
+
+  it('drops what does not fit the queue and says so', async () => {
+    const processor = new OtlpJsonSpanProcessor(target(base, 'traces'), {
+      maxQueueSize: 4,
+      maxExportBatchSize: 100,
+      scheduledDelayMillis: 60_000,
+    });
+    const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+    const tracer = provider.getTracer('t');
+    for (let i = 0; i < 10; i++) tracer.startSpan(`span ${i}`).end();
+    await provider.forceFlush();
+    const text = JSON.stringify(receiver.received.map((r) => r.body));
+    expect(text.match(/"spanId"/g)).toHaveLength(4);
+    expect(text).toContain('"span 3"');
+    expect(text).not.toContain('"span 4"');
+    expect(warnings.some((w) => w.includes('OTLP traces export queue full (4)'))).toBe(true);
+    await provider.shutdown();
+  });
+
+  it('sends the configured headers, gzip-compressed when asked', async () => {
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${base}/`,
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=secret%20value,broken,x-team=obs',
+      OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'gzip',
+    };
+    const resolved = otlpExportTarget(env, 'traces');
+    expect(resolved?.url.href).toBe(`${base}/v1/traces`);
+    const processor = new OtlpJsonSpanProcessor(resolved as OtlpExportTarget);
+    const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+    provider.getTracer('t').startSpan('compressed').end();
+    await provider.forceFlush();
+    expect(receiver.received).toHaveLength(1);
+    const { headers, body } = receiver.received[0] as Received;
+    expect(headers['content-encoding']).toBe('gzip');
+    expect(headers['x-api-key']).toBe('secret value');
+    expect(headers['x-team']).toBe('obs');
+    expect(JSON.stringify(body)).toContain('"compressed"');
+    await provider.shutdown();
+  });
+
+  it('resolves endpoints as the spec says', () => {
+    expect(otlpExportTarget({}, 'traces')).toBeUndefined();
+    const generic = otlpExportTarget({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, 'logs');
+    expect(generic?.url.href).toBe('http://collector:4318/v1/logs');
+    expect(generic?.timeoutMillis).toBe(10_000);
+    expect(generic?.gzip).toBe(false);
+    const specific = otlpExportTarget(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example:443/custom/path',
+        OTEL_EXPORTER_OTLP_TIMEOUT: '2500',
+      },
+      'traces',
+    );
+    expect(specific?.url.href).toBe('https://traces.example/custom/path');
+    expect(specific?.timeoutMillis).toBe(2500);
+    expect(otlpExportTarget({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318 with spaces' }, 'traces')).toBeUndefined();
+    expect(parseOtlpHeaders('a=1, b = two%2C2 ,=x,c')).toEqual({ a: '1', b: 'two,2' });
+    // a propagator is not needed for any of this; the global one stays untouched
+    expect(propagation.fields()).toEqual([]);
+  });
+});
