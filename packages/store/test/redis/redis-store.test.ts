@@ -31,6 +31,29 @@ describeCountersStore('redis', async () => {
   };
 });
 
+describe('redis client', () => {
+  it('sends the commands of one event-loop turn in one pipeline, each still answered on its own', async () => {
+    const prefix = uniquePrefix();
+    const redis = client() as Redis;
+    await ready(redis);
+    const store = new RedisStore(redis, { keyPrefix: prefix });
+    try {
+      const windows = [{ name: 'ai_per_minute', limit: 30, windowMs: 60_000 }];
+      const pending = Array.from({ length: 40 }, (_, i) => store.hit(`user-${i % 4}`, windows));
+      // queued for one write at the end of this turn, not written one by one
+      expect(redis.autoPipelineQueueSize).toBeGreaterThan(0);
+      const decisions = await Promise.all(pending);
+      expect(decisions.every((d) => d.allowed)).toBe(true);
+      expect(decisions.filter((_, i) => i % 4 === 0).map((d) => d.remaining)).toEqual([
+        29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
+      ]);
+    } finally {
+      await store.close();
+      await deleteKeys(REDIS_URL, prefix);
+    }
+  });
+});
+
 describe('redis store across replicas', () => {
   let prefix: string;
   let replicas: RedisStore[];
