@@ -1,3 +1,4 @@
+import { context } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logging/logger';
 import { RequestLogger } from '../logging/request-logger';
@@ -36,7 +37,9 @@ export function requestTelemetry({ instruments, logger, userIdOf, skipLog, onFin
     const method = req.method;
     instruments.httpServerActiveRequests.add(1);
     let done = false;
-    const finish = () => {
+    // Bound: 'close' (a client gone before the answer) can fire outside the request's context, and
+    // the log line carries its trace.
+    const finish = context.bind(context.active(), () => {
       if (done) return;
       done = true;
       instruments.httpServerActiveRequests.add(-1);
@@ -59,7 +62,7 @@ export function requestTelemetry({ instruments, logger, userIdOf, skipLog, onFin
           requestId: req.id,
         });
       }
-    };
+    });
     res.once('finish', finish);
     res.once('close', finish);
     next();

@@ -3,6 +3,7 @@ import type { Logger } from '../logging/logger';
 import type { Instruments } from '../metrics/instruments';
 import { requestId } from './request-id';
 import { type RequestTelemetryOptions, requestTelemetry } from './request-telemetry';
+import { serverSpans } from './server-span';
 
 /** The health path every service answers; its probes are measured but not logged. */
 export const HEALTH_PATH = '/api/v1/health';
@@ -16,7 +17,8 @@ export interface ServiceAppOptions {
 
 /**
  * An express app with what every FlashCase service does first: no `x-powered-by`, no ETags on
- * API answers, the simple query parser (no nested objects from `?a[b]=c`), a request id, and
+ * API answers, the simple query parser (no nested objects from `?a[b]=c`), the request's SERVER
+ * span (everything after runs in its context), a request id, and
  * request telemetry (active requests, duration by route template, one request log with the
  * caller's id; health probes are not logged). Routes, auth and the error handler are the caller's.
  */
@@ -28,6 +30,7 @@ export function createServiceApp({ instruments, logger, onFinish }: ServiceAppOp
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(serverSpans());
   app.use(requestId());
   app.use(
     requestTelemetry({

@@ -1,13 +1,11 @@
-import type { IncomingMessage } from 'node:http';
-import { createNoopMeter, type MeterProvider, metrics } from '@opentelemetry/api';
+import { metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { AggregationType, type IMetricReader, type ViewOptions } from '@opentelemetry/sdk-metrics';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { startNodeSdk } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { getLogger } from '../logging/logger';
@@ -28,8 +26,6 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const value = Number(raw);
   return value > 0 ? value : undefined;
 }
-
-const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
 
 /**
  * The batch settings of the spec's `OTEL_BSP_*` / `OTEL_BLRP_*` variables (unset or invalid: the
@@ -63,7 +59,7 @@ export interface TelemetryOptions {
   metricReaders?: IMetricReader[];
   /** Extra log record processors. */
   logRecordProcessors?: LogRecordProcessor[];
-  /** Replaces the default instrumentations (HTTP, express, ioredis, runtime-node). */
+  /** Replaces the default instrumentations (express, ioredis, runtime-node). */
   instrumentations?: Instrumentation[];
   /** The `OTEL_*` variables to honour; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -87,8 +83,8 @@ export interface Telemetry {
  *   Without an exporter spans are still created, so logs carry trace ids and context propagates.
  * - The sampler, propagators, limits and resource attributes follow the `OTEL_*` variables;
  *   `OTEL_SDK_DISABLED=true` turns everything into no-ops.
- * - instrumentation-http's own metrics are dropped: the shared express middleware records
- *   `http.server.request.duration` with the route template as a label.
+ * - HTTP server spans and `http.server.request.duration` come from the shared express middleware
+ *   (`createServiceApp`), named and labelled by the route template.
  * - A `/metrics` port already in use is logged as an error and the service goes on without it.
  */
 export function startTelemetry(options: TelemetryOptions): Telemetry {
@@ -122,19 +118,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         ...(options.logRecordProcessors ?? []),
       ];
 
-  const views: ViewOptions[] = [
-    { meterName: '@opentelemetry/instrumentation-http', aggregation: { type: AggregationType.DROP } },
-  ];
-
-  const httpInstrumentation = new HttpInstrumentation({
-    // Prometheus scrapes are not traffic worth a trace.
-    ignoreIncomingRequestHook: (request: IncomingMessage) =>
-      metricsPort > 0 && request.socket?.localPort === metricsPort,
-  });
   const instrumentations = options.instrumentations ?? [
-    httpInstrumentation,
-    // NOTE: one span per route handler (named by its template), none per middleware or router
-    // layer: those were two thirds of every request's spans (requestId, telemetry, auth, the JSON
+    // NOTE: no instrumentation-http: the SERVER span of a request comes from the shared express
+    // middleware (`http/server-span.ts`, a third of the CPU it cost), and the services make no
+    // outgoing node:http calls worth a span (the upstream and gateway clients are undici, with
+    // spans of their own; the OTLP exports are not traced).
+    // One span per route handler (named by its template), none per middleware or router layer:
+    // those were two thirds of every request's spans (requestId, telemetry, auth, the JSON
     // parser...), each with its own context switch, for no information the handler span lacks.
     new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
     new IORedisInstrumentation({ requireParentSpan: true }),
@@ -152,14 +142,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ...(spanProcessors ? { spanProcessors } : {}),
     ...(logRecordProcessors ? { logRecordProcessors } : {}),
     metricReaders: [...(prometheus ? [prometheus] : []), ...(options.metricReaders ?? [])],
-    views,
     instrumentations,
   });
-
-  // NOTE: the view drops instrumentation-http's own duration histogram from the export, but the
-  // instrumentation still recorded into it on every request (attributes sorted and hashed for
-  // nothing). A no-op meter, set after the SDK handed it the real one, stops the work itself.
-  if (!options.instrumentations) httpInstrumentation.setMeterProvider(NOOP_METER_PROVIDER);
 
   // After the SDK, which installs a console diag logger of its own.
   installDiagLogger(log);
