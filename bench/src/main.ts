@@ -10,7 +10,8 @@
  *   (e) portkey        @portkey-ai/gateway (pinned) with the upstream as a custom OpenAI host
  *
  * Optional targets (--targets=...): c-otel-off / d-otel-off (OTEL_SDK_DISABLED=true) and d-sampled
- * (10 % of traces and routine logs), to show what telemetry costs. `--soak=120` instead runs (d) at
+ * (10 % of traces and routine logs), to show what telemetry costs; c-small-young / d-small-young
+ * and c-capped-heap / d-capped-heap (V8 heap flags), to show what memory costs. `--soak=120` instead runs (d) at
  * 50 connections for 120 s and reports its memory over time.
  *
  * Writes bench/results.json (or --out). Limits are off (RATE_LIMIT_*=0) so nothing is refused; every
@@ -89,6 +90,13 @@ const BASELINES = new Map<string, string>(
 const VARIANTS: Record<string, { label: string; env: Record<string, string>; root?: string }> = {
   full: { label: '', env: {} },
   'otel-off': { label: ', OTEL_SDK_DISABLED', env: { OTEL_SDK_DISABLED: 'true' } },
+  // What a smaller heap costs and saves: V8's young generation capped (on a large host it grows to
+  // 64 MB x 2 under load), and also the old generation (the setting that reaches 200 MB).
+  'small-young': { label: ', semi-space 8 MB', env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
+  'capped-heap': {
+    label: ', semi 8 MB + old 160 MB',
+    env: { NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=160' },
+  },
   sampled: {
     label: ', 10 % sampled',
     env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', LOG_SAMPLE_RATE: '0.1' },
@@ -97,7 +105,7 @@ const VARIANTS: Record<string, { label: string; env: Record<string, string>; roo
 };
 
 function parseTarget(id: TargetId): { letter: string; variant: string } {
-  const m = /^([a-e])(?:-(otel-off|sampled)|@([\w.-]+))?$/.exec(id);
+  const m = /^([a-e])(?:-(otel-off|sampled|small-young|capped-heap)|@([\w.-]+))?$/.exec(id);
   const variant = m?.[2] ?? m?.[3] ?? 'full';
   if (!m || (variant !== 'full' && !'cd'.includes(m[1] as string)) || !(variant in VARIANTS)) {
     throw new Error(`unknown target ${id}: a, b, c, d, e, c|d-otel-off, c|d-sampled, c|d@<--baseline name>`);

@@ -52,6 +52,8 @@ const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const MAX_ATTEMPTS = 5;
 const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 5000;
+/** How often a full queue says how much it dropped. */
+const DROP_REPORT_INTERVAL_MS = 60_000;
 /** Exports of one signal in flight at once; more wait in the queue (where a full queue drops). */
 const MAX_CONCURRENT_EXPORTS = 2;
 
@@ -309,6 +311,8 @@ class OtlpJsonQueue {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private readonly resourceText = new WeakMap<Resource, string>();
+  private dropped = 0;
+  private droppedReportedAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
 
   constructor(
@@ -328,7 +332,7 @@ class OtlpJsonQueue {
   add(resource: Resource, scope: Scope, scopeKey: string, json: string): void {
     if (this.stopped) return;
     if (this.queued >= this.maxQueueSize) {
-      diag.warn(`OTLP ${this.signal} export queue full (${this.maxQueueSize}): dropping new ${this.listKey}`);
+      this.drop();
       return;
     }
     // One SDK, one resource: a second resource (never seen in practice) starts its own batch.
@@ -352,6 +356,19 @@ class OtlpJsonQueue {
         this.seal();
       }, this.delayMs).unref();
     }
+  }
+
+  /**
+   * Counts an item the full queue refused, and says so at most once a minute (with the count since
+   * the last word): a collector that is down must not cost a diagnostic call per span.
+   */
+  private drop(): void {
+    this.dropped++;
+    const now = Date.now();
+    if (now - this.droppedReportedAt < DROP_REPORT_INTERVAL_MS) return;
+    this.droppedReportedAt = now;
+    diag.warn(`OTLP ${this.signal} export queue full (${this.maxQueueSize}): ${this.dropped} ${this.listKey} dropped`);
+    this.dropped = 0;
   }
 
   /** Closes the batch being filled; it is sent on the next turn (off the caller's path). */
