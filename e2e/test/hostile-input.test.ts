@@ -278,4 +278,33 @@ describe('hostile input at every public route', () => {
     }
     expect(chain.gateway.child.exitCode).toBeNull();
   });
+
+  it('lets clients hang up mid-request without a warning, and still warns about garbage', async () => {
+    const url = new URL(chain.gateway.base);
+    const before = chain.gateway.output().length;
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          socket.write('POST /api/v1/ai/chat HTTP/1.1\r\nHost: x\r\nContent-Le');
+          setTimeout(() => {
+            socket.resetAndDestroy();
+            resolve();
+          }, 20);
+        });
+        socket.on('error', () => resolve());
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname, () => socket.end('NONSENSE\r\n\r\n'));
+      socket.on('data', () => {});
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+      socket.setTimeout(5_000, () => socket.destroy());
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const lines = chain.gateway.output().slice(before);
+    expect(lines).not.toContain('ECONNRESET');
+    expect(lines).toContain('Refused a malformed HTTP request');
+    expect(chain.gateway.child.exitCode).toBeNull();
+  });
 });

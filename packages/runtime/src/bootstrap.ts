@@ -131,6 +131,12 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
       server.keepAliveTimeout = 65_000;
       server.headersTimeout = 66_000;
       server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+        // A client that hung up (a reset keep-alive connection, a load balancer closing idle ones)
+        // sent nothing wrong: nothing to answer, and no warning per connection.
+        if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+          socket.destroy();
+          return;
+        }
         log.warn(`Refused a malformed HTTP request (${err.code ?? err.message})`, { error_code: err.code });
         answerClientError(err, socket);
       });
