@@ -203,7 +203,7 @@ export function setupLogging(options: LoggingOptions): Logger {
   const lineFormat = environment === 'development' ? humanLine(colors) : jsonLine();
   const transports: winston.transport[] = [new LineTransport(stream, lineFormat, stream === process.stdout)];
   if (otlp) transports.push(new OtlpLogTransport());
-  for (const old of root.transports) (old as LineTransport).close?.();
+  for (const old of root.transports) if (old instanceof LineTransport) old.close();
   root.configure({ levels: LOG_LEVELS, level: logLevel, format: enrich(), transports, exitOnError: false });
   return root;
 }

@@ -57,6 +57,13 @@ const DROP_REPORT_INTERVAL_MS = 60_000;
 /** Exports of one signal in flight at once; more wait in the queue (where a full queue drops). */
 const MAX_CONCURRENT_EXPORTS = 2;
 
+/** A positive integer `OTEL_*` value, or undefined (unset or invalid: the spec's default applies). */
+export function positiveInt(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^\d+$/.test(raw.trim())) return undefined;
+  const value = Number(raw);
+  return value > 0 ? value : undefined;
+}
+
 function signalEnv(env: NodeJS.ProcessEnv, signal: OtlpSignal, name: string): string | undefined {
   const specific = env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_${name}`]?.trim();
   if (specific) return specific;
@@ -101,11 +108,10 @@ export function otlpExportTarget(env: NodeJS.ProcessEnv, signal: OtlpSignal): Ot
     diag.warn(`OTLP ${signal} endpoint must be http(s): ${url.href}`);
     return undefined;
   }
-  const timeout = Number(signalEnv(env, signal, 'TIMEOUT'));
   return {
     url,
     headers: parseOtlpHeaders(signalEnv(env, signal, 'HEADERS')),
-    timeoutMillis: Number.isFinite(timeout) && timeout > 0 ? timeout : 10_000,
+    timeoutMillis: positiveInt(signalEnv(env, signal, 'TIMEOUT')) ?? 10_000,
     gzip: signalEnv(env, signal, 'COMPRESSION') === 'gzip',
   };
 }

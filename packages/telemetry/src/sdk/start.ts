@@ -17,14 +17,11 @@ import {
   OtlpJsonLogRecordProcessor,
   OtlpJsonSpanProcessor,
   otlpExportTarget,
+  positiveInt,
 } from './otlp-json';
 
-/** A positive integer `OTEL_*` value, or undefined (unset or invalid: the SDK default applies). */
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || !/^\d+$/.test(raw.trim())) return undefined;
-  const value = Number(raw);
-  return value > 0 ? value : undefined;
+  return positiveInt(env[name]);
 }
 
 /**
