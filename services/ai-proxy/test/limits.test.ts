@@ -58,7 +58,10 @@ describe('per-user hourly token budget', () => {
   afterAll(() => h.close());
 
   it('never lets concurrent calls overshoot the budget, and settles reservations to real usage', async () => {
+    // The upstream holds every answer back, so all 20 reservations are made before any settles.
+    h.fake.setBehavior({ kind: 'slow-first-byte', delayMs: 300 });
     const answers = await Promise.all(Array.from({ length: 20 }, () => h.post('/api/v1/ai/chat', chat, 'budget-user')));
+    h.fake.setBehavior({ kind: 'ok' });
     const ok = answers.filter((r) => r.status === 200);
     const refused = answers.filter((r) => r.status === 429);
     expect(ok.length).toBeGreaterThan(0);

@@ -123,7 +123,7 @@ export class AiCalls {
         promptTokens: estimatePromptTokens(req.messages),
         completionTokens: estimateTextTokens(result.content),
       };
-      const costMicros = await this.deps.accounting.record({
+      const costMicros = this.deps.accounting.record({
         userId,
         operation: req.operation,
         model: req.model,
@@ -142,7 +142,7 @@ export class AiCalls {
           : new UpstreamError('connection', 'Upstream call failed', undefined, undefined, { cause: err });
       const httpError = toHttpError(upstream);
       const none = { promptTokens: 0, completionTokens: 0 };
-      await this.deps.accounting.record({
+      this.deps.accounting.record({
         userId,
         operation: req.operation,
         model: req.model,
@@ -194,7 +194,7 @@ export class AiCalls {
       completionTokens: estimateTextTokens(text),
     };
     const httpError = failure ? toHttpError(failure) : undefined;
-    const costMicros = await this.deps.accounting.record({
+    const costMicros = this.deps.accounting.record({
       userId,
       operation: req.operation,
       model: req.model,

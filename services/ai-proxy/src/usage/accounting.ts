@@ -30,14 +30,15 @@ export interface AccountingDeps {
 /**
  * Where every AI request is counted, once: store counters (tokens, requests, errors, micro-dollars;
  * unless TOKEN_USAGE_TRACKING_ENABLED=false), the flashcase.ai.* and gen_ai.* metrics, and one
- * AILogger usage record. Returns the request's cost in micro-dollars.
+ * AILogger usage record. Returns the request's cost in micro-dollars; the store write goes on
+ * after it returns.
  */
 export class UsageAccounting {
   private readonly unpricedWarned = new Set<string>();
 
   constructor(private readonly deps: AccountingDeps) {}
 
-  async record(event: UsageEvent): Promise<number> {
+  record(event: UsageEvent): number {
     const { store, instruments, aiLogger, log, pricing, trackingEnabled } = this.deps;
     const { userId, operation, model, usage, estimated, outcome, durationS, errorType } = event;
     let micros = costMicros(pricing, model, usage.promptTokens, usage.completionTokens);
@@ -70,12 +71,13 @@ export class UsageAccounting {
     if (micros > 0) instruments.aiCost.add(microsToUsd(micros), labels);
 
     if (trackingEnabled) {
-      // NOTE: awaited: the answer goes out once its usage is in Redis (or buffered through an
-      // outage), so a client that reads usage right after its answer, on any replica, sees it. The
-      // store sends every record of one event-loop turn in one script call, so under load this is
-      // one round trip for many requests, not one each.
-      try {
-        await store.recordUsage({
+      // NOTE: not awaited: the counters' round trip is off the response path. The store sends the
+      // records of one event-loop turn in one script call at the end of that turn, so the write is
+      // on the wire before the answer has gone far; reads on this replica wait for it (read your
+      // writes), shutdown writes what is queued, and an outage buffers it (no usage lost). What a
+      // client can no longer count on is another replica seeing its usage in the same millisecond.
+      store
+        .recordUsage({
           userId,
           model,
           operation,
@@ -83,15 +85,15 @@ export class UsageAccounting {
           completionTokens: usage.completionTokens,
           costMicros: micros,
           error: outcome !== 'success',
+        })
+        .catch((err: unknown) => {
+          // The resilient store buffers through outages; reaching here means the buffer refused too.
+          log.error('Usage could not be recorded in the store', {
+            err,
+            user_id: userId,
+            tokens_used: usage.promptTokens + usage.completionTokens,
+          });
         });
-      } catch (err) {
-        // The resilient store buffers through outages; reaching here means the buffer refused too.
-        log.error('Usage could not be recorded in the store', {
-          err,
-          user_id: userId,
-          tokens_used: usage.promptTokens + usage.completionTokens,
-        });
-      }
     }
 
     aiLogger.logAIRequest({
