@@ -1,3 +1,4 @@
+import type { CountersStore } from '@flashcase/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DoneEvent, doneEvent, type Harness, readSse, startHarness } from './helpers/harness';
 
@@ -136,3 +137,50 @@ for (const storeKind of ['embedded', 'redis'] as const) {
     });
   });
 }
+
+describe('the counters write is off the response path', () => {
+  it('answers while its usage write is still held back, and the write lands once let through', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = 0;
+    // The real store behind a gate: usage writes wait until the test opens it.
+    const gated = (store: CountersStore): CountersStore =>
+      new Proxy(store, {
+        get(target, key, receiver) {
+          if (key !== 'recordUsage') return Reflect.get(target, key, receiver);
+          return async (...args: Parameters<CountersStore['recordUsage']>) => {
+            held++;
+            await gate;
+            return target.recordUsage(...args);
+          };
+        },
+      });
+    const h = await startHarness({
+      wrapStore: gated,
+      env: { RATE_LIMIT_AI_PER_MINUTE: '0', RATE_LIMIT_AI_PER_HOUR: '0' },
+    });
+    try {
+      const timeout = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 3000).unref());
+      const answer = await Promise.race([
+        h.post('/api/v1/ai/chat', { messages: [{ role: 'user', content: 'What is ATP?' }] }, 'gated-user'),
+        timeout,
+      ]);
+      if (answer === 'timed out') throw new Error('the answer waited for the held-back usage write');
+      expect(answer.status).toBe(200);
+      const { usage } = (await answer.json()) as { usage: { total_tokens: number } };
+      expect(held).toBe(1);
+      release();
+      await gate;
+      const mine = (await (
+        await fetch(`${h.base}/api/v1/ai/usage/me`, { headers: h.as('gated-user') })
+      ).json()) as Usage;
+      expect(mine.usage.total_tokens).toBe(usage.total_tokens);
+      expect(mine.usage.total_requests).toBe(1);
+    } finally {
+      release();
+      await h.close();
+    }
+  });
+});

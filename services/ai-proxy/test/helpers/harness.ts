@@ -31,10 +31,16 @@ export interface Harness {
 export interface HarnessOptions {
   store?: 'embedded' | 'redis';
   env?: Record<string, string>;
+  /** Puts something between the app and its store (to hold writes back, say). */
+  wrapStore?: (store: CountersStore) => CountersStore;
 }
 
 /** ai-proxy's real app on a loopback port, with a real store and the fake OpenAI upstream. */
-export async function startHarness({ store: kind = 'embedded', env = {} }: HarnessOptions = {}): Promise<Harness> {
+export async function startHarness({
+  store: kind = 'embedded',
+  env = {},
+  wrapStore = (store) => store,
+}: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeOpenAI({ apiKey: API_KEY });
   const config = loadConfig('ai-proxy', {
     ENVIRONMENT: 'test',
@@ -63,7 +69,7 @@ export async function startHarness({ store: kind = 'embedded', env = {} }: Harne
   });
   const app = createApp({
     config,
-    store,
+    store: wrapStore(store),
     storeState: () => (kind === 'redis' ? 'connected' : 'embedded'),
     provider,
     pricing: BUILT_IN_PRICING,
