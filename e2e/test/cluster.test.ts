@@ -41,12 +41,22 @@ describe('three ai-proxy replicas on a 3-master Redis Cluster (REDIS_CLUSTER_NOD
     );
     expect(spread.every((a) => a.status === 200)).toBe(true);
     const tokens = [...answers, ...spread].reduce((sum, a) => sum + a.tokens, 0);
+    // A replica writes usage just after it answers (off the response path): another replica's
+    // read may come a moment before the last writes land, so each is read until it settles.
     for (const replica of replicas) {
-      const res = await fetch(`${replica.base}/api/v1/ai/usage`, {
-        headers: { 'x-internal-token': INTERNAL_TOKEN, 'x-flashcase-user-id': 'ops', 'x-flashcase-user-role': 'admin' },
-      });
-      const usage = (await res.json()) as { usage: { total_tokens: number; total_requests: number } };
-      expect(usage.usage).toMatchObject({ total_tokens: tokens, total_requests: 43 });
+      let usage: { total_tokens: number; total_requests: number } | undefined;
+      for (const deadline = Date.now() + 2000; ; await new Promise((r) => setTimeout(r, 20))) {
+        const res = await fetch(`${replica.base}/api/v1/ai/usage`, {
+          headers: {
+            'x-internal-token': INTERNAL_TOKEN,
+            'x-flashcase-user-id': 'ops',
+            'x-flashcase-user-role': 'admin',
+          },
+        });
+        usage = ((await res.json()) as { usage: { total_tokens: number; total_requests: number } }).usage;
+        if (usage.total_requests >= 43 || Date.now() > deadline) break;
+      }
+      expect(usage).toMatchObject({ total_tokens: tokens, total_requests: 43 });
     }
     const health = (await (await fetch(`${replicas[0]?.base}/api/v1/health`)).json()) as { database: string };
     expect(health.database).toBe('connected');
