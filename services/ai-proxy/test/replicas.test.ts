@@ -142,16 +142,23 @@ describe('three ai-proxy replicas on one Redis', () => {
       tokens += body.usage.total_tokens;
       micros += Math.round(body.cost_estimate_usd * 1e6);
     }
+    type Snapshot = { usage: { total_tokens: number; total_requests: number }; estimated_cost_usd: number };
+    // A replica writes usage just after it answers (off the response path): another replica's
+    // read may come a moment before the last writes land, so each is read until it settles.
     for (const replica of replicas) {
-      const after = (await (
-        await fetch(`${replica.base}/api/v1/ai/usage`, {
-          headers: {
-            'x-internal-token': INTERNAL_TOKEN,
-            'x-flashcase-user-id': 'admin',
-            'x-flashcase-user-role': 'admin',
-          },
-        })
-      ).json()) as { usage: { total_tokens: number; total_requests: number }; estimated_cost_usd: number };
+      let after: Snapshot;
+      for (const deadline = Date.now() + 2000; ; await new Promise((r) => setTimeout(r, 20))) {
+        after = (await (
+          await fetch(`${replica.base}/api/v1/ai/usage`, {
+            headers: {
+              'x-internal-token': INTERNAL_TOKEN,
+              'x-flashcase-user-id': 'admin',
+              'x-flashcase-user-role': 'admin',
+            },
+          })
+        ).json()) as Snapshot;
+        if (after.usage.total_requests - before.usage.total_requests >= 60 || Date.now() > deadline) break;
+      }
       expect(after.usage.total_tokens - before.usage.total_tokens).toBe(tokens);
       expect(after.usage.total_requests - before.usage.total_requests).toBe(60);
       expect(Math.round(after.estimated_cost_usd * 1e6) - Math.round(before.estimated_cost_usd * 1e6)).toBe(micros);
