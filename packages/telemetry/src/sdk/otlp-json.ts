@@ -419,25 +419,19 @@ class OtlpJsonQueue {
         first = false;
       }
       body += ']}]}';
-      await this.post(body);
+      await this.post(Buffer.from(body, 'utf8'));
     } catch (err) {
       diag.warn(`OTLP ${this.signal} export failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  /**
-   * POSTs one body, retrying what the spec calls retryable, within the export timeout. The text is
-   * sent as it is (the socket encodes it), not copied into a Buffer first: a batch's Buffer is an
-   * ArrayBuffer outside the JS heap that, once it outlived a scavenge, stayed until the next full
-   * GC (tens of MB of dead export bodies under load).
-   */
-  private async post(text: string): Promise<void> {
-    const body = this.target.gzip ? await gzipAsync(Buffer.from(text, 'utf8')) : text;
-    const length = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  /** POSTs one body, retrying what the spec calls retryable, within the export timeout. */
+  private async post(raw: Buffer): Promise<void> {
+    const body = this.target.gzip ? await gzipAsync(raw) : raw;
     const deadline = Date.now() + this.exportTimeoutMs;
     let backoff = INITIAL_BACKOFF_MS;
     for (let attempt = 1; ; attempt++) {
-      const result = await this.attempt(body, length, deadline - Date.now());
+      const result = await this.attempt(body, deadline - Date.now());
       if (result.ok) return;
       const wait = result.retryAfterMs ?? backoff * (0.8 + Math.random() * 0.4);
       if (!result.retry || attempt >= MAX_ATTEMPTS || this.stopped || Date.now() + wait >= deadline) {
@@ -448,13 +442,13 @@ class OtlpJsonQueue {
     }
   }
 
-  private attempt(body: string | Buffer, length: number, timeoutMs: number): Promise<Attempt> {
+  private attempt(body: Buffer, timeoutMs: number): Promise<Attempt> {
     return new Promise((resolve) => {
       const { url } = this.target;
       const headers: Record<string, string | number> = {
         ...this.target.headers,
         'content-type': 'application/json',
-        'content-length': length,
+        'content-length': body.length,
       };
       if (this.target.gzip) headers['content-encoding'] = 'gzip';
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
