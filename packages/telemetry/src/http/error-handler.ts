@@ -2,6 +2,7 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logging/logger';
 import { errorBody, HttpError } from './http-error';
+import { sendJson } from './send-json';
 
 /** What body-parser (express.json) attaches to the errors it throws. */
 interface BodyParserError {
@@ -75,6 +76,6 @@ export function errorHandler({ logger }: ErrorHandlerOptions) {
       return;
     }
     for (const [name, value] of Object.entries(httpError.headers)) res.setHeader(name, value);
-    res.status(httpError.status).json(errorBody(httpError, req.id));
+    sendJson(res, errorBody(httpError, req.id), httpError.status);
   };
 }

@@ -1,4 +1,4 @@
-import { errorBody, HttpError, requireUser } from '@flashcase/telemetry';
+import { errorBody, HttpError, requireUser, sendJson } from '@flashcase/telemetry';
 import { type Request, type Response, Router } from 'express';
 import type { AiCalls } from '../calls/ai-calls';
 import { buildCompletionsRequest, buildOperationRequest, type RequestDefaults } from '../operations/requests';
@@ -42,7 +42,8 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
       const signal = clientGone(res);
       if (!upstream.stream) {
         const call = await calls.complete(userOf(req), upstream, signal);
-        res.set(call.headers).json({
+        res.set(call.headers);
+        sendJson(res, {
           id: call.result.id,
           model: call.result.model,
           operation,
@@ -81,7 +82,8 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
     const signal = clientGone(res);
     if (!upstream.stream) {
       const call = await calls.complete(userOf(req), upstream, signal);
-      res.set(call.headers).json({
+      res.set(call.headers);
+      sendJson(res, {
         id: call.result.id,
         object: 'chat.completion',
         created: call.result.created,
