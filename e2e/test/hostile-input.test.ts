@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { deleteKeys } from '@flashcase/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, INTERNAL_TOKEN, JWT_SECRET, startChain, token } from './helpers/chain';
@@ -172,11 +173,13 @@ const hostileBody: fc.Arbitrary<Body> = fc.oneof(
 );
 
 describe('hostile input at every public route', () => {
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const prefix = `e2e-fuzz:${process.pid}:${Date.now()}:`;
   let chain: Chain;
   beforeAll(async () => {
     chain = await startChain({
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      REDIS_KEY_PREFIX: `e2e-fuzz:${process.pid}:${Date.now()}:`,
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix,
       RATE_LIMIT_AI_PER_MINUTE: '0',
       RATE_LIMIT_AI_PER_HOUR: '0',
       RATE_LIMIT_GENERAL_PER_MINUTE: '0',
@@ -184,7 +187,10 @@ describe('hostile input at every public route', () => {
       AI_MAX_TOKENS_CHAT: '20',
     });
   });
-  afterAll(() => chain?.stop());
+  afterAll(async () => {
+    await chain?.stop();
+    await deleteKeys(redisUrl, prefix);
+  });
 
   it('answers random and hostile requests with contract JSON or a valid success, and reveals nothing unauthorised', async () => {
     await fc

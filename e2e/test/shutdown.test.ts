@@ -1,4 +1,4 @@
-import { startService } from '@flashcase/testkit';
+import { deleteKeys, startService } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, startChain, token, usageTotals } from './helpers/chain';
 
@@ -51,7 +51,10 @@ describe('graceful shutdown under load', () => {
       RATE_LIMIT_GENERAL_PER_HOUR: '0',
     });
   });
-  afterAll(() => chain?.stop());
+  afterAll(async () => {
+    await chain?.stop();
+    await deleteKeys(REDIS_URL, prefix);
+  });
 
   it('finishes in-flight streams on SIGTERM, exits 0, and counts each request exactly once after a restart', async () => {
     chain.fake.setBehavior({ kind: 'ok', chunkDelayMs: 150 });

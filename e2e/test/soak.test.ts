@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { deleteKeys } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, startChain, token, usageTotals } from './helpers/chain';
 
@@ -32,6 +33,7 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
   }, 60_000);
   afterAll(async () => {
     await Promise.all(chains.map((c) => c.stop()));
+    await deleteKeys(REDIS_URL, prefix);
   });
 
   it(
