@@ -1,5 +1,5 @@
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
-import { RedisCluster, type ServiceProcess, startService } from '@flashcase/testkit';
+import { RedisCluster, readUntil, type ServiceProcess, startService } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, chat, INTERNAL_TOKEN } from './helpers/chain';
 
@@ -44,18 +44,19 @@ describe('three ai-proxy replicas on a 3-master Redis Cluster (REDIS_CLUSTER_NOD
     // A replica writes usage just after it answers (off the response path): another replica's
     // read may come a moment before the last writes land, so each is read until it settles.
     for (const replica of replicas) {
-      let usage: { total_tokens: number; total_requests: number } | undefined;
-      for (const deadline = Date.now() + 2000; ; await new Promise((r) => setTimeout(r, 20))) {
-        const res = await fetch(`${replica.base}/api/v1/ai/usage`, {
-          headers: {
-            'x-internal-token': INTERNAL_TOKEN,
-            'x-flashcase-user-id': 'ops',
-            'x-flashcase-user-role': 'admin',
-          },
-        });
-        usage = ((await res.json()) as { usage: { total_tokens: number; total_requests: number } }).usage;
-        if (usage.total_requests >= 43 || Date.now() > deadline) break;
-      }
+      const usage = await readUntil(
+        async () => {
+          const res = await fetch(`${replica.base}/api/v1/ai/usage`, {
+            headers: {
+              'x-internal-token': INTERNAL_TOKEN,
+              'x-flashcase-user-id': 'ops',
+              'x-flashcase-user-role': 'admin',
+            },
+          });
+          return ((await res.json()) as { usage: { total_tokens: number; total_requests: number } }).usage;
+        },
+        (u) => u.total_requests >= 43,
+      );
       expect(usage).toMatchObject({ total_tokens: tokens, total_requests: 43 });
     }
     const health = (await (await fetch(`${replicas[0]?.base}/api/v1/health`)).json()) as { database: string };

@@ -1,6 +1,7 @@
 export { LineCapture } from './capture';
 export { type PointView, testMeters } from './metrics';
 export { type OtlpAttribute, OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './otlp-receiver';
+export { readUntil } from './poll';
 export { freePort } from './ports';
 export {
   type ServiceName,

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
-import { freePort } from '@flashcase/testkit';
+import { freePort, readUntil } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, INTERNAL_TOKEN, REDIS_URL } from './helpers/harness';
@@ -146,19 +146,19 @@ describe('three ai-proxy replicas on one Redis', () => {
     // A replica writes usage just after it answers (off the response path): another replica's
     // read may come a moment before the last writes land, so each is read until it settles.
     for (const replica of replicas) {
-      let after: Snapshot;
-      for (const deadline = Date.now() + 2000; ; await new Promise((r) => setTimeout(r, 20))) {
-        after = (await (
-          await fetch(`${replica.base}/api/v1/ai/usage`, {
-            headers: {
-              'x-internal-token': INTERNAL_TOKEN,
-              'x-flashcase-user-id': 'admin',
-              'x-flashcase-user-role': 'admin',
-            },
-          })
-        ).json()) as Snapshot;
-        if (after.usage.total_requests - before.usage.total_requests >= 60 || Date.now() > deadline) break;
-      }
+      const after = await readUntil(
+        async () =>
+          (await (
+            await fetch(`${replica.base}/api/v1/ai/usage`, {
+              headers: {
+                'x-internal-token': INTERNAL_TOKEN,
+                'x-flashcase-user-id': 'admin',
+                'x-flashcase-user-role': 'admin',
+              },
+            })
+          ).json()) as Snapshot,
+        (snapshot) => snapshot.usage.total_requests - before.usage.total_requests >= 60,
+      );
       expect(after.usage.total_tokens - before.usage.total_tokens).toBe(tokens);
       expect(after.usage.total_requests - before.usage.total_requests).toBe(60);
       expect(Math.round(after.estimated_cost_usd * 1e6) - Math.round(before.estimated_cost_usd * 1e6)).toBe(micros);
