@@ -505,23 +505,29 @@ function scopeKeyOf(scope: Scope): string {
   return `${scope.name}@${scope.version ?? ''}:${scope.schemaUrl ?? ''}`;
 }
 
-/** Span processor: sampled spans, as OTLP JSON, batched to `/v1/traces`. */
-export class OtlpJsonSpanProcessor implements SpanProcessor {
+/** What both processors share: one queue of OTLP JSON items, its flush and shutdown. */
+abstract class OtlpJsonProcessor<Item> {
   private readonly queue: OtlpJsonQueue;
 
-  constructor(target: OtlpExportTarget, options: OtlpBatchOptions = {}) {
-    this.queue = new OtlpJsonQueue('traces', target, options);
+  constructor(
+    private readonly signal: OtlpSignal,
+    target: OtlpExportTarget,
+    options: OtlpBatchOptions,
+  ) {
+    this.queue = new OtlpJsonQueue(signal, target, options);
   }
 
-  onStart(): void {}
+  /** The item's OTLP JSON text. */
+  protected abstract encode(item: Item): string;
 
-  onEnd(span: ReadableSpan): void {
-    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
-    const scope = span.instrumentationScope;
+  /** Queues one item; one that cannot be encoded is dropped with a warning, never thrown. */
+  protected enqueue(resource: Resource, scope: Scope, item: Item): void {
     try {
-      this.queue.add(span.resource, scope, scopeKeyOf(scope), spanJson(span));
+      this.queue.add(resource, scope, scopeKeyOf(scope), this.encode(item));
     } catch (err) {
-      diag.warn(`OTLP traces: a span could not be encoded: ${err instanceof Error ? err.message : String(err)}`);
+      diag.warn(
+        `OTLP ${this.signal}: an item could not be encoded: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 
@@ -534,28 +540,35 @@ export class OtlpJsonSpanProcessor implements SpanProcessor {
   }
 }
 
-/** Log record processor: every record, as OTLP JSON, batched to `/v1/logs`. */
-export class OtlpJsonLogRecordProcessor implements LogRecordProcessor {
-  private readonly queue: OtlpJsonQueue;
-
+/** Span processor: sampled spans, as OTLP JSON, batched to `/v1/traces`. */
+export class OtlpJsonSpanProcessor extends OtlpJsonProcessor<ReadableSpan> implements SpanProcessor {
   constructor(target: OtlpExportTarget, options: OtlpBatchOptions = {}) {
-    this.queue = new OtlpJsonQueue('logs', target, options);
+    super('traces', target, options);
+  }
+
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    this.enqueue(span.resource, span.instrumentationScope, span);
+  }
+
+  protected encode(span: ReadableSpan): string {
+    return spanJson(span);
+  }
+}
+
+/** Log record processor: every record, as OTLP JSON, batched to `/v1/logs`. */
+export class OtlpJsonLogRecordProcessor extends OtlpJsonProcessor<ReadableLogRecord> implements LogRecordProcessor {
+  constructor(target: OtlpExportTarget, options: OtlpBatchOptions = {}) {
+    super('logs', target, options);
   }
 
   onEmit(record: ReadableLogRecord): void {
-    const scope = record.instrumentationScope;
-    try {
-      this.queue.add(record.resource, scope, scopeKeyOf(scope), logRecordJson(record));
-    } catch (err) {
-      diag.warn(`OTLP logs: a record could not be encoded: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    this.enqueue(record.resource, record.instrumentationScope, record);
   }
 
-  forceFlush(): Promise<void> {
-    return this.queue.flush();
-  }
-
-  shutdown(): Promise<void> {
-    return this.queue.shutdown();
+  protected encode(record: ReadableLogRecord): string {
+    return logRecordJson(record);
   }
 }
