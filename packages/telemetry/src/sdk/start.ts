@@ -42,6 +42,68 @@ function batchOptions(env: NodeJS.ProcessEnv, prefix: 'OTEL_BSP' | 'OTEL_BLRP'):
   return options;
 }
 
+/**
+ * The instrumentations a service may run, by the names `OTEL_NODE_ENABLED_INSTRUMENTATIONS` and
+ * `OTEL_NODE_DISABLED_INSTRUMENTATIONS` use (the package name without `@opentelemetry/instrumentation-`).
+ *
+ * NOTE: there is no instrumentation-http: the SERVER span of a request comes from the shared express
+ * middleware (`http/server-span.ts`, a third of the CPU it cost), and the services make no outgoing
+ * node:http calls worth a span (the upstream and gateway clients are undici, with spans of their
+ * own; the OTLP exports are not traced).
+ */
+const AVAILABLE_INSTRUMENTATIONS = new Map<string, () => Instrumentation>([
+  // One span per route handler, none per middleware or router layer. With Express 5 it is named
+  // just `request handler` (the route is its `http.route` attribute).
+  [
+    'express',
+    () => new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
+  ],
+  ['ioredis', () => new IORedisInstrumentation({ requireParentSpan: true })],
+  ['runtime-node', () => new RuntimeNodeInstrumentation()],
+]);
+
+/**
+ * Off unless enabled by name. The express route-handler span repeats what the SERVER span already
+ * says (route template, timing) and its per-layer wrapper costs about a fifth of ai-proxy's CPU
+ * (bench/README.md, session 4); `OTEL_NODE_ENABLED_INSTRUMENTATIONS=express,ioredis,runtime-node`
+ * brings it back.
+ */
+const DEFAULT_INSTRUMENTATIONS = ['ioredis', 'runtime-node'];
+
+function nameList(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  return value
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+}
+
+/**
+ * The instrumentations to run, as the Node auto-instrumentation package reads the same variables:
+ * `OTEL_NODE_ENABLED_INSTRUMENTATIONS` (only these) applies first, then
+ * `OTEL_NODE_DISABLED_INSTRUMENTATIONS` (not these); a name in both is disabled. Unknown names are
+ * reported once and ignored.
+ */
+export function selectInstrumentations(
+  env: NodeJS.ProcessEnv,
+  log: { warn(message: string): void } = getLogger('telemetry'),
+): Instrumentation[] {
+  const enabled = nameList(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) ?? DEFAULT_INSTRUMENTATIONS;
+  const disabled = new Set(nameList(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS));
+  const unknown = [...enabled, ...disabled].filter((name) => !AVAILABLE_INSTRUMENTATIONS.has(name));
+  if (unknown.length > 0) {
+    log.warn(
+      `unknown instrumentation names ignored: ${unknown.join(', ')} (known: ${[...AVAILABLE_INSTRUMENTATIONS.keys()].join(', ')})`,
+    );
+  }
+  const selected: Instrumentation[] = [];
+  for (const name of new Set(enabled)) {
+    const create = AVAILABLE_INSTRUMENTATIONS.get(name);
+    if (create && !disabled.has(name)) selected.push(create());
+  }
+  return selected;
+}
+
 export interface TelemetryOptions {
   /** `service.name`, e.g. `flashcase-gateway`; `OTEL_SERVICE_NAME` wins when set. */
   serviceName: string;
@@ -56,7 +118,7 @@ export interface TelemetryOptions {
   metricReaders?: IMetricReader[];
   /** Extra log record processors. */
   logRecordProcessors?: LogRecordProcessor[];
-  /** Replaces the default instrumentations (express, ioredis, runtime-node). */
+  /** Replaces the instrumentations `selectInstrumentations` picks from the environment. */
   instrumentations?: Instrumentation[];
   /** The `OTEL_*` variables to honour; defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
@@ -115,18 +177,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
         ...(options.logRecordProcessors ?? []),
       ];
 
-  const instrumentations = options.instrumentations ?? [
-    // NOTE: no instrumentation-http: the SERVER span of a request comes from the shared express
-    // middleware (`http/server-span.ts`, a third of the CPU it cost), and the services make no
-    // outgoing node:http calls worth a span (the upstream and gateway clients are undici, with
-    // spans of their own; the OTLP exports are not traced).
-    // One span per route handler (named by its template), none per middleware or router layer:
-    // those were two thirds of every request's spans (requestId, telemetry, auth, the JSON
-    // parser...), each with its own context switch, for no information the handler span lacks.
-    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
-    new IORedisInstrumentation({ requireParentSpan: true }),
-    new RuntimeNodeInstrumentation(),
-  ];
+  const instrumentations = options.instrumentations ?? selectInstrumentations(env, log);
 
   const resourceAttributes: Record<string, string> = {
     'service.version': serviceVersion,
