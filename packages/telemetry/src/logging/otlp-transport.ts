@@ -1,14 +1,42 @@
 import {
   type AnyValue,
   type Attributes,
+  isSpanContextValid,
   logs,
   ROOT_CONTEXT,
   SeverityNumber,
+  type SpanContext,
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
 import TransportStream from 'winston-transport';
+import type { LogRecordFields } from '../sdk/otlp-json';
 import { TRACE_FLAGS } from './fields';
+
+/** The instrumentation scope of the log records this transport emits. */
+export const LOG_SCOPE = '@flashcase/telemetry';
+
+/** Where records go when they skip the SDK's logger (see `OtlpJsonLogRecordProcessor.emitDirect`). */
+export interface DirectLogSink {
+  emitDirect(record: LogRecordFields): boolean;
+}
+
+interface DirectPath {
+  sink: DirectLogSink;
+  /** The SDK's log record attribute count limit, applied here as the SDK applies it. */
+  attributeCountLimit: number;
+}
+
+let direct: DirectPath | undefined;
+
+/**
+ * Lets the transport hand records straight to `sink` (the only log record processor, set up by
+ * `startTelemetry`) instead of through the SDK's logger; `undefined` goes back to the SDK.
+ */
+export function useDirectLogPath(sink: DirectLogSink | undefined, attributeCountLimit = 128): void {
+  direct = sink ? { sink, attributeCountLimit } : undefined;
+}
 
 const SEVERITY: Record<string, SeverityNumber> = {
   error: SeverityNumber.ERROR,
@@ -37,38 +65,73 @@ function toAttributeValue(value: unknown): AnyValue {
  * `logs`: records sent through it never reach the exporter. This transport uses the API the SDK uses.
  */
 export class OtlpLogTransport extends TransportStream {
-  private readonly otelLogger = logs.getLogger('@flashcase/telemetry');
+  private readonly otelLogger = logs.getLogger(LOG_SCOPE);
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     try {
+      const path = direct;
+      const limit = path?.attributeCountLimit ?? Number.POSITIVE_INFINITY;
       const attributes: Attributes = {};
+      let count = 0;
+      let dropped = 0;
       for (const key in info) {
         const value = info[key];
-        if (RECORD_FIELDS.has(key) || value === undefined) continue;
+        // The SDK drops an empty key (with a warning); a record never has one worth keeping.
+        if (RECORD_FIELDS.has(key) || value === undefined || key === '') continue;
+        if (count >= limit) {
+          dropped++;
+          continue;
+        }
         attributes[key] = toAttributeValue(value) as Attributes[string];
+        count++;
       }
       const level = String(info.level);
-      const traceId = info.trace_id;
-      const spanId = info.span_id;
-      const context =
-        typeof traceId === 'string' && typeof spanId === 'string'
-          ? trace.setSpanContext(ROOT_CONTEXT, {
-              traceId,
-              spanId,
-              traceFlags: (info[TRACE_FLAGS] as number | undefined) ?? TraceFlags.NONE,
-            })
-          : ROOT_CONTEXT;
+      const severityNumber = SEVERITY[level] ?? SeverityNumber.INFO;
+      const severityText = level.toUpperCase();
+      const body = String(info.message ?? '');
+      const spanContext = spanContextOf(info);
+      const time = typeof info.timestamp === 'string' ? new Date(info.timestamp) : new Date();
+      if (
+        path?.sink.emitDirect({
+          hrTime: millisToHrTime(time.getTime()),
+          hrTimeObserved: millisToHrTime(Date.now()),
+          severityNumber,
+          severityText,
+          body,
+          eventName: undefined,
+          attributes,
+          droppedAttributesCount: dropped,
+          spanContext,
+        })
+      ) {
+        callback();
+        return;
+      }
       this.otelLogger.emit({
-        severityNumber: SEVERITY[level] ?? SeverityNumber.INFO,
-        severityText: level.toUpperCase(),
-        body: String(info.message ?? ''),
+        severityNumber,
+        severityText,
+        body,
         attributes,
-        context,
-        timestamp: typeof info.timestamp === 'string' ? new Date(info.timestamp) : new Date(),
+        context: spanContext ? trace.setSpanContext(ROOT_CONTEXT, spanContext) : ROOT_CONTEXT,
+        timestamp: time,
       });
     } catch {
       // Telemetry never takes the host down: a failed emit loses this one OTLP copy only.
     }
     callback();
   }
+}
+
+/**
+ * The record's trace context: the ids the logger's format took from the active span (it marks them
+ * with the trace flags), or ids a caller put on the record itself if they are valid ones.
+ */
+function spanContextOf(info: Record<string | symbol, unknown>): SpanContext | undefined {
+  const traceId = info.trace_id;
+  const spanId = info.span_id;
+  if (typeof traceId !== 'string' || typeof spanId !== 'string') return undefined;
+  const flags = info[TRACE_FLAGS];
+  if (typeof flags === 'number') return { traceId, spanId, traceFlags: flags };
+  const context: SpanContext = { traceId, spanId, traceFlags: TraceFlags.NONE };
+  return isSpanContextValid(context) ? context : undefined;
 }

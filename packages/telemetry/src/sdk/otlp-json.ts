@@ -240,8 +240,22 @@ export function spanJson(span: ReadableSpan): string {
   return `${out},"flags":${spanFlags(context.traceFlags, parent?.isRemote)}}`;
 }
 
+/** What an OTLP `LogRecord` is made of: the fields of the SDK's record that {@link logRecordJson} reads. */
+export type LogRecordFields = Pick<
+  ReadableLogRecord,
+  | 'hrTime'
+  | 'hrTimeObserved'
+  | 'severityNumber'
+  | 'severityText'
+  | 'body'
+  | 'eventName'
+  | 'attributes'
+  | 'droppedAttributesCount'
+  | 'spanContext'
+>;
+
 /** One log record as an OTLP JSON `LogRecord`. */
-export function logRecordJson(record: ReadableLogRecord): string {
+export function logRecordJson(record: LogRecordFields): string {
   let out = `{"timeUnixNano":"${hrTimeNanos(record.hrTime)}","observedTimeUnixNano":"${hrTimeNanos(record.hrTimeObserved)}"`;
   if (record.severityNumber !== undefined) out += `,"severityNumber":${record.severityNumber}`;
   if (record.severityText !== undefined) out += `,"severityText":${JSON.stringify(record.severityText)}`;
@@ -558,17 +572,52 @@ export class OtlpJsonSpanProcessor extends OtlpJsonProcessor<ReadableSpan> imple
   }
 }
 
-/** Log record processor: every record, as OTLP JSON, batched to `/v1/logs`. */
-export class OtlpJsonLogRecordProcessor extends OtlpJsonProcessor<ReadableLogRecord> implements LogRecordProcessor {
-  constructor(target: OtlpExportTarget, options: OtlpBatchOptions = {}) {
+/**
+ * Log record processor: every record, as OTLP JSON, batched to `/v1/logs`.
+ *
+ * With a `directScope`, it also takes records that never went through the SDK's logger
+ * ({@link OtlpJsonLogRecordProcessor.emitDirect}): the winston transport hands over the fields of
+ * a record instead of having the SDK build a `LogRecordImpl` for it (an object, a context, a
+ * sanitising pass with a `WeakSet` per attribute: about a tenth of a service's allocations). Such
+ * records get the resource and scope of the first record the SDK emitted for that scope, so they
+ * are exported exactly as the SDK's would be (a test compares them).
+ */
+export class OtlpJsonLogRecordProcessor extends OtlpJsonProcessor<LogRecordFields> implements LogRecordProcessor {
+  private direct: { resource: Resource; scope: Scope } | undefined;
+  private closed = false;
+
+  constructor(
+    target: OtlpExportTarget,
+    options: OtlpBatchOptions = {},
+    private readonly directScope?: string,
+  ) {
     super('logs', target, options);
   }
 
   onEmit(record: ReadableLogRecord): void {
+    if (this.direct === undefined && record.instrumentationScope.name === this.directScope) {
+      this.direct = { resource: record.resource, scope: record.instrumentationScope };
+    }
     this.enqueue(record.resource, record.instrumentationScope, record);
   }
 
-  protected encode(record: ReadableLogRecord): string {
+  /**
+   * Queues a record of `directScope` made without the SDK. False when it was not taken: before the
+   * SDK emitted that scope's first record (the resource and scope are not known yet) and after
+   * shutdown; the caller then emits through the SDK.
+   */
+  emitDirect(record: LogRecordFields): boolean {
+    if (this.direct === undefined || this.closed) return false;
+    this.enqueue(this.direct.resource, this.direct.scope, record);
+    return true;
+  }
+
+  override shutdown(): Promise<void> {
+    this.closed = true;
+    return super.shutdown();
+  }
+
+  protected encode(record: LogRecordFields): string {
     return logRecordJson(record);
   }
 }

@@ -9,6 +9,7 @@ import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { startNodeSdk } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { getLogger } from '../logging/logger';
+import { LOG_SCOPE, useDirectLogPath } from '../logging/otlp-transport';
 import { METER_NAME } from '../metrics/instruments';
 import { registerProcessMetrics } from '../metrics/process';
 import { installDiagLogger } from './diag';
@@ -104,6 +105,14 @@ export function selectInstrumentations(
   return selected;
 }
 
+/** The spec's log record limits; with any of them set, records go through the SDK's own handling. */
+const LOG_LIMIT_VARIABLES = [
+  'OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_ATTRIBUTE_COUNT_LIMIT',
+  'OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+];
+
 export interface TelemetryOptions {
   /** `service.name`, e.g. `flashcase-gateway`; `OTEL_SERVICE_NAME` wins when set. */
   serviceName: string;
@@ -170,12 +179,20 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // even when nothing exports them.
   if (spanProcessors && spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
 
+  // Our processor alone (the usual case): records from the winston transport skip the SDK's logger
+  // (see `OtlpJsonLogRecordProcessor.emitDirect`), unless a limit variable asks for the SDK's
+  // attribute handling (the default count limit of 128 is applied by the transport).
+  const directLogs =
+    logTarget !== undefined &&
+    !env.OTEL_LOGS_EXPORTER &&
+    (options.logRecordProcessors ?? []).length === 0 &&
+    !LOG_LIMIT_VARIABLES.some((name) => env[name] !== undefined || process.env[name] !== undefined);
+  const logProcessor = logTarget
+    ? new OtlpJsonLogRecordProcessor(logTarget, batchOptions(env, 'OTEL_BLRP'), directLogs ? LOG_SCOPE : undefined)
+    : undefined;
   const logRecordProcessors: LogRecordProcessor[] | undefined = env.OTEL_LOGS_EXPORTER
     ? undefined
-    : [
-        ...(logTarget ? [new OtlpJsonLogRecordProcessor(logTarget, batchOptions(env, 'OTEL_BLRP'))] : []),
-        ...(options.logRecordProcessors ?? []),
-      ];
+    : [...(logProcessor ? [logProcessor] : []), ...(options.logRecordProcessors ?? [])];
 
   const instrumentations = options.instrumentations ?? selectInstrumentations(env, log);
 
@@ -193,6 +210,8 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     instrumentations,
   });
 
+  if (directLogs) useDirectLogPath(logProcessor);
+
   // After the SDK, which installs a console diag logger of its own.
   installDiagLogger(log);
   registerProcessMetrics(metrics.getMeter(METER_NAME));
@@ -201,6 +220,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     metricsUrl: undefined,
     ready: Promise.resolve(),
     async shutdown() {
+      if (directLogs) useDirectLogPath(undefined);
       try {
         await sdk.shutdown();
       } catch (err) {

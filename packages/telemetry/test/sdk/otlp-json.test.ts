@@ -6,6 +6,7 @@ import {
   type DiagLogger,
   DiagLogLevel,
   diag,
+  logs,
   propagation,
   ROOT_CONTEXT,
   SeverityNumber,
@@ -19,6 +20,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TRACE_FLAGS } from '../../src/logging/fields';
+import { LOG_SCOPE, OtlpLogTransport, useDirectLogPath } from '../../src/logging/otlp-transport';
 import {
   type OtlpExportTarget,
   OtlpJsonLogRecordProcessor,
@@ -233,6 +236,82 @@ describe('OTLP JSON export', () => {
     expect(receiver.received[0]?.path).toBe('/v1/logs');
     expect(canonical(receiver.received[0]?.body)).toEqual(canonical(expected));
     await provider.shutdown();
+  });
+
+  it('exports a winston record handed over directly exactly as the same record emitted through the SDK', async () => {
+    const processor = new OtlpJsonLogRecordProcessor(
+      target(base, 'logs'),
+      { scheduledDelayMillis: 60_000, maxExportBatchSize: 1000 },
+      LOG_SCOPE,
+    );
+    const provider = new LoggerProvider({ resource, processors: [processor] });
+    logs.setGlobalLoggerProvider(provider);
+    const transport = new OtlpLogTransport();
+    const many: Record<string, number> = {};
+    for (let i = 0; i < 140; i++) many[`field_${i}`] = i;
+    const records: Array<Record<string | symbol, unknown>> = [
+      {
+        level: 'info',
+        message: 'Request completed',
+        timestamp: '2026-11-27T12:00:00.123Z',
+        logger: 'gateway.http',
+        status_code: 200,
+        duration_ms: 12.5,
+        cached: true,
+        nothing: null,
+        skipped: undefined,
+        '': 'no key',
+        nested: { a: [1, 'two'] },
+        ratio: Number.NaN,
+        trace_id: '0af7651916cd43dd8448eb211c80319c',
+        span_id: 'b7ad6b7169203331',
+        [TRACE_FLAGS]: 1,
+      },
+      // ids a caller put on the record: kept when valid, dropped when not
+      { level: 'warn', message: 'valid ids', trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16) },
+      { level: 'error', message: 'invalid ids', trace_id: 'not-a-trace', span_id: '0'.repeat(16) },
+      { level: 'http', message: 'over the attribute count limit', timestamp: '2026-11-27T12:00:02.000Z', ...many },
+      { level: 'custom', message: 7 },
+    ];
+    // before the SDK emitted a record of the scope, the processor does not know its resource
+    expect(processor.emitDirect({ attributes: {} } as never)).toBe(false);
+    for (const record of records) {
+      useDirectLogPath(undefined);
+      transport.log({ ...record }, () => {});
+      useDirectLogPath(processor);
+      transport.log({ ...record }, () => {});
+    }
+    await provider.forceFlush();
+    useDirectLogPath(undefined);
+    await provider.shutdown();
+    logs.disable();
+
+    expect(receiver.received).toHaveLength(1);
+    const body = receiver.received[0]?.body as {
+      resourceLogs: Array<{
+        scopeLogs: Array<{ scope: { name: string }; logRecords: Array<Record<string, unknown>> }>;
+      }>;
+    };
+    // one resource, one scope: the direct records joined the SDK's
+    expect(body.resourceLogs).toHaveLength(1);
+    expect(body.resourceLogs[0]?.scopeLogs).toHaveLength(1);
+    const scopeLogs = body.resourceLogs[0]?.scopeLogs[0];
+    expect(scopeLogs?.scope.name).toBe(LOG_SCOPE);
+    const exported = scopeLogs?.logRecords ?? [];
+    expect(exported).toHaveLength(2 * records.length);
+    for (let i = 0; i < records.length; i++) {
+      const { observedTimeUnixNano: sdkObserved, ...viaSdk } = exported[2 * i] ?? {};
+      const { observedTimeUnixNano: directObserved, ...direct } = exported[2 * i + 1] ?? {};
+      expect(direct).toEqual(viaSdk);
+      expect(typeof directObserved).toBe('string');
+      expect(typeof sdkObserved).toBe('string');
+    }
+    const first = exported[0] as { traceId?: string; attributes: Array<{ key: string }> };
+    expect(first.traceId).toBe('0af7651916cd43dd8448eb211c80319c');
+    expect(first.attributes.map((a) => a.key)).not.toContain('skipped');
+    expect((exported[2] as { traceId?: string }).traceId).toBe('a'.repeat(32));
+    expect((exported[4] as { traceId?: string }).traceId).toBeUndefined();
+    expect(exported[6]?.droppedAttributesCount).toBe(140 - 128);
   });
 
   it('sends a full batch at once, and a partial one after the schedule delay', async () => {
