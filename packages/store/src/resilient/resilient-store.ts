@@ -35,6 +35,12 @@ export interface ResilientStoreOptions {
   fallback?: EmbeddedStore;
   /** How long `close()` may spend writing buffered increments to a Redis that came back. Default 2000. */
   closeFlushTimeoutMs?: number;
+  /**
+   * How long usage records wait to go to Redis together: under load one script call then carries
+   * every record of that window instead of those of one event-loop turn. 0 = at the end of the
+   * turn. Reads of this store and `close()` send what waits at once. Default 5.
+   */
+  usageFlushDelayMs?: number;
 }
 
 /** Listener of {@link ResilientStore.onStateChange}. */
@@ -61,7 +67,7 @@ type UsageWrite = Extract<BufferedWrite, { kind: 'usage' }>;
 /** Usage writes replayed per script call: one round trip (and one AOF fsync) for many records. */
 const REPLAY_BATCH = 200;
 
-/** Most usage records sent in one script call by the live path (larger turns send several calls). */
+/** Most usage records sent in one script call by the live path (larger flushes send several calls). */
 const LIVE_BATCH = 200;
 
 /** A replayed write refused by the server itself this many times (not a connection problem) is dropped. */
@@ -87,12 +93,12 @@ function isServerError(err: unknown): boolean {
  * - Reads (`usage`, `userUsage`, `lastHourTokens`, `timeseries`, `requestStats`) throw
  *   `StoreUnavailableError` while degraded: they need the cluster-wide state.
  * - The store is healthy again only when the buffer is empty, so reads never miss replayed usage.
- * - Usage records made in one turn of the event loop go to Redis together, in one script call (one
- *   round trip, one ioredis span) at the end of that turn, in sequence order: under load one call
- *   carries many requests' usage. `recordUsage` still resolves only once its record is applied (or
- *   buffered), so a caller that awaits it keeps "written before answered"; one that does not has
- *   its write in flight within the turn. Reads of this store wait for its pending usage writes
- *   (read your writes), and `close()` writes them before it closes.
+ * - Usage records made within `usageFlushDelayMs` (5 ms; 0: one event-loop turn) go to Redis
+ *   together, in one script call (one round trip, one ioredis span), in sequence order: under load
+ *   one call carries many requests' usage. `recordUsage` still resolves only once its record is
+ *   applied (or buffered), so a caller that awaits it keeps "written before answered"; one that
+ *   does not has its write in flight within the delay. Reads of this store send what waits at once
+ *   and wait for it (read your writes), and `close()` writes it before it closes.
  *
  * Timers are unref'd; `close()` stops them, tries to write what is buffered (bounded by
  * `closeFlushTimeoutMs`), then closes both stores. Writes still buffered then are lost.
@@ -117,10 +123,13 @@ export class ResilientStore implements CountersStore {
   private inflightWrites = 0;
   private checking: Promise<void> | undefined;
   private flushDeadline = Number.POSITIVE_INFINITY;
-  /** Usage records waiting for the end of this event-loop turn (counted in `inflightWrites`). */
+  private readonly usageFlushDelayMs: number;
+  /** Usage records waiting for the scheduled flush (counted in `inflightWrites`). */
   private usageQueue: Array<{ write: UsageWrite; direct: UsageRecord; done: () => void }> = [];
-  /** Settles when the queued records (the flush scheduled for this turn) are applied or buffered. */
+  /** Settles when the queued records (the scheduled flush) are applied or buffered. */
   private usageFlush: Promise<void> | undefined;
+  /** Runs the scheduled flush now (a read or `close()` will not wait for the timer). */
+  private usageFlushNow: (() => void) | undefined;
   /** Settles when every usage write flushed so far is applied or buffered. */
   private usageSent: Promise<void> = Promise.resolve();
 
@@ -133,9 +142,14 @@ export class ResilientStore implements CountersStore {
       maxBufferedWrites = 100_000,
       fallback = new EmbeddedStore(),
       closeFlushTimeoutMs = 2000,
+      usageFlushDelayMs = 5,
     }: ResilientStoreOptions = {},
   ) {
     assertDuration(commandTimeoutMs, 'commandTimeoutMs');
+    if (!Number.isFinite(usageFlushDelayMs) || usageFlushDelayMs < 0) {
+      throw new RangeError(`usageFlushDelayMs must be a finite number >= 0, got ${usageFlushDelayMs}`);
+    }
+    this.usageFlushDelayMs = usageFlushDelayMs;
     assertDuration(pingIntervalMs, 'pingIntervalMs');
     assertCount(maxBufferedWrites, 'maxBufferedWrites');
     this.redis = redis;
@@ -217,12 +231,19 @@ export class ResilientStore implements CountersStore {
     await new Promise<void>((done) => {
       this.usageQueue.push({ write, direct: record, done });
       this.usageFlush ??= new Promise<void>((flushed) => {
-        setImmediate(() => {
+        const run = () => {
+          if (this.usageFlushNow !== run) return;
+          clearTimeout(timer);
+          clearImmediate(immediate);
+          this.usageFlushNow = undefined;
           this.usageFlush = undefined;
           const sent = this.flushUsage();
           this.usageSent = Promise.all([this.usageSent, sent]).then(() => undefined);
           void sent.then(flushed);
-        });
+        };
+        this.usageFlushNow = run;
+        const timer = this.usageFlushDelayMs > 0 ? setTimeout(run, this.usageFlushDelayMs) : undefined;
+        const immediate = this.usageFlushDelayMs > 0 ? undefined : setImmediate(run);
       });
     });
   }
@@ -266,9 +287,11 @@ export class ResilientStore implements CountersStore {
     await Promise.all(calls);
   }
 
-  /** Waits until every usage record made so far is applied or buffered. */
+  /** Sends the usage records that wait at once, and waits until every one made so far is applied or buffered. */
   private async usageWritten(): Promise<void> {
-    await this.usageFlush;
+    const flush = this.usageFlush;
+    this.usageFlushNow?.();
+    await flush;
     await this.usageSent;
   }
 

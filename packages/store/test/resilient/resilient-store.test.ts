@@ -71,12 +71,16 @@ class Ledger {
 describe('resilient store', () => {
   let server: RedisServer;
   let store: ResilientStore;
+  let redisStore: RedisStore;
+  let prefix: string;
   let states: boolean[];
 
   async function open(failureMode: FailureMode, options: ResilientStoreOptions = {}): Promise<ResilientStore> {
     const redis = createRedisClient({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS });
     await ready(redis);
-    store = new ResilientStore(new RedisStore(redis, { keyPrefix: uniquePrefix() }), {
+    prefix = uniquePrefix();
+    redisStore = new RedisStore(redis, { keyPrefix: prefix });
+    store = new ResilientStore(redisStore, {
       failureMode,
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
       pingIntervalMs: 100,
@@ -239,5 +243,69 @@ describe('resilient store', () => {
     await waitFor(() => !store.isDegraded());
     await store.ping();
     expect(states).toEqual([true, false]);
+  });
+
+  /** The number of records in each usage script call the store makes from now on. */
+  function countUsageCalls(): number[] {
+    const sizes: number[] = [];
+    const send = redisStore.recordUsageBatch.bind(redisStore);
+    redisStore.recordUsageBatch = (records, write) => {
+      sizes.push(records.length);
+      return send(records, write);
+    };
+    return sizes;
+  }
+
+  /** Three records made in three event-loop turns, all awaited. */
+  async function threeTurns(ledger: Ledger): Promise<void> {
+    const writes = [store.recordUsage(ledger.next())];
+    await new Promise((resolve) => setImmediate(resolve));
+    writes.push(store.recordUsage(ledger.next()));
+    await new Promise((resolve) => setImmediate(resolve));
+    writes.push(store.recordUsage(ledger.next()));
+    await Promise.all(writes);
+  }
+
+  it('sends the usage records of one flush window in one script call, exactly', async () => {
+    await open('open', { usageFlushDelayMs: 50 });
+    const calls = countUsageCalls();
+    const ledger = new Ledger();
+    await threeTurns(ledger);
+    expect(calls).toEqual([3]);
+    expect((await store.usage()).totals).toEqual(ledger.expected);
+  });
+
+  it('sends them at the end of each turn with usageFlushDelayMs 0', async () => {
+    await open('open', { usageFlushDelayMs: 0 });
+    const calls = countUsageCalls();
+    const ledger = new Ledger();
+    await threeTurns(ledger);
+    expect(calls).toEqual([1, 1, 1]);
+    expect((await store.usage()).totals).toEqual(ledger.expected);
+  });
+
+  it('does not make a read or close() wait for the flush timer: they send what waits at once', async () => {
+    // a timer longer than the test's own timeout: waiting for it would fail the test
+    await open('open', { usageFlushDelayMs: 600_000 });
+    const ledger = new Ledger();
+    void store.recordUsage(ledger.next());
+    void store.recordUsage(ledger.next());
+    expect((await store.usage()).totals).toEqual(ledger.expected);
+    void store.recordUsage(ledger.next());
+    await store.close();
+    const reader = createRedisClient({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    await ready(reader);
+    const after = new RedisStore(reader, { keyPrefix: prefix });
+    expect((await after.usage()).totals).toEqual(ledger.expected);
+    await after.close();
+  });
+
+  it('refuses a usageFlushDelayMs that is not a finite number >= 0', async () => {
+    const redis = createRedisClient({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    await ready(redis);
+    const direct = new RedisStore(redis, { keyPrefix: uniquePrefix() });
+    expect(() => new ResilientStore(direct, { usageFlushDelayMs: -1 })).toThrow(RangeError);
+    expect(() => new ResilientStore(direct, { usageFlushDelayMs: Number.NaN })).toThrow(RangeError);
+    await direct.close();
   });
 });
