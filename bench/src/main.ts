@@ -587,7 +587,9 @@ async function main(): Promise<void> {
       vs_b: summaries.b ? compare(summaries[t.id] as Summary, summaries.b) : undefined,
     };
   }
-  const sentThroughAiProxy = ['c', 'd'].reduce((n, id) => {
+  // Every c and d stack (variants and baselines too) writes the same keys the full stack reads.
+  const throughAiProxy = targets.map((t) => t.id).filter((id) => 'cd'.includes(parseTarget(id).letter));
+  const sentThroughAiProxy = throughAiProxy.reduce((n, id) => {
     const r = results[id];
     if (!r) return n;
     return (
