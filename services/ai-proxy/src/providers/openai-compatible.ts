@@ -1,4 +1,4 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
+import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import type { UpstreamRequest } from '../operations/types';
 import {
   type CompletionResult,
@@ -93,10 +93,14 @@ function classify(err: unknown, signal: AbortSignal, timedOut: boolean): Upstrea
 export class OpenAICompatibleProvider implements Provider {
   readonly name = 'xai' as const;
   private readonly agent: Agent;
-  private readonly url: string;
+  /** The endpoint as the dispatcher takes it: parsed once, not on every call. */
+  private readonly origin: string;
+  private readonly path: string;
 
   constructor(private readonly options: OpenAICompatibleOptions) {
-    this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    const url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/chat/completions`);
+    this.origin = url.origin;
+    this.path = `${url.pathname}${url.search}`;
     this.agent = new Agent({
       connections: options.connections ?? 256,
       keepAliveTimeout: 30_000,
@@ -105,10 +109,11 @@ export class OpenAICompatibleProvider implements Provider {
     });
   }
 
-  private send(req: UpstreamRequest, signal: AbortSignal) {
-    return request(this.url, {
+  private send(req: UpstreamRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+    return this.agent.request({
+      origin: this.origin,
+      path: this.path,
       method: 'POST',
-      dispatcher: this.agent,
       signal,
       headers: {
         authorization: `Bearer ${this.options.apiKey}`,
@@ -169,7 +174,7 @@ export class OpenAICompatibleProvider implements Provider {
 
   async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
     // Per-chunk silence is bounded by the agent's bodyTimeout; the first byte by headersTimeout.
-    let res: Awaited<ReturnType<typeof request>>;
+    let res: Dispatcher.ResponseData;
     try {
       res = await this.send({ ...req, stream: true }, signal);
     } catch (err) {

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, IDENTITY_HEADERS } from '@flashcase/telemetry';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
-import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 // Looked up per call: see the note in ai-proxy's ai-calls.ts (dual-package hazard).
 const tracer = () => trace.getTracer('@flashcase/gateway');
@@ -71,9 +71,11 @@ function drainedOrClosed(res: Response): Promise<void> {
 export class Forwarder {
   private readonly agent: Agent;
   private readonly origin: URL;
+  private readonly port: number;
 
   constructor(private readonly options: ForwarderOptions) {
     this.origin = new URL(options.target);
+    this.port = Number(this.origin.port) || (this.origin.protocol === 'https:' ? 443 : 80);
     this.agent = new Agent({
       connections: options.connections ?? 256,
       keepAliveTimeout: 30_000,
@@ -83,8 +85,11 @@ export class Forwarder {
     });
   }
 
+  /**
+   * `path` (default: the request's own) always goes to the configured origin: it is sent as the
+   * request target, never resolved as a URL against it.
+   */
   async forward(req: Request, res: Response, path = req.originalUrl): Promise<void> {
-    const url = new URL(path, this.origin);
     const headers: Record<string, string> = { 'x-request-id': req.id };
     for (const name of FORWARD_REQUEST_HEADERS) {
       const value = req.headers[name];
@@ -105,9 +110,9 @@ export class Forwarder {
       kind: SpanKind.CLIENT,
       attributes: {
         'http.request.method': req.method,
-        'server.address': url.hostname,
-        'server.port': Number(url.port) || 80,
-        'url.full': url.toString(),
+        'server.address': this.origin.hostname,
+        'server.port': this.port,
+        'url.full': `${this.origin.origin}${path}`,
         'flashcase.peer.service': this.options.name,
       },
     });
@@ -121,11 +126,12 @@ export class Forwarder {
     res.once('close', onClose);
     let upstream: Dispatcher.ResponseData;
     try {
-      upstream = await undiciRequest(url, {
+      upstream = await this.agent.request({
+        origin: this.origin.origin,
+        path,
         method: req.method as Dispatcher.HttpMethod,
         headers,
         body,
-        dispatcher: this.agent,
         signal: controller.signal,
       });
     } catch (err) {
