@@ -2,8 +2,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '@flashcase/config';
 import { EmbeddedStore } from '@flashcase/store';
-import { createInstruments, getLogger, setupLogging } from '@flashcase/telemetry';
+import { createInstruments, getLogger, requestId, setupLogging } from '@flashcase/telemetry';
 import { LineCapture, testMeters } from '@flashcase/testkit';
+import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app';
 import { HmacVerifier, signDevToken } from '../src/auth/jwt';
@@ -93,5 +94,39 @@ describe('other /api/v1/* routes with BACKEND_URL set', () => {
     const res = await fetch(`${base}/api/v1/decks`);
     expect(res.status).toBe(401);
     expect(seen.length).toBe(before);
+  });
+});
+
+describe('the forwarder', () => {
+  it('sends a path to its configured origin as the request target, never resolved as a URL against it', async () => {
+    const hits: Record<string, string[]> = { target: [], elsewhere: [] };
+    const listen = async (name: string) => {
+      const server = createServer((req, res) => {
+        hits[name]?.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ from: name }));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return { server, port: (server.address() as AddressInfo).port };
+    };
+    const target = await listen('target');
+    const elsewhere = await listen('elsewhere');
+    const forwarder = new Forwarder({ target: `http://127.0.0.1:${target.port}`, name: 'backend', timeoutMs: 2_000 });
+    const app = express();
+    app.use(requestId());
+    // `//host:port/x` resolved as a URL against the origin would name another host
+    app.get('/go', (req, res) => forwarder.forward(req, res, `//127.0.0.1:${elsewhere.port}/stolen`));
+    const front = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => front.once('listening', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(front.address() as AddressInfo).port}/go`);
+      expect(await res.json()).toEqual({ from: 'target' });
+      expect(hits.target).toEqual([`//127.0.0.1:${elsewhere.port}/stolen`]);
+      expect(hits.elsewhere).toEqual([]);
+    } finally {
+      front.close();
+      target.server.close();
+      elsewhere.server.close();
+      await forwarder.close();
+    }
   });
 });
