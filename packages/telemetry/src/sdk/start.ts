@@ -65,7 +65,7 @@ const AVAILABLE_INSTRUMENTATIONS = new Map<string, () => Instrumentation>([
 
 /**
  * Off unless enabled by name. The express route-handler span repeats what the SERVER span already
- * says (route template, timing) and its per-layer wrapper costs about a fifth of ai-proxy's CPU
+ * says (route template, timing) and its per-layer wrapper cost a tenth to a fifth of ai-proxy's CPU
  * (bench/README.md, session 4); `OTEL_NODE_ENABLED_INSTRUMENTATIONS=express,ioredis,runtime-node`
  * brings it back.
  */
