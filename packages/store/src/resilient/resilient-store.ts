@@ -146,12 +146,10 @@ export class ResilientStore implements CountersStore {
     }: ResilientStoreOptions = {},
   ) {
     assertDuration(commandTimeoutMs, 'commandTimeoutMs');
-    if (!Number.isFinite(usageFlushDelayMs) || usageFlushDelayMs < 0) {
-      throw new RangeError(`usageFlushDelayMs must be a finite number >= 0, got ${usageFlushDelayMs}`);
-    }
-    this.usageFlushDelayMs = usageFlushDelayMs;
     assertDuration(pingIntervalMs, 'pingIntervalMs');
     assertCount(maxBufferedWrites, 'maxBufferedWrites');
+    assertCount(usageFlushDelayMs, 'usageFlushDelayMs');
+    this.usageFlushDelayMs = usageFlushDelayMs;
     this.redis = redis;
     this.failureMode = failureMode;
     this.fallback = fallback;

@@ -300,7 +300,7 @@ describe('resilient store', () => {
     await after.close();
   });
 
-  it('refuses a usageFlushDelayMs that is not a finite number >= 0', async () => {
+  it('refuses a usageFlushDelayMs that is not a whole number of ms >= 0', async () => {
     const redis = createRedisClient({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS });
     await ready(redis);
     const direct = new RedisStore(redis, { keyPrefix: uniquePrefix() });

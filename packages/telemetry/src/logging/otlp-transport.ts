@@ -22,20 +22,20 @@ export interface DirectLogSink {
   emitDirect(record: LogRecordFields): boolean;
 }
 
-interface DirectPath {
-  sink: DirectLogSink;
-  /** The SDK's log record attribute count limit, applied here as the SDK applies it. */
-  attributeCountLimit: number;
-}
+/**
+ * The SDK's default log record attribute count limit, applied on the direct path as the SDK applies
+ * it (`startTelemetry` keeps records on the SDK's path when a limit variable is set).
+ */
+const ATTRIBUTE_COUNT_LIMIT = 128;
 
-let direct: DirectPath | undefined;
+let direct: DirectLogSink | undefined;
 
 /**
  * Lets the transport hand records straight to `sink` (the only log record processor, set up by
  * `startTelemetry`) instead of through the SDK's logger; `undefined` goes back to the SDK.
  */
-export function useDirectLogPath(sink: DirectLogSink | undefined, attributeCountLimit = 128): void {
-  direct = sink ? { sink, attributeCountLimit } : undefined;
+export function useDirectLogPath(sink: DirectLogSink | undefined): void {
+  direct = sink;
 }
 
 const SEVERITY: Record<string, SeverityNumber> = {
@@ -69,8 +69,9 @@ export class OtlpLogTransport extends TransportStream {
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     try {
-      const path = direct;
-      const limit = path?.attributeCountLimit ?? Number.POSITIVE_INFINITY;
+      const sink = direct;
+      // Through the SDK, the SDK applies its own limit.
+      const limit = sink ? ATTRIBUTE_COUNT_LIMIT : Number.POSITIVE_INFINITY;
       const attributes: Attributes = {};
       let count = 0;
       let dropped = 0;
@@ -92,7 +93,7 @@ export class OtlpLogTransport extends TransportStream {
       const spanContext = spanContextOf(info);
       const time = typeof info.timestamp === 'string' ? new Date(info.timestamp) : new Date();
       if (
-        path?.sink.emitDirect({
+        sink?.emitDirect({
           hrTime: millisToHrTime(time.getTime()),
           hrTimeObserved: millisToHrTime(Date.now()),
           severityNumber,

@@ -584,7 +584,6 @@ export class OtlpJsonSpanProcessor extends OtlpJsonProcessor<ReadableSpan> imple
  */
 export class OtlpJsonLogRecordProcessor extends OtlpJsonProcessor<LogRecordFields> implements LogRecordProcessor {
   private direct: { resource: Resource; scope: Scope } | undefined;
-  private closed = false;
 
   constructor(
     target: OtlpExportTarget,
@@ -603,18 +602,13 @@ export class OtlpJsonLogRecordProcessor extends OtlpJsonProcessor<LogRecordField
 
   /**
    * Queues a record of `directScope` made without the SDK. False when it was not taken: before the
-   * SDK emitted that scope's first record (the resource and scope are not known yet) and after
-   * shutdown; the caller then emits through the SDK.
+   * SDK emitted that scope's first record (the resource and scope are not known yet); the caller
+   * then emits through the SDK. After shutdown the queue drops it, as the SDK would.
    */
   emitDirect(record: LogRecordFields): boolean {
-    if (this.direct === undefined || this.closed) return false;
+    if (this.direct === undefined) return false;
     this.enqueue(this.direct.resource, this.direct.scope, record);
     return true;
-  }
-
-  override shutdown(): Promise<void> {
-    this.closed = true;
-    return super.shutdown();
   }
 
   protected encode(record: LogRecordFields): string {

@@ -85,7 +85,7 @@ function nameList(value: string | undefined): string[] | undefined {
  * `OTEL_NODE_DISABLED_INSTRUMENTATIONS` (not these); a name in both is disabled. Unknown names are
  * reported once and ignored.
  */
-export function selectInstrumentations(
+function selectInstrumentations(
   env: NodeJS.ProcessEnv,
   log: { warn(message: string): void } = getLogger('telemetry'),
 ): Instrumentation[] {

@@ -72,10 +72,9 @@ export class UsageAccounting {
 
     if (trackingEnabled) {
       // NOTE: not awaited: the counters' round trip is off the response path. The store sends the
-      // records of one event-loop turn in one script call at the end of that turn, so the write is
-      // on the wire before the answer has gone far; reads on this replica wait for it (read your
-      // writes), shutdown writes what is queued, and an outage buffers it (no usage lost). What a
-      // client can no longer count on is another replica seeing its usage in the same millisecond.
+      // records of a 5 ms window in one script call; reads on this replica send and wait for them
+      // (read your writes), shutdown writes what is queued, and an outage buffers it (no usage
+      // lost). Another replica sees the usage at most 5 ms and a round trip after the answer.
       store
         .recordUsage({
           userId,
