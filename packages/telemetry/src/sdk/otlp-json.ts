@@ -169,6 +169,51 @@ export function anyValueJson(value: unknown): string {
   }
 }
 
+/**
+ * What one attribute key's JSON needs, built once: `{"key":"http.route","value":` and, for the
+ * key's first values, the whole `KeyValue` text. Most attributes repeat their values endlessly
+ * (method, route, status code, model, operation), so a span or log record's attributes become a
+ * few concatenations of cached text instead of a dozen new strings each.
+ */
+interface KeyText {
+  prefix: string;
+  /** Whole `KeyValue` JSON by value; null once the key has shown too many distinct values. */
+  values: Map<string | number | boolean, string> | null;
+}
+
+/** Distinct values cached per key; a key with more (ids, durations) is cached no further. */
+const VALUES_PER_KEY = 16;
+/** Longer string values are not cached (prompts never reach attributes, but a URL might). */
+const MAX_CACHED_VALUE_LENGTH = 64;
+
+const keyTexts = new Map<string, KeyText>();
+
+function keyTextOf(key: string): KeyText {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = { prefix: `{"key":${quotedKey(key)},"value":`, values: new Map() };
+    if (keyTexts.size < 2000) keyTexts.set(key, text);
+  }
+  return text;
+}
+
+function keyValueJson(key: string, value: AttributeValue): string {
+  const text = keyTextOf(key);
+  const values = text.values;
+  const cacheable =
+    values !== null &&
+    (typeof value === 'number' ||
+      typeof value === 'boolean' ||
+      (typeof value === 'string' && value.length <= MAX_CACHED_VALUE_LENGTH));
+  if (!cacheable) return `${text.prefix}${anyValueJson(value)}}`;
+  const cached = values.get(value as string | number | boolean);
+  if (cached !== undefined) return cached;
+  const json = `${text.prefix}${anyValueJson(value)}}`;
+  if (values.size < VALUES_PER_KEY) values.set(value as string | number | boolean, json);
+  else text.values = null;
+  return json;
+}
+
 /** OTLP `KeyValue` list as JSON text; undefined values are skipped. */
 export function attributesJson(attributes: Attributes | undefined): string {
   let out = '[';
@@ -176,8 +221,9 @@ export function attributesJson(attributes: Attributes | undefined): string {
   for (const key in attributes) {
     const value = attributes[key] as AttributeValue | undefined;
     if (value === undefined) continue;
-    out += `${first ? '' : ','}{"key":${quotedKey(key)},"value":${anyValueJson(value)}}`;
-    first = false;
+    if (first) first = false;
+    else out += ',';
+    out += keyValueJson(key, value);
   }
   return `${out}]`;
 }

@@ -182,6 +182,18 @@ describe('OTLP JSON export', () => {
     child.end();
     server.end();
     other.startSpan('internal work').end();
+    // Attribute text is cached per key and value: values that repeat, keys with more distinct
+    // values than the cache keeps, a key whose value changes type, values too long to cache.
+    for (let i = 0; i < 40; i++) {
+      const attributes = {
+        'http.route': ['/a', '/b', '/c'][i % 3],
+        'request.id': `r-${i}`,
+        'mixed.type': [1, '1', true, 1.5][i % 4],
+        'long.value': `${'x'.repeat(70)}${i % 2}`,
+        tokens: i % 20,
+      };
+      tracer.startSpan(`repeat ${i}`, { attributes }).end();
+    }
 
     await provider.forceFlush();
     const expected = JSON.parse(
