@@ -7,3 +7,11 @@ export type { ConfigIssue } from './errors';
 export { ConfigError } from './errors';
 export { loadConfig } from './load';
 export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
+export type {
+  RateLimitsJson,
+  UsageCountersJson,
+  UsageJson,
+  UsageSnapshotJson,
+  UsageTimeseriesJson,
+  UserUsageJson,
+} from './wire';

@@ -1,3 +1,11 @@
+import type {
+  RateLimitsJson,
+  UsageCountersJson,
+  UsageJson,
+  UsageSnapshotJson,
+  UsageTimeseriesJson,
+  UserUsageJson,
+} from '@flashcase/config';
 import type { CountersStore, UsageCounters, UsageSnapshot } from '@flashcase/store';
 import { HttpError, requireUser } from '@flashcase/telemetry';
 import { type Request, type Response, Router } from 'express';
@@ -14,7 +22,7 @@ export interface UsageRoutesDeps {
 
 const round6 = (usd: number) => Math.round(usd * 1e6) / 1e6;
 
-function counters(c: UsageCounters) {
+function counters(c: UsageCounters): UsageCountersJson {
   return {
     prompt_tokens: c.promptTokens,
     completion_tokens: c.completionTokens,
@@ -24,11 +32,11 @@ function counters(c: UsageCounters) {
   };
 }
 
-function breakdown(groups: Record<string, UsageCounters>) {
+function breakdown(groups: Record<string, UsageCounters>): Record<string, UsageCountersJson> {
   return Object.fromEntries(Object.entries(groups).map(([name, c]) => [name, counters(c)]));
 }
 
-function snapshotJson(snapshot: UsageSnapshot) {
+function snapshotJson(snapshot: UsageSnapshot): UsageSnapshotJson {
   const hourlyUsd = microsToUsd(snapshot.lastHour.costMicros);
   return {
     usage: {
@@ -79,7 +87,7 @@ function parseTimeseriesQuery(query: Request['query']): { windowS: number; stepS
 export function usageRoutes(deps: UsageRoutesDeps): Router {
   const router = Router();
   const { store, alertThreshold } = deps;
-  const rateLimits = {
+  const rateLimits: RateLimitsJson = {
     ai_per_minute: deps.rateLimits.aiPerMinute,
     ai_per_hour: deps.rateLimits.aiPerHour,
     general_per_minute: deps.rateLimits.generalPerMinute,
@@ -89,7 +97,7 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
   router.get('/api/v1/ai/usage', requireUser({ admin: true }), async (_req: Request, res: Response) => {
     const snapshot = await store.usage();
     const body = snapshotJson(snapshot);
-    res.json({
+    const answer: UsageJson = {
       usage: body.usage,
       alert_threshold: alertThreshold,
       alert_triggered: snapshot.lastHour.totalTokens >= alertThreshold,
@@ -105,19 +113,21 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
       by_model: body.by_model,
       projection: body.projection,
       since: body.since,
-    });
+    };
+    res.json(answer);
   });
 
   router.get('/api/v1/ai/usage/me', requireUser(), async (req: Request, res: Response) => {
     const userId = req.user?.id ?? '';
     const snapshot = await store.userUsage(userId);
-    res.json({ user_id: userId, ...snapshotJson(snapshot), rate_limits: rateLimits });
+    const answer: UserUsageJson = { user_id: userId, ...snapshotJson(snapshot), rate_limits: rateLimits };
+    res.json(answer);
   });
 
   router.get('/api/v1/ai/usage/timeseries', requireUser({ admin: true }), async (req: Request, res: Response) => {
     const { windowS, stepS } = parseTimeseriesQuery(req.query);
     const points = await store.timeseries(windowS * 1000, stepS * 1000);
-    res.json({
+    const answer: UsageTimeseriesJson = {
       window_s: windowS,
       step_s: stepS,
       points: points.map((p) => ({
@@ -129,7 +139,8 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
         errors: p.counters.errors,
         cost_usd: microsToUsd(p.counters.costMicros),
       })),
-    });
+    };
+    res.json(answer);
   });
 
   return router;

@@ -1,45 +1,11 @@
 // The four endpoints the page polls, and what a failed call means for the page.
 
-export interface Counters {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  requests: number;
-  estimated_cost_usd: number;
-}
+// The usage answers are typed once, where ai-proxy builds them (@flashcase/config's wire types).
+import type { UsageCountersJson, UsageJson, UsageTimeseriesJson } from '@flashcase/config';
 
-/** `GET /api/v1/ai/usage` (contract section 6). */
-export interface Usage {
-  usage: {
-    total_prompt_tokens: number;
-    total_completion_tokens: number;
-    total_tokens: number;
-    total_requests: number;
-  };
-  alert_threshold: number;
-  alert_triggered: boolean;
-  estimated_cost_usd: number;
-  last_hour: Counters;
-  by_operation: Record<string, Counters>;
-  by_model: Record<string, Counters>;
-  projection: { hourly_usd: number; daily_usd: number; monthly_usd: number };
-  since: string | null;
-}
-
-/** `GET /api/v1/ai/usage/timeseries?window=1h&step=60`. */
-export interface Timeseries {
-  window_s: number;
-  step_s: number;
-  points: {
-    timestamp: string;
-    prompt_tokens: number;
-    completion_tokens: number;
-    total_tokens: number;
-    requests: number;
-    errors: number;
-    cost_usd: number;
-  }[];
-}
+export type Counters = UsageCountersJson;
+export type Usage = UsageJson;
+export type Timeseries = UsageTimeseriesJson;
 
 export interface Alert {
   name: string;

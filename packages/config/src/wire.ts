@@ -1,0 +1,71 @@
+// JSON answers of the contract that more than one package reads. ai-proxy builds them with these
+// types and the dashboard and the CLI read them with the same ones, so a renamed or retyped field
+// fails to compile everywhere at once instead of showing as a blank cell.
+
+/** One group's counters: `last_hour`, and each entry of `by_operation` and `by_model`. */
+export interface UsageCountersJson {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  requests: number;
+  estimated_cost_usd: number;
+}
+
+/** What `/api/v1/ai/usage` and `/api/v1/ai/usage/me` share (contract section 6). */
+export interface UsageSnapshotJson {
+  usage: {
+    total_prompt_tokens: number;
+    total_completion_tokens: number;
+    total_tokens: number;
+    total_requests: number;
+  };
+  estimated_cost_usd: number;
+  last_hour: UsageCountersJson;
+  by_operation: Record<string, UsageCountersJson>;
+  by_model: Record<string, UsageCountersJson>;
+  projection: { hourly_usd: number; daily_usd: number; monthly_usd: number };
+  /** When counting began (ISO 8601), null before the first call. */
+  since: string | null;
+}
+
+/** The limits as configured; 0 means off. */
+export interface RateLimitsJson {
+  ai_per_minute: number;
+  ai_per_hour: number;
+  general_per_minute: number;
+  general_per_hour: number;
+}
+
+/** `GET /api/v1/ai/usage` (admin): cluster-wide usage, the alert threshold and the cost controls. */
+export interface UsageJson extends UsageSnapshotJson {
+  alert_threshold: number;
+  alert_triggered: boolean;
+  cost_control: {
+    model: string;
+    default_temperature: number;
+    max_tokens: { chat: number; rewrite: number; autocomplete: number };
+  };
+  rate_limits: RateLimitsJson;
+}
+
+/** `GET /api/v1/ai/usage/me`: the caller's own usage. */
+export interface UserUsageJson extends UsageSnapshotJson {
+  user_id: string;
+  rate_limits: RateLimitsJson;
+}
+
+/** `GET /api/v1/ai/usage/timeseries?window=1h&step=60` (admin). */
+export interface UsageTimeseriesJson {
+  window_s: number;
+  step_s: number;
+  points: {
+    /** Start of the step (ISO 8601). */
+    timestamp: string;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    requests: number;
+    errors: number;
+    cost_usd: number;
+  }[];
+}
