@@ -37,6 +37,8 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** The parsed JSON body; the raw text when it is not valid JSON; undefined when empty. */
   body: unknown;
+  /** Set when the caller closed the connection before the answer was complete (an abandoned call). */
+  abandoned?: boolean;
 }
 
 /** A running fake; see {@link startFakeOpenAI}. */
@@ -155,7 +157,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         bodyValid = false;
       }
     }
-    if (record) requests.push({ method, path, headers: flatHeaders(req), body });
+    if (record) {
+      const entry: RecordedRequest = { method, path, headers: flatHeaders(req), body };
+      requests.push(entry);
+      res.once('close', () => {
+        if (!res.writableFinished) entry.abandoned = true;
+      });
+    }
 
     if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
       const given = req.headers.authorization;

@@ -140,6 +140,40 @@ describe('upstream faults', () => {
   });
 });
 
+describe('a client that leaves during a non-streaming call', () => {
+  let h: Harness;
+  // A long upstream timeout: only the client's leaving can end the hanging call.
+  beforeAll(async () => {
+    h = await startHarness({ env: { RATE_LIMIT_AI_PER_MINUTE: '0', AI_UPSTREAM_TIMEOUT_MS: '60000' } });
+  });
+  afterAll(() => h.close());
+
+  it('abandons the upstream call at once and counts it as client_closed', async () => {
+    h.fake.setBehavior({ kind: 'hang' });
+    const closedBefore = await requestsBy(h, 'client_closed');
+    const leaving = new AbortController();
+    const call = fetch(`${h.base}/api/v1/ai/chat`, {
+      method: 'POST',
+      headers: { ...h.as('quitter'), 'content-type': 'application/json' },
+      body: JSON.stringify(chat),
+      signal: leaving.signal,
+    }).catch(() => undefined);
+    for (let i = 0; i < 200 && h.fake.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    const upstreamCall = h.fake.requests[0];
+    expect(upstreamCall?.abandoned).toBeUndefined();
+    leaving.abort();
+    await call;
+    for (let i = 0; i < 200 && !upstreamCall?.abandoned; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(upstreamCall?.abandoned).toBe(true);
+    let closed = await requestsBy(h, 'client_closed');
+    for (let i = 0; i < 100 && closed === closedBefore; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      closed = await requestsBy(h, 'client_closed');
+    }
+    expect(closed).toBe(closedBefore + 1);
+  });
+});
+
 describe('an upstream that refuses connections', () => {
   it('answers 502 upstream_error and keeps serving', async () => {
     const h = await startHarness({ env: { XAI_BASE_URL: 'http://127.0.0.1:1/v1' } });
