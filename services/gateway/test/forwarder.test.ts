@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorHandler, getLogger, requestId, setupLogging } from '@flashcase/telemetry';
+import { LineCapture } from '@flashcase/testkit';
+import express from 'express';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Forwarder } from '../src/proxy/forward';
+
+/**
+ * The forwarder against a real internal service on loopback: what the client gets when that service
+ * is down, slow, large, streaming, or breaks off, and what the service sees when the client leaves.
+ */
+describe('Forwarder', () => {
+  let internal: Server;
+  let internalUrl: string;
+  let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
+  const servers: Server[] = [];
+  const forwarders: Forwarder[] = [];
+
+  beforeAll(async () => {
+    setupLogging({ environment: 'test', stream: new LineCapture(), otlp: false });
+    internal = createServer((req, res) => handle(req, res));
+    await new Promise<void>((resolve) => internal.listen(0, '127.0.0.1', resolve));
+    internalUrl = `http://127.0.0.1:${(internal.address() as AddressInfo).port}`;
+  });
+  afterEach(() => internal.closeAllConnections());
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+    await Promise.all(forwarders.map((f) => f.close()));
+    internal.close();
+  });
+
+  /** A front service that forwards everything to `target`, with the contract's error JSON. */
+  async function front(target: string, timeoutMs = 2_000): Promise<string> {
+    const forwarder = new Forwarder({ target, name: 'ai-proxy', timeoutMs });
+    forwarders.push(forwarder);
+    const app = express();
+    app.use(requestId());
+    app.use(express.json());
+    app.all('/{*rest}', (req, res) => forwarder.forward(req, res));
+    app.use(errorHandler({ logger: getLogger('forwarder-test') }));
+    const server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise((resolve) => server.once('listening', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('answers 502 upstream_error when the service is down', async () => {
+    const base = await front('http://127.0.0.1:1');
+    const res = await fetch(`${base}/api/v1/ai/chat`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_error');
+  });
+
+  it('answers 504 upstream_timeout when the service sends no headers in time', async () => {
+    handle = () => {}; // never answers
+    const base = await front(internalUrl, 300);
+    const res = await fetch(`${base}/slow`);
+    expect(res.status).toBe(504);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('upstream_timeout');
+  });
+
+  it('relays small answers whole with their length, and large ones intact, chunked or not', async () => {
+    const large = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < large.length; i++) large[i] = (i * 31) % 251;
+    handle = (req, res) => {
+      if (req.url === '/small') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 }).end('{"ok":true}');
+      } else if (req.url === '/large-length') res.writeHead(200, { 'content-length': large.length }).end(large);
+      else {
+        // chunked, in pieces
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        for (let off = 0; off < large.length; off += 65_536) res.write(large.subarray(off, off + 65_536));
+        res.end();
+      }
+    };
+    const base = await front(internalUrl);
+    const small = await fetch(`${base}/small`);
+    expect(small.headers.get('content-length')).toBe('11');
+    expect(await small.json()).toEqual({ ok: true });
+    const digest = (b: ArrayBuffer | Buffer) =>
+      createHash('sha256')
+        .update(Buffer.from(b as ArrayBuffer))
+        .digest('hex');
+    for (const path of ['/large-length', '/large-chunked']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status).toBe(200);
+      expect(digest(await res.arrayBuffer())).toBe(digest(large));
+    }
+  });
+
+  it('passes a stream on event by event, and abandons the internal call when the client leaves', async () => {
+    let internalClosed = false;
+    let sent = 0;
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const tick = setInterval(() => res.write(`data: {"n":${sent++}}\n\n`), 10);
+      req.socket.once('close', () => {
+        clearInterval(tick);
+        internalClosed = true;
+      });
+    };
+    const base = await front(internalUrl);
+    const leaving = new AbortController();
+    const res = await fetch(`${base}/stream`, { signal: leaving.signal });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toContain('data: {"n":0}');
+    leaving.abort();
+    await reader.cancel().catch(() => undefined);
+    await until(() => internalClosed);
+    expect(internalClosed).toBe(true);
+  });
+
+  it('cuts the client connection when the service breaks off after its headers', async () => {
+    handle = (req, res) => {
+      // a small answer of known length (relayed whole) and a chunked one (relayed as it comes)
+      const headers = req.url === '/known' ? { 'content-length': 100 } : { 'content-type': 'text/event-stream' };
+      res.writeHead(200, headers);
+      res.write(req.url === '/known' ? Buffer.alloc(10) : 'data: {}\n\n');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const base = await front(internalUrl);
+    // Nothing was sent yet: the client sees the connection cut, not a short answer.
+    await expect(fetch(`${base}/known`)).rejects.toThrow();
+    // Headers and the first event were sent: the body breaks off instead of ending cleanly.
+    const res = await fetch(`${base}/streamed`);
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+});
