@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
 import type { UpstreamRequest } from '../operations/types';
+import { DispatchedStream, type StreamHead } from './dispatched-stream';
 import {
   type CompletionResult,
   type OpenAIChunk,
@@ -119,17 +120,6 @@ export class OpenAICompatibleProvider implements Provider {
     });
   }
 
-  private send(req: UpstreamRequest, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-    return this.agent.request({
-      origin: this.origin,
-      path: this.path,
-      method: 'POST',
-      signal,
-      headers: this.headers(req),
-      body: payload(req),
-    });
-  }
-
   private headers(req: UpstreamRequest): Record<string, string> {
     return {
       authorization: `Bearer ${this.options.apiKey}`,
@@ -145,8 +135,8 @@ export class OpenAICompatibleProvider implements Provider {
    * outlive the call by long enough to survive young-generation collections: measured at one
    * connection, about 4 MB of each scavenge survived it and was promoted (the young generation
    * grew to 64 MB, scavenges paused 8-10 ms, the old generation filled with the promoted garbage).
-   * Through `dispatch` nothing survives (under 0.1 MB, pauses about 1.5 ms). Streams keep
-   * `request()`: they need its backpressure and are not the hot path.
+   * Through `dispatch` nothing survives (under 0.1 MB, pauses about 1.5 ms). Streams go through
+   * {@link DispatchedStream} for the same reason.
    */
   private whole(req: UpstreamRequest, signal: AbortSignal): Promise<WholeAnswer> {
     return new Promise<WholeAnswer>((resolve, reject) => {
@@ -243,21 +233,34 @@ export class OpenAICompatibleProvider implements Provider {
 
   async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
     // Per-chunk silence is bounded by the agent's bodyTimeout; the first byte by headersTimeout.
-    let res: Dispatcher.ResponseData;
+    const streamed = { ...req, stream: true };
+    const body = new DispatchedStream(
+      this.agent,
+      {
+        origin: this.origin,
+        path: this.path,
+        method: 'POST',
+        headers: this.headers(streamed),
+        body: payload(streamed),
+      },
+      signal,
+    );
+    let res: StreamHead;
     try {
-      res = await this.send({ ...req, stream: true }, signal);
+      res = await body.head;
     } catch (err) {
+      body.close();
       throw classify(err, signal, false);
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
-      const text = await res.body.text().catch(() => '');
+      const text = await body.text().catch(() => '');
       throw await statusError(res.statusCode, res.headers, text);
     }
     const decoder = new TextDecoder();
     let buffer = '';
     let sawUsage = false;
     try {
-      for await (const piece of res.body) {
+      for await (const piece of body) {
         buffer += decoder.decode(piece as Buffer, { stream: true });
         let newline = buffer.indexOf('\n');
         while (newline !== -1) {
@@ -296,7 +299,7 @@ export class OpenAICompatibleProvider implements Provider {
     } catch (err) {
       throw classify(err, signal, false);
     } finally {
-      res.body.destroy();
+      body.close();
     }
   }
 

@@ -1,0 +1,129 @@
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DispatchedStream } from '../src/providers/dispatched-stream';
+
+/** DispatchedStream against a real HTTP server on loopback. */
+describe('DispatchedStream', () => {
+  let server: Server;
+  let origin: string;
+  let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
+  const agent = new Agent({ keepAliveTimeout: 1_000 });
+
+  beforeAll(async () => {
+    server = createServer((req, res) => handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(() => server.closeAllConnections());
+  afterAll(async () => {
+    await agent.close();
+    server.close();
+  });
+
+  const open = (signal = new AbortController().signal) =>
+    new DispatchedStream(agent, { origin, path: '/', method: 'GET' }, signal);
+  const until = async (done: () => boolean) => {
+    for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('yields the whole body in order, and holds the sender back while the reader waits', async () => {
+    const piece = Buffer.alloc(64 * 1024);
+    const pieces = 2048; // 128 MB: far more than the sockets' buffers can hold (32 + 4 MB at most here)
+    let written = 0;
+    const sent = createHash('sha256');
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      let i = 0;
+      const more = () => {
+        while (i < pieces) {
+          piece.fill(i % 251);
+          sent.update(piece);
+          i++;
+          written = i;
+          if (!res.write(piece)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    };
+    const stream = open();
+    const head = await stream.head;
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toBe('application/octet-stream');
+    const received = createHash('sha256');
+    let bytes = 0;
+    let writtenWhileStalled = 0;
+    for await (const chunk of stream) {
+      if (bytes === 0) {
+        // A reader that stalls: the sender must be held back at a few socket buffers' worth
+        // (without the pause it would push all 128 MB into this process's memory).
+        await new Promise((r) => setTimeout(r, 500));
+        writtenWhileStalled = written;
+      }
+      received.update(chunk);
+      bytes += chunk.length;
+    }
+    expect(writtenWhileStalled).toBeGreaterThan(0);
+    expect(writtenWhileStalled).toBeLessThan(pieces / 2);
+    expect(bytes).toBe(piece.length * pieces);
+    expect(received.digest('hex')).toBe(sent.digest('hex'));
+  });
+
+  it('abandons the call when the reader stops early', async () => {
+    let closed = false;
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const tick = setInterval(() => res.write('data: {}\n\n'), 5);
+      req.socket.once('close', () => {
+        clearInterval(tick);
+        closed = true;
+      });
+    };
+    const stream = open();
+    await stream.head;
+    let read = 0;
+    for await (const _chunk of stream) {
+      if (++read === 2) break;
+    }
+    await until(() => closed);
+    expect(closed).toBe(true);
+  });
+
+  it('rejects the head with the abort reason when the signal fires first, and hangs up', async () => {
+    let closed = false;
+    handle = (req) => {
+      req.socket.once('close', () => {
+        closed = true;
+      });
+    }; // never answers
+    const abort = new AbortController();
+    const stream = open(abort.signal);
+    setTimeout(() => abort.abort(new Error('client went away')), 20);
+    await expect(stream.head).rejects.toThrow('client went away');
+    await until(() => closed);
+    expect(closed).toBe(true);
+  });
+
+  it('ends the iteration with the error when the answer breaks off', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-length': 1000 });
+      res.write(Buffer.alloc(10));
+      setTimeout(() => res.socket?.destroy(), 10);
+    };
+    const stream = open();
+    await stream.head;
+    await expect(
+      (async () => {
+        for await (const _chunk of stream) {
+          // read until it breaks
+        }
+      })(),
+    ).rejects.toThrow();
+  });
+});
