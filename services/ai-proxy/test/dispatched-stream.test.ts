@@ -75,6 +75,20 @@ describe('DispatchedStream', () => {
     expect(received.digest('hex')).toBe(sent.digest('hex'));
   });
 
+  it('reads a whole answer of many chunks as text without holding the sender back', async () => {
+    const line = `${'x'.repeat(1023)}\n`;
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < 3000; i++) res.write(line); // far more chunks than the stream holds back at
+      res.end();
+    };
+    const stream = open();
+    expect((await stream.head).statusCode).toBe(200);
+    const text = await stream.text();
+    expect(text.length).toBe(3000 * line.length);
+    expect(text).toBe(line.repeat(3000));
+  });
+
   it('abandons the call when the reader stops early', async () => {
     let closed = false;
     handle = (req, res) => {

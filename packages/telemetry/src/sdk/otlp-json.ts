@@ -191,8 +191,10 @@ const keyTexts = new Map<string, KeyText>();
 function keyTextOf(key: string): KeyText {
   let text = keyTexts.get(key);
   if (text === undefined) {
-    text = { prefix: `{"key":${quotedKey(key)},"value":`, values: new Map() };
-    if (keyTexts.size < 2000) keyTexts.set(key, text);
+    // Past 2000 keys nothing more is kept, so no value map is worth building for this one.
+    const kept = keyTexts.size < 2000;
+    text = { prefix: `{"key":${quotedKey(key)},"value":`, values: kept ? new Map() : null };
+    if (kept) keyTexts.set(key, text);
   }
   return text;
 }

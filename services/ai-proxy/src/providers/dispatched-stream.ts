@@ -14,10 +14,10 @@ function abortReason(signal: AbortSignal): Error {
 }
 
 /**
- * One upstream call through `dispatcher.dispatch`, its answer read as an async iterable of chunks:
- * `head` settles with the status and headers, iterating yields the body as it arrives, pausing the
- * upstream socket while more than {@link HIGH_WATER} chunks wait for the reader. Breaking out of
- * the iteration (or {@link close}) abandons the call; `signal` aborts it.
+ * One upstream call through `dispatcher.dispatch`: `head` settles with the status and headers;
+ * then either iterate, which yields the body as it arrives and pauses the upstream socket while
+ * more than {@link HIGH_WATER} chunks wait for the reader, or read it whole with {@link text}.
+ * Breaking out of the iteration (or {@link close}) abandons the call; `signal` aborts it.
  *
  * NOTE: what `dispatcher.request()` gives, without its per-call Readable stream and handler, which
  * outlive the call long enough to survive young-generation collections (bench/README.md, step 22).
@@ -28,6 +28,8 @@ export class DispatchedStream implements AsyncIterable<Buffer> {
   private readonly queue: Buffer[] = [];
   private ended = false;
   private closed = false;
+  /** Reading the whole answer: nothing to hold back. */
+  private collecting = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private readonly onAbort = () => this.controller?.abort(abortReason(this.signal));
@@ -55,7 +57,7 @@ export class DispatchedStream implements AsyncIterable<Buffer> {
       onResponseStart: (_controller, statusCode, headers) => resolveHead({ statusCode, headers }),
       onResponseData: (controller, chunk) => {
         this.queue.push(chunk);
-        if (this.queue.length >= HIGH_WATER) controller.pause();
+        if (!this.collecting && this.queue.length >= HIGH_WATER) controller.pause();
         this.notify();
       },
       onResponseEnd: () => {
@@ -90,11 +92,22 @@ export class DispatchedStream implements AsyncIterable<Buffer> {
     }
   }
 
-  /** The rest of the body as text (an error answer's). */
+  /** The rest of the body, whole, as text (a JSON answer, an error answer). */
   async text(): Promise<string> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of this) chunks.push(chunk);
-    return Buffer.concat(chunks).toString('utf8');
+    this.collecting = true;
+    if (this.controller?.paused) this.controller.resume();
+    try {
+      while (!this.ended && !this.failure) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+      }
+      if (this.failure) throw this.failure;
+      const chunks = this.queue.splice(0);
+      return (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
+    } finally {
+      this.close();
+    }
   }
 
   /** Abandons the call if its answer has not ended; idempotent. */

@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, errors as undiciErrors } from 'undici';
+import { Agent, errors as undiciErrors } from 'undici';
 import type { UpstreamRequest } from '../operations/types';
 import { DispatchedStream, type StreamHead } from './dispatched-stream';
 import {
@@ -86,16 +86,6 @@ function classify(err: unknown, signal: AbortSignal, timedOut: boolean): Upstrea
   );
 }
 
-interface WholeAnswer {
-  statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
-}
-
 /**
  * An OpenAI-compatible Chat Completions client (xAI Grok by default) over a pooled keep-alive undici
  * Agent. `AI_UPSTREAM_TIMEOUT_MS` bounds the whole non-streaming call, and for streams both the
@@ -129,58 +119,17 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   /**
-   * One non-streaming call, its answer read whole, through the dispatcher's handler interface.
-   *
-   * NOTE: `agent.request()` wraps every answer in a Readable stream and a request handler that
-   * outlive the call by long enough to survive young-generation collections: measured at one
-   * connection, about 4 MB of each scavenge survived it and was promoted (the young generation
-   * grew to 64 MB, scavenges paused 8-10 ms, the old generation filled with the promoted garbage).
-   * Through `dispatch` nothing survives (under 0.1 MB, pauses about 1.5 ms). Streams go through
-   * {@link DispatchedStream} for the same reason.
+   * The call through `dispatch`, not `agent.request()`: request() wraps every answer in a Readable
+   * stream and a handler that outlive the call long enough to survive young-generation
+   * collections (at one connection about 4 MB of each scavenge survived and was promoted, pauses
+   * 8-10 ms; through `dispatch` under 0.1 MB, about 1.5 ms: bench/README.md, step 22).
    */
-  private whole(req: UpstreamRequest, signal: AbortSignal): Promise<WholeAnswer> {
-    return new Promise<WholeAnswer>((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let statusCode = 0;
-      let headers: Record<string, string | string[] | undefined> = {};
-      let controller: Dispatcher.DispatchController | undefined;
-      const abort = () => controller?.abort(abortReason(signal));
-      signal.addEventListener('abort', abort, { once: true });
-      const settle = () => signal.removeEventListener('abort', abort);
-      this.agent.dispatch(
-        {
-          origin: this.origin,
-          path: this.path,
-          method: 'POST',
-          headers: this.headers(req),
-          body: payload(req),
-        },
-        {
-          onRequestStart(c) {
-            controller = c;
-            if (signal.aborted) c.abort(abortReason(signal));
-          },
-          onResponseStart(_c, status, answerHeaders) {
-            statusCode = status;
-            headers = answerHeaders;
-          },
-          onResponseData(_c, chunk) {
-            chunks.push(chunk);
-            size += chunk.length;
-          },
-          onResponseEnd() {
-            settle();
-            const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-            resolve({ statusCode, headers, text: body.toString('utf8') });
-          },
-          onResponseError(_c, err) {
-            settle();
-            reject(err);
-          },
-        },
-      );
-    });
+  private call(req: UpstreamRequest, signal: AbortSignal): DispatchedStream {
+    return new DispatchedStream(
+      this.agent,
+      { origin: this.origin, path: this.path, method: 'POST', headers: this.headers(req), body: payload(req) },
+      signal,
+    );
   }
 
   async complete(req: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult> {
@@ -196,8 +145,9 @@ export class OpenAICompatibleProvider implements Provider {
     if (signal.aborted) combined.abort();
     else signal.addEventListener('abort', onClientGone, { once: true });
     try {
-      const res = await this.whole({ ...req, stream: false }, combined.signal);
-      const text = res.text;
+      const answer = this.call({ ...req, stream: false }, combined.signal);
+      const res = await answer.head;
+      const text = await answer.text();
       if (res.statusCode < 200 || res.statusCode >= 300) throw await statusError(res.statusCode, res.headers, text);
       let body: {
         id?: string;
@@ -233,18 +183,7 @@ export class OpenAICompatibleProvider implements Provider {
 
   async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
     // Per-chunk silence is bounded by the agent's bodyTimeout; the first byte by headersTimeout.
-    const streamed = { ...req, stream: true };
-    const body = new DispatchedStream(
-      this.agent,
-      {
-        origin: this.origin,
-        path: this.path,
-        method: 'POST',
-        headers: this.headers(streamed),
-        body: payload(streamed),
-      },
-      signal,
-    );
+    const body = this.call({ ...req, stream: true }, signal);
     let res: StreamHead;
     try {
       res = await body.head;
