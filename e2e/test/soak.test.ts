@@ -92,23 +92,27 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
       );
       expect(totals).toMatchObject({ total_requests: ok, total_tokens: tokens });
 
-      // RSS flat: once warm (second quarter) the heap only breathes; a leak pushes the last
-      // quarter's mean above the warm quarter's peak. 20 % of slack for GC timing on a loaded machine.
+      // RSS flat: once warm, the heap only breathes; a leak keeps pushing the last quarter's mean
+      // above the third quarter's peak. Warm means the third quarter: with few objects surviving
+      // the young generation, V8 takes a minute or more to size the old one, and that one-time step
+      // (260 -> 320 MB around the first minute, then flat) fell inside the second quarter. 10 % of
+      // slack for GC timing on a loaded machine.
       const quarter = Math.floor(samples.length / 4);
       const peakOf = (rows: typeof samples, p: number) => Math.max(...rows.map((r) => r.rss[p] ?? 0));
       const mean = (rows: typeof samples, p: number) =>
         rows.reduce((s, r) => s + (r.rss[p] ?? 0), 0) / Math.max(1, rows.length);
-      const report: string[] = [];
-      for (let p = 0; p < pids.length; p++) {
-        const early = mean(samples.slice(quarter, 2 * quarter), p);
-        const late = mean(samples.slice(3 * quarter), p);
-        const peak = Math.max(...samples.map((r) => r.rss[p] ?? 0));
-        report.push(
-          `${p % 2 === 0 ? 'gateway' : 'ai-proxy'}#${Math.floor(p / 2)} early ${early.toFixed(1)} MB late ${late.toFixed(1)} MB peak ${peak.toFixed(1)} MB`,
-        );
-        expect(late).toBeLessThan(peakOf(samples.slice(quarter, 2 * quarter), p) * 1.2);
-      }
+      const warm = samples.slice(2 * quarter, 3 * quarter);
+      const lastQuarter = samples.slice(3 * quarter);
+      const report = pids.map((_, p) => {
+        const name = `${p % 2 === 0 ? 'gateway' : 'ai-proxy'}#${Math.floor(p / 2)}`;
+        const first = mean(samples.slice(quarter, 2 * quarter), p).toFixed(1);
+        return `${name} q2 ${first} MB, q3 peak ${peakOf(warm, p).toFixed(1)} MB, q4 ${mean(lastQuarter, p).toFixed(1)} MB`;
+      });
+      // Printed before the checks, so a failure shows every process's curve.
       console.log(`soak ${SOAK_S}s: ${ok} requests ok, ${tokens} tokens, 0 failures\n${report.join('\n')}`);
+      for (let p = 0; p < pids.length; p++) {
+        expect(mean(lastQuarter, p)).toBeLessThan(peakOf(warm, p) * 1.1);
+      }
     },
     (SOAK_S + 120) * 1000,
   );
