@@ -12,19 +12,21 @@
  * Optional targets (--targets=...): c-otel-off / d-otel-off (OTEL_SDK_DISABLED=true) and d-sampled
  * (10 % of traces and routine logs), to show what telemetry costs; c|d-small-young, c|d-capped-heap,
  * c|d-tight-old and c|d-lean (V8 heap flags), to show what memory costs. `--soak=120` instead runs
- * (d) at 50 connections for 120 s and reports its memory over time.
+ * (d) (or the first d target named, e.g. `--targets=d-lean`) at 50 connections for 120 s and reports
+ * its memory over time: RSS, and the heap that survives each full GC (the leak test).
  *
  * Writes bench/results.json (or --out). Limits are off (RATE_LIMIT_*=0) so nothing is refused; every
  * answer is checked (status 200 and a real completion), and a target with any failure is marked
  * invalid rather than reported as fast.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { fullGcs, liveHeapTrend } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { type Endpoint, type RunStats, runJson, runStream, type StreamStats } from './load.ts';
 import { type Child, cpuMs, freePort, memoryMb, sampleMemory, startChild } from './processes.ts';
@@ -46,6 +48,7 @@ const { values: flags } = parseArgs({
     baseline: { type: 'string' },
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    memlog: { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -93,6 +96,8 @@ const VARIANTS: Record<string, { label: string; env: Record<string, string>; nod
   // What a smaller heap costs and saves: V8's young generation capped (on a large host it grows to
   // 64 MB x 2 under load), and also the old generation (the setting that reaches 200 MB).
   'small-young': { label: ', semi-space 8 MB', env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
+  'semi-16': { label: ', semi-space 16 MB', env: {}, nodeArgs: ['--max-semi-space-size=16'] },
+  'semi-32': { label: ', semi-space 32 MB', env: {}, nodeArgs: ['--max-semi-space-size=32'] },
   'capped-heap': {
     label: ', semi 8 MB + old 160 MB',
     env: { NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=160' },
@@ -113,11 +118,18 @@ const VARIANTS: Record<string, { label: string; env: Record<string, string>; nod
 };
 
 function parseTarget(id: TargetId): { letter: string; variant: string } {
-  const m = /^([a-e])(?:-(otel-off|sampled|small-young|capped-heap|tight-old|lean)|@([\w.-]+))?$/.exec(id);
+  const m = /^([a-e])(?:-([\w-]+)|@([\w.-]+))?$/.exec(id);
   const variant = m?.[2] ?? m?.[3] ?? 'full';
-  if (!m || (variant !== 'full' && !'cd'.includes(m[1] as string)) || !(variant in VARIANTS)) {
+  const isBaseline = m?.[3] !== undefined;
+  if (
+    !m ||
+    (variant !== 'full' && !'cd'.includes(m[1] as string)) ||
+    !(variant in VARIANTS) ||
+    (!isBaseline && BASELINES.has(variant))
+  ) {
+    const named = Object.keys(VARIANTS).filter((v) => v !== 'full' && !BASELINES.has(v));
     throw new Error(
-      `unknown target ${id}: a, b, c, d, e, c|d-otel-off, c|d-sampled, c|d-small-young, c|d-capped-heap, c|d-tight-old, c|d-lean, c|d@<--baseline name>`,
+      `unknown target ${id}: a, b, c, d, e, ${named.map((v) => `c|d-${v}`).join(', ')}, c|d@<--baseline name>`,
     );
   }
   return { letter: m[1] as string, variant };
@@ -147,6 +159,7 @@ const logDir = mkdtempSync(join(tmpdir(), 'flashcase-bench-'));
 
 async function start(name: string, args: string[], ready: RegExp, env: Record<string, string> = {}, cwd?: string) {
   const profile = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(logDir, 'profiles')}`] : [];
+  if (flags.memlog) profile.push(`--import=${join(SRC_DIR, 'memlog.ts')}`);
   const { child, value } = await startChild({ name, args: [...profile, ...args], ready, env, cwd, logDir });
   children.push(child);
   return { child, value };
@@ -473,7 +486,9 @@ async function main(): Promise<void> {
 
   const targets: Target[] = [];
   const stacks: Record<string, Stack> = {};
-  const wanted = soakS !== undefined ? (['d'] as TargetId[]) : ids;
+  // The soak runs one chain: the first (d) target named (d-lean, d@base, ...), else (d).
+  const soakTarget = ids.find((t) => parseTarget(t).letter === 'd') ?? 'd';
+  const wanted = soakS !== undefined ? [soakTarget] : ids;
   for (const id of wanted) {
     switch (id) {
       case 'a':
@@ -523,7 +538,8 @@ async function main(): Promise<void> {
           spec.env,
           needsGateway,
           spec.root,
-          spec.nodeArgs,
+          // The soak reads every full GC's result from the services' logs (liveHeapTrend).
+          soakS !== undefined ? [...(spec.nodeArgs ?? []), '--trace-gc'] : spec.nodeArgs,
         );
         const stack = stacks[variant];
         if (letter === 'c') {
@@ -550,7 +566,7 @@ async function main(): Promise<void> {
   const stopSampling = sampleMemory(services);
 
   if (soakS !== undefined) {
-    await soak(targets[0] as Target, soakS, stacks.full as Stack);
+    await soak(targets[0] as Target, soakS, stacks[parseTarget(soakTarget).variant] as Stack);
     stopSampling();
     await stopAll();
     await cleanRedis();
@@ -667,6 +683,7 @@ async function main(): Promise<void> {
   for (const c of checks) {
     process.stdout.write(`  ${c.met ? 'MET  ' : 'UNMET'} ${c.name}: ${c.value} (limit ${c.limit})\n`);
   }
+  if (flags.memlog) printMemlog();
   process.stdout.write(`\nwrote ${out} in ${report.wall_time_s} s\n`);
 }
 
@@ -788,6 +805,21 @@ function targetChecks(
   return checks;
 }
 
+/** `--memlog`: the peak of each field memlog.ts printed, per process. */
+function printMemlog(): void {
+  process.stdout.write('\nmemory (peak MB of 2 s samples; arrayBuffers: Buffer bytes outside the V8 heap):\n');
+  for (const child of children) {
+    const peak: Record<string, number> = {};
+    for (const m of readFileSync(child.logFile, 'utf8').matchAll(/^MEMLOG (.*)$/gm)) {
+      for (const [key, value] of (m[1] as string).split(' ').map((kv) => kv.split('='))) {
+        peak[key as string] = Math.max(peak[key as string] ?? 0, Number(value));
+      }
+    }
+    const fields = Object.entries(peak).map(([k, v]) => `${k} ${v.toFixed(1)}`);
+    if (fields.length > 0) process.stdout.write(`  ${child.name.padEnd(24)} ${fields.join('  ')}\n`);
+  }
+}
+
 /** `--soak=N`: (d) at 50 connections for N seconds in 10 s slices, RSS of each service after each. */
 async function soak(target: Target, seconds: number, stack: Stack): Promise<void> {
   const slices = Math.max(1, Math.round(seconds / 10));
@@ -804,6 +836,24 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
     timeline.push(row);
     process.stdout.write(`${JSON.stringify(row)}\n`);
   }
+  const live = Object.fromEntries(
+    [stack.gateway as Child, stack.aiProxy].map((c) => {
+      const trend = liveHeapTrend(fullGcs(readFileSync(c.logFile, 'utf8')));
+      return [
+        c.name,
+        {
+          full_gcs: trend.fullGcs,
+          first_third_mb: round(trend.firstThirdMb, 1),
+          last_third_mb: round(trend.lastThirdMb, 1),
+          slope_mb_per_min: round(trend.slopeMbPerMin, 2),
+        },
+      ];
+    }),
+  );
+  for (const [name, l] of Object.entries(live))
+    process.stdout.write(
+      `${name}: ${l.full_gcs} full GCs after 20 s; live heap after them ${l.first_third_mb} -> ${l.last_third_mb} MB (first and last third), slope ${l.slope_mb_per_min} MB/min\n`,
+    );
   const first = timeline[1] ?? timeline[0];
   const last = timeline[timeline.length - 1];
   const report = {
@@ -815,6 +865,9 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
     failed: bad,
     timeline,
     peak_rss_mb: Object.fromEntries([stack.gateway as Child, stack.aiProxy].map((c) => [c.name, round0(c.peakRssMb)])),
+    // What a leak shows: the heap that survives full GCs growing. RSS also moves with V8 sizing its
+    // generations (a one-time step when it first grows the old generation), which is not a leak.
+    live_heap_after_full_gc: live,
     growth_after_first_slice_mb: Object.fromEntries(
       Object.keys(last ?? {})
         .filter((k) => k.endsWith('_rss_mb'))

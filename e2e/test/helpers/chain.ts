@@ -25,7 +25,7 @@ export interface Chain {
 }
 
 /** gateway -> N ai-proxy replicas (the gateway talks to the first) -> the fake upstream, as processes. */
-export async function startChain(env: Record<string, string>, replicas = 1): Promise<Chain> {
+export async function startChain(env: Record<string, string>, replicas = 1, nodeArgs: string[] = []): Promise<Chain> {
   const fake = await startFakeOpenAI({ apiKey: API_KEY, record: false });
   const common = { INTERNAL_TOKEN, JWT_SECRET, LOG_LEVEL: 'info', ...env };
   const aiProxyMetrics: string[] = [];
@@ -37,20 +37,28 @@ export async function startChain(env: Record<string, string>, replicas = 1): Pro
       const metricsPort = await freePort();
       aiProxyMetrics.push(`http://127.0.0.1:${metricsPort}/metrics`);
       aiProxies.push(
-        await startService('ai-proxy', {
-          ...common,
-          XAI_API_KEY: API_KEY,
-          XAI_BASE_URL: fake.url,
-          METRICS_PORT: String(metricsPort),
-        }),
+        await startService(
+          'ai-proxy',
+          {
+            ...common,
+            XAI_API_KEY: API_KEY,
+            XAI_BASE_URL: fake.url,
+            METRICS_PORT: String(metricsPort),
+          },
+          { nodeArgs },
+        ),
       );
     }
     gwMetrics = await freePort();
-    gateway = await startService('gateway', {
-      ...common,
-      AI_PROXY_URL: aiProxies[0]?.base ?? '',
-      METRICS_PORT: String(gwMetrics),
-    });
+    gateway = await startService(
+      'gateway',
+      {
+        ...common,
+        AI_PROXY_URL: aiProxies[0]?.base ?? '',
+        METRICS_PORT: String(gwMetrics),
+      },
+      { nodeArgs },
+    );
   } catch (err) {
     // Nothing started may outlive a failed start.
     await Promise.all(aiProxies.map((p) => p.kill()));

@@ -23,6 +23,8 @@ export interface StartServiceOptions {
   port?: number;
   /** How long to wait for the "listening" line. Default 60 s (a busy CI host starts slowly). */
   timeoutMs?: number;
+  /** Flags for node itself, before the script (e.g. `--trace-gc`, which `NODE_OPTIONS` refuses). */
+  nodeArgs?: string[];
 }
 
 /** `services/<name>/dist/main.js` of this repository. */
@@ -39,10 +41,10 @@ export function serviceMain(name: ServiceName): string {
 export async function startService(
   name: ServiceName,
   env: Record<string, string>,
-  { port, timeoutMs = 60_000 }: StartServiceOptions = {},
+  { port, timeoutMs = 60_000, nodeArgs = [] }: StartServiceOptions = {},
 ): Promise<ServiceProcess> {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [serviceMain(name)], {
+  const child = spawn(process.execPath, [...nodeArgs, serviceMain(name)], {
     env: { PATH: process.env.PATH, METRICS_PORT: '0', ENVIRONMENT: 'test', ...env, PORT: String(listenPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -19,7 +19,7 @@ import { JsonLogsSerializer, JsonTraceSerializer } from '@opentelemetry/otlp-tra
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TRACE_FLAGS } from '../../src/logging/fields';
 import { LOG_SCOPE, OtlpLogTransport, useDirectLogPath } from '../../src/logging/otlp-transport';
 import {
@@ -363,6 +363,89 @@ describe('OTLP JSON export', () => {
     expect(receiver.received).toHaveLength(2);
     expect(spansIn()).toBe(4);
     await provider.shutdown();
+  });
+
+  it('writes batches into reused buffers, and never reuses one a collector is still reading', async () => {
+    // A collector that answers at once and then reads the body slowly: an exporter that reused a
+    // batch's buffer when the answer came (not when the request closed) would overwrite bytes still
+    // on their way, and these bodies would arrive corrupted.
+    const bodies: string[] = [];
+    let requests = 0;
+    const slow = createServer((req, res) => {
+      requests++;
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (chunks.length > 1) return;
+        // The answer after the first bytes (a body the server began to read is not discarded),
+        // then not a byte more for 100 ms: the kernel's buffers fill, the rest waits in the sender's.
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        req.pause();
+        setTimeout(() => req.resume(), 100);
+      });
+      req.on('end', () => bodies.push(Buffer.concat(chunks).toString('utf8')));
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+    const slabs = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const processor = new OtlpJsonSpanProcessor(target(url, 'traces'), {
+        maxExportBatchSize: 600,
+        scheduledDelayMillis: 60_000,
+      });
+      const provider = new TracerProvider({ resource, spanProcessors: [processor] });
+      const tracers = ['cards', 'chat', 'rewrite'].map((name) => provider.getTracer(name));
+      // Batches of about 5 MB, more than loopback buffers take from a reader that does not read.
+      const text = (round: number, i: number) => `карточка ${round}.${i} 🃏 ${'x'.repeat((i % 7) * 3000)}`;
+      const allocated: number[] = [];
+      const rounds = 4;
+      const SPANS = 1200;
+      for (let round = 0; round < rounds; round++) {
+        const before = slabs.mock.calls.length;
+        for (let i = 0; i < SPANS; i++) {
+          const span = (tracers[i % 3] as ReturnType<typeof provider.getTracer>).startSpan(`r${round} s${i}`);
+          span.setAttribute('card.text', text(round, i));
+          span.end();
+        }
+        await provider.forceFlush();
+        allocated.push(slabs.mock.calls.length - before);
+      }
+      await provider.shutdown();
+      // The exporter is done when its bytes are sent; the collector may still be reading them.
+      for (let waited = 0; bodies.length < requests && waited < 5000; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+
+      const seen = new Map<string, string>();
+      for (const body of bodies) {
+        const doc = JSON.parse(body) as {
+          resourceSpans: Array<{
+            scopeSpans: Array<{
+              spans: Array<{ name: string; attributes: Array<{ key: string; value: { stringValue: string } }> }>;
+            }>;
+          }>;
+        };
+        for (const scope of doc.resourceSpans[0]?.scopeSpans ?? []) {
+          for (const span of scope.spans) {
+            expect(seen.has(span.name)).toBe(false);
+            seen.set(span.name, span.attributes.find((a) => a.key === 'card.text')?.value.stringValue ?? '');
+          }
+        }
+      }
+      expect(seen.size).toBe(rounds * SPANS);
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < SPANS; i += 97) expect(seen.get(`r${round} s${i}`)).toBe(text(round, i));
+      }
+      // The first round sizes the buffers; the next ones take them back instead of allocating.
+      expect(allocated[0]).toBeGreaterThan(0);
+      expect(allocated.slice(1)).toEqual(Array(rounds - 1).fill(0));
+    } finally {
+      slabs.mockRestore();
+      await new Promise<void>((resolve) => {
+        slow.closeAllConnections();
+        slow.close(() => resolve());
+      });
+    }
   });
 
   it('exports only sampled spans', async () => {
