@@ -26,7 +26,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fullGcs, liveHeapTrend } from '@flashcase/testkit';
+import { inspectorUrl, liveHeap } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { type Endpoint, type RunStats, runJson, runStream, type StreamStats } from './load.ts';
 import { type Child, cpuMs, freePort, memoryMb, sampleMemory, startChild } from './processes.ts';
@@ -538,8 +538,8 @@ async function main(): Promise<void> {
           spec.env,
           needsGateway,
           spec.root,
-          // The soak reads every full GC's result from the services' logs (liveHeapTrend).
-          soakS !== undefined ? [...(spec.nodeArgs ?? []), '--trace-gc'] : spec.nodeArgs,
+          // The soak asks each service's inspector for its heap after a full collection.
+          soakS !== undefined ? [...(spec.nodeArgs ?? []), '--inspect=127.0.0.1:0'] : spec.nodeArgs,
         );
         const stack = stacks[variant];
         if (letter === 'c') {
@@ -820,9 +820,15 @@ function printMemlog(): void {
   }
 }
 
-/** `--soak=N`: (d) at 50 connections for N seconds in 10 s slices, RSS of each service after each. */
+/**
+ * `--soak=N`: (d) at 50 connections for N seconds in 10 s slices; after each, every service's RSS
+ * and what its heap holds after a full collection (forced through its inspector: what a leak
+ * grows, whatever V8's sizing does to RSS).
+ */
 async function soak(target: Target, seconds: number, stack: Stack): Promise<void> {
   const slices = Math.max(1, Math.round(seconds / 10));
+  const services = [stack.gateway as Child, stack.aiProxy];
+  const urls = services.map((c) => inspectorUrl(readFileSync(c.logFile, 'utf8')));
   const timeline: Array<Record<string, number>> = [];
   let bad = 0;
   let total = 0;
@@ -831,31 +837,27 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
     bad += run.non2xx + run.errors + run.timeouts + run.mismatches;
     total += run.requests;
     const row: Record<string, number> = { t_s: (i + 1) * 10, rps: round(run.rps, 0) };
-    for (const child of [stack.gateway as Child, stack.aiProxy])
+    for (const [s, child] of services.entries()) {
       row[`${child.name}_rss_mb`] = round0(memoryMb(child.pid).rss);
+      const url = urls[s];
+      if (url) {
+        const heap = await liveHeap(url);
+        row[`${child.name}_live_heap_mb`] = round(heap.usedMb, 1);
+        row[`${child.name}_live_buffers_mb`] = round(heap.backingMb, 1);
+      }
+    }
     timeline.push(row);
     process.stdout.write(`${JSON.stringify(row)}\n`);
   }
-  const live = Object.fromEntries(
-    [stack.gateway as Child, stack.aiProxy].map((c) => {
-      const trend = liveHeapTrend(fullGcs(readFileSync(c.logFile, 'utf8')));
-      return [
-        c.name,
-        {
-          full_gcs: trend.fullGcs,
-          first_third_mb: round(trend.firstThirdMb, 1),
-          last_third_mb: round(trend.lastThirdMb, 1),
-          slope_mb_per_min: round(trend.slopeMbPerMin, 2),
-        },
-      ];
-    }),
-  );
-  for (const [name, l] of Object.entries(live))
-    process.stdout.write(
-      `${name}: ${l.full_gcs} full GCs after 20 s; live heap after them ${l.first_third_mb} -> ${l.last_third_mb} MB (first and last third), slope ${l.slope_mb_per_min} MB/min\n`,
-    );
+  // From the second slice on: the first holds start-up (JIT, pools, connections filling).
   const first = timeline[1] ?? timeline[0];
   const last = timeline[timeline.length - 1];
+  const growth = (suffix: string) =>
+    Object.fromEntries(
+      Object.keys(last ?? {})
+        .filter((k) => k.endsWith(suffix))
+        .map((k) => [k, round((last?.[k] ?? 0) - (first?.[k] ?? 0), 1)]),
+    );
   const report = {
     generated_at: new Date().toISOString(),
     target: labelOf(target.id),
@@ -864,15 +866,8 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
     requests: total,
     failed: bad,
     timeline,
-    peak_rss_mb: Object.fromEntries([stack.gateway as Child, stack.aiProxy].map((c) => [c.name, round0(c.peakRssMb)])),
-    // What a leak shows: the heap that survives full GCs growing. RSS also moves with V8 sizing its
-    // generations (a one-time step when it first grows the old generation), which is not a leak.
-    live_heap_after_full_gc: live,
-    growth_after_first_slice_mb: Object.fromEntries(
-      Object.keys(last ?? {})
-        .filter((k) => k.endsWith('_rss_mb'))
-        .map((k) => [k, round0((last?.[k] ?? 0) - (first?.[k] ?? 0))]),
-    ),
+    peak_rss_mb: Object.fromEntries(services.map((c) => [c.name, round0(c.peakRssMb)])),
+    growth_after_first_slice_mb: { ...growth('_rss_mb'), ...growth('_live_heap_mb'), ...growth('_live_buffers_mb') },
   };
   const out = flags.out ?? join(logDir, 'soak-results.json');
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,5 +1,5 @@
 export { LineCapture } from './capture';
-export { type FullGc, fullGcs, type LiveHeapTrend, liveHeapTrend } from './gc-trace';
+export { inspectorUrl, type LiveHeap, liveHeap } from './inspector';
 export { type PointView, testMeters } from './metrics';
 export { type OtlpAttribute, OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './otlp-receiver';
 export { readUntil } from './poll';
