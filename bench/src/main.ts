@@ -821,14 +821,16 @@ function printMemlog(): void {
 }
 
 /**
- * `--soak=N`: (d) at 50 connections for N seconds in 10 s slices; after each, every service's RSS
- * and what its heap holds after a full collection (forced through its inspector: what a leak
- * grows, whatever V8's sizing does to RSS).
+ * `--soak=N`: (d) at 50 connections for N seconds in 10 s slices; after each, every service's RSS;
+ * a third in and at the end, what its heap holds after a full collection (forced through its
+ * inspector: what a leak grows, whatever V8's sizing does to RSS).
  */
 async function soak(target: Target, seconds: number, stack: Stack): Promise<void> {
   const slices = Math.max(1, Math.round(seconds / 10));
   const services = [stack.gateway as Child, stack.aiProxy];
   const urls = services.map((c) => inspectorUrl(readFileSync(c.logFile, 'utf8')));
+  if (!urls.every(Boolean)) throw new Error('soak: a service printed no inspector address');
+  const warmSlice = Math.min(slices - 1, Math.ceil(slices / 3) - 1);
   const timeline: Array<Record<string, number>> = [];
   let bad = 0;
   let total = 0;
@@ -837,11 +839,12 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
     bad += run.non2xx + run.errors + run.timeouts + run.mismatches;
     total += run.requests;
     const row: Record<string, number> = { t_s: (i + 1) * 10, rps: round(run.rps, 0) };
-    for (const [s, child] of services.entries()) {
-      row[`${child.name}_rss_mb`] = round0(memoryMb(child.pid).rss);
-      const url = urls[s];
-      if (url) {
-        const heap = await liveHeap(url);
+    for (const child of services) row[`${child.name}_rss_mb`] = round0(memoryMb(child.pid).rss);
+    // Twice only, a third in and at the end: a forced full GC also shrinks the heap, and RSS with
+    // it for a while, which would hide what the slices in between show.
+    if (i === warmSlice || i === slices - 1) {
+      for (const [s, child] of services.entries()) {
+        const heap = await liveHeap(urls[s] as string);
         row[`${child.name}_live_heap_mb`] = round(heap.usedMb, 1);
         row[`${child.name}_live_buffers_mb`] = round(heap.backingMb, 1);
       }
@@ -849,15 +852,17 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
     timeline.push(row);
     process.stdout.write(`${JSON.stringify(row)}\n`);
   }
-  // From the second slice on: the first holds start-up (JIT, pools, connections filling).
-  const first = timeline[1] ?? timeline[0];
+  // RSS from the second slice on (the first holds start-up: JIT, pools, connections filling); the
+  // live heap from a third in.
   const last = timeline[timeline.length - 1];
-  const growth = (suffix: string) =>
+  const growth = (suffix: string, from: Record<string, number> | undefined) =>
     Object.fromEntries(
       Object.keys(last ?? {})
         .filter((k) => k.endsWith(suffix))
-        .map((k) => [k, round((last?.[k] ?? 0) - (first?.[k] ?? 0), 1)]),
+        .map((k) => [k, round((last?.[k] ?? 0) - (from?.[k] ?? 0), 1)]),
     );
+  const first = timeline[1] ?? timeline[0];
+  const warm = timeline[warmSlice];
   const report = {
     generated_at: new Date().toISOString(),
     target: labelOf(target.id),
@@ -867,11 +872,15 @@ async function soak(target: Target, seconds: number, stack: Stack): Promise<void
     failed: bad,
     timeline,
     peak_rss_mb: Object.fromEntries(services.map((c) => [c.name, round0(c.peakRssMb)])),
-    growth_after_first_slice_mb: { ...growth('_rss_mb'), ...growth('_live_heap_mb'), ...growth('_live_buffers_mb') },
+    growth_mb: {
+      ...growth('_rss_mb', first),
+      ...growth('_live_heap_mb', warm),
+      ...growth('_live_buffers_mb', warm),
+    },
   };
   const out = flags.out ?? join(logDir, 'soak-results.json');
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(report.growth_after_first_slice_mb)}\nwrote ${out}\n`);
+  process.stdout.write(`growth: ${JSON.stringify(report.growth_mb)}\nwrote ${out}\n`);
 }
 
 main().then(
