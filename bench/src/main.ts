@@ -11,8 +11,9 @@
  *
  * Optional targets (--targets=...): c-otel-off / d-otel-off (OTEL_SDK_DISABLED=true) and d-sampled
  * (10 % of traces and routine logs), to show what telemetry costs; c|d-small-young, c|d-capped-heap,
- * c|d-tight-old and c|d-lean (V8 heap flags), to show what memory costs. `--soak=120` instead runs
- * (d) (or the first d target named, e.g. `--targets=d-lean`) at 50 connections for 120 s and reports
+ * c|d-tight-old and c|d-v8-heap (V8's own heap sizing, without the services' NODE_OPTIONS), to
+ * show what memory costs. `--soak=120` instead runs
+ * (d) (or the first d target named, e.g. `--targets=d-v8-heap`) at 50 connections for 120 s and reports
  * its memory over time: RSS, and the heap that survives each full GC (the leak test).
  *
  * Writes bench/results.json (or --out). Limits are off (RATE_LIMIT_*=0) so nothing is refused; every
@@ -26,6 +27,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SERVICE_NODE_OPTIONS } from '@flashcase/config';
 import { inspectorUrl, liveHeap } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { type Endpoint, type RunStats, runJson, runStream, type StreamStats } from './load.ts';
@@ -96,20 +98,15 @@ const VARIANTS: Record<string, { label: string; env: Record<string, string>; nod
   // What a smaller heap costs and saves: V8's young generation capped (on a large host it grows to
   // 64 MB x 2 under load), and also the old generation (the setting that reaches 200 MB).
   'small-young': { label: ', semi-space 8 MB', env: { NODE_OPTIONS: '--max-semi-space-size=8' } },
-  'semi-16': { label: ', semi-space 16 MB', env: {}, nodeArgs: ['--max-semi-space-size=16'] },
-  'semi-32': { label: ', semi-space 32 MB', env: {}, nodeArgs: ['--max-semi-space-size=32'] },
+  // The services run with SERVICE_NODE_OPTIONS (a 16 MB semi-space); this is V8's own sizing.
+  'v8-heap': { label: ', V8 heap sizing', env: { NODE_OPTIONS: '' } },
   'capped-heap': {
     label: ', semi 8 MB + old 160 MB',
     env: { NODE_OPTIONS: '--max-semi-space-size=8 --max-old-space-size=160' },
   },
   // The old generation grown 20 % past what survives a full GC instead of V8's factor (up to 4x on
-  // an idle-looking heap); a command-line flag (NODE_OPTIONS refuses it). With a 16 MB semi-space too.
+  // an idle-looking heap); a command-line flag (NODE_OPTIONS refuses it).
   'tight-old': { label: ', heap growing 20 %', env: {}, nodeArgs: ['--heap-growing-percent=20'] },
-  lean: {
-    label: ', semi 16 MB + growing 20 %',
-    env: {},
-    nodeArgs: ['--max-semi-space-size=16', '--heap-growing-percent=20'],
-  },
   sampled: {
     label: ', 10 % sampled',
     env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', LOG_SAMPLE_RATE: '0.1' },
@@ -193,6 +190,8 @@ async function startStack(
   const main = (service: string) =>
     root ? join(root, 'services', service, 'dist/main.js') : require.resolve(`@flashcase/${service}`);
   const common = {
+    // As the Dockerfiles run them; a variant may set its own.
+    NODE_OPTIONS: SERVICE_NODE_OPTIONS,
     ENVIRONMENT: 'production',
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
@@ -486,7 +485,7 @@ async function main(): Promise<void> {
 
   const targets: Target[] = [];
   const stacks: Record<string, Stack> = {};
-  // The soak runs one chain: the first (d) target named (d-lean, d@base, ...), else (d).
+  // The soak runs one chain: the first (d) target named (d-v8-heap, d@base, ...), else (d).
   const soakTarget = ids.find((t) => parseTarget(t).letter === 'd') ?? 'd';
   const wanted = soakS !== undefined ? [soakTarget] : ids;
   for (const id of wanted) {

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} here is compose, collector and Grafana placeholder text, never a JS template
-import { loadConfig } from '@flashcase/config';
+import { loadConfig, SERVICE_NODE_OPTIONS } from '@flashcase/config';
 import { describe, expect, it } from 'vitest';
 import { parseEnvFile, readText, readYaml, SERVICES } from './helpers/repo';
 
@@ -219,10 +219,18 @@ describe('service Dockerfiles', () => {
         PORT: String(port),
         METRICS_PORT: String(metricsPort),
         ENVIRONMENT: 'production',
+        NODE_OPTIONS: SERVICE_NODE_OPTIONS,
       });
       expect(file.cmd).toBe('CMD ["node", "dist/main.js"]');
     },
   );
+
+  it.each(SERVICES.map((svc) => [svc.name]))('%s: `pnpm start` runs node as the image does', (name) => {
+    const start = (JSON.parse(readText('services', name, 'package.json')) as { scripts: { start: string } }).scripts
+      .start;
+    // the deployment's own NODE_OPTIONS wins, even empty (V8's sizing); unset, the services' own
+    expect(start).toBe(`NODE_OPTIONS="\${NODE_OPTIONS-${SERVICE_NODE_OPTIONS}}" node dist/main.js`);
+  });
 
   it('leaves build output, modules, secrets and git out of the build context', () => {
     const ignored = readText('.dockerignore').split('\n');

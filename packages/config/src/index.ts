@@ -6,6 +6,7 @@ export { describeConfig } from './describe';
 export type { ConfigIssue } from './errors';
 export { ConfigError } from './errors';
 export { loadConfig } from './load';
+export { SERVICE_NODE_OPTIONS } from './node-options';
 export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
 export type {
   RateLimitsJson,

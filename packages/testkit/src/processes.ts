@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { SERVICE_NODE_OPTIONS } from '@flashcase/config';
 import { freePort } from './ports';
 
 /** The three deployables a test can start. */
@@ -34,8 +35,8 @@ export function serviceMain(name: ServiceName): string {
 
 /**
  * Starts a built service exactly as production does (`node services/<name>/dist/main.js`) on a
- * loopback port, configured by `env` only (plus PATH, `ENVIRONMENT=test` and `METRICS_PORT=0`
- * unless given), and waits for its "<name> listening" log line. Throws with the output when it
+ * loopback port, configured by `env` only (plus PATH, `ENVIRONMENT=test`, `METRICS_PORT=0` and the
+ * services' `NODE_OPTIONS` unless given), and waits for its "<name> listening" log line. Throws with the output when it
  * exits or does not come up in time.
  */
 export async function startService(
@@ -45,7 +46,14 @@ export async function startService(
 ): Promise<ServiceProcess> {
   const listenPort = port ?? (await freePort());
   const child = spawn(process.execPath, [...nodeArgs, serviceMain(name)], {
-    env: { PATH: process.env.PATH, METRICS_PORT: '0', ENVIRONMENT: 'test', ...env, PORT: String(listenPort) },
+    env: {
+      PATH: process.env.PATH,
+      METRICS_PORT: '0',
+      ENVIRONMENT: 'test',
+      NODE_OPTIONS: SERVICE_NODE_OPTIONS,
+      ...env,
+      PORT: String(listenPort),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
