@@ -48,6 +48,10 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
       let tokens = 0;
       const failures: number[] = [];
       let n = 0;
+      // Fifty users, each with one token for the run, as real clients hold theirs. (A new token per
+      // call fills the gateway's verified-token cache, bounded at 10 000: 2-3 MB of heap that would
+      // read here as growth.)
+      const userTokens = Array.from({ length: 50 }, (_, u) => token(`soak-${u}`));
       // What each process holds after a forced full collection, warm (a third in) and near the end,
       // both under load: what a leak grows, whatever V8's sizing does to RSS. RSS is read half a
       // second after that collection too: V8 has then handed back what it sized up, so a late figure
@@ -81,7 +85,7 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
               : { text: `card ${i} of worker ${w}` };
           const res = await fetch(`${chain.gateway.base}/api/v1/ai/${operation}`, {
             method: 'POST',
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${token(`soak-${i % 50}`)}` },
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${userTokens[i % 50]}` },
             body: JSON.stringify({ ...body, stream }),
           });
           const text = await res.text();
