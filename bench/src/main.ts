@@ -12,9 +12,10 @@
  * Optional targets (--targets=...): c-otel-off / d-otel-off (OTEL_SDK_DISABLED=true) and d-sampled
  * (10 % of traces and routine logs), to show what telemetry costs; c|d-small-young, c|d-capped-heap,
  * c|d-tight-old and c|d-v8-heap (V8's own heap sizing, without the services' NODE_OPTIONS), to
- * show what memory costs. `--soak=120` instead runs
- * (d) (or the first d target named, e.g. `--targets=d-v8-heap`) at 50 connections for 120 s and reports
- * its memory over time: RSS, and the heap that survives each full GC (the leak test).
+ * show what memory costs. `--soak=120` instead runs (d) (or the first d target named, e.g.
+ * `--targets=d-v8-heap`) at 50 connections for 120 s and reports its memory over time: RSS, and a
+ * third in and at the end the heap after a forced full collection (the leak test). `--memlog`
+ * preloads memlog.ts into every process and sums up where its memory was.
  *
  * Writes bench/results.json (or --out). Limits are off (RATE_LIMIT_*=0) so nothing is refused; every
  * answer is checked (status 200 and a real completion), and a target with any failure is marked
@@ -526,7 +527,7 @@ async function main(): Promise<void> {
         // c and d, with their variants
         const { letter, variant } = parseTarget(id);
         const spec = VARIANTS[variant] as (typeof VARIANTS)[string];
-        const needsGateway = ids.some((t) => {
+        const needsGateway = wanted.some((t) => {
           const other = parseTarget(t);
           return other.letter === 'd' && other.variant === variant;
         });
