@@ -24,7 +24,7 @@ export interface StartServiceOptions {
   port?: number;
   /** How long to wait for the "listening" line. Default 60 s (a busy CI host starts slowly). */
   timeoutMs?: number;
-  /** Flags for node itself, before the script (e.g. `--trace-gc`, which `NODE_OPTIONS` refuses). */
+  /** Flags for node itself, before the script (e.g. `--inspect=127.0.0.1:0` for a leak check). */
   nodeArgs?: string[];
 }
 
@@ -36,8 +36,8 @@ export function serviceMain(name: ServiceName): string {
 /**
  * Starts a built service exactly as production does (`node services/<name>/dist/main.js`) on a
  * loopback port, configured by `env` only (plus PATH, `ENVIRONMENT=test`, `METRICS_PORT=0` and the
- * services' `NODE_OPTIONS` unless given), and waits for its "<name> listening" log line. Throws with the output when it
- * exits or does not come up in time.
+ * services' `NODE_OPTIONS` unless given), and waits for its "<name> listening" log line. Throws with
+ * the output when it exits or does not come up in time.
  */
 export async function startService(
   name: ServiceName,
