@@ -20,9 +20,9 @@ export function inspectorUrl(output: string): string | undefined {
 export async function liveHeap(url: string, timeoutMs = 30_000): Promise<LiveHeap> {
   const ws = new WebSocket(url);
   const replies = new Map<number, (result: Record<string, unknown>) => void>();
+  let timer: NodeJS.Timeout | undefined;
   const failed = new Promise<never>((_, reject) => {
-    const timer = setTimeout(() => reject(new Error(`inspector at ${url}: no answer in ${timeoutMs} ms`)), timeoutMs);
-    timer.unref();
+    timer = setTimeout(() => reject(new Error(`inspector at ${url}: no answer in ${timeoutMs} ms`)), timeoutMs);
     ws.addEventListener('error', () => reject(new Error(`inspector at ${url}: connection failed`)));
   });
   ws.addEventListener('message', (event) => {
@@ -46,6 +46,7 @@ export async function liveHeap(url: string, timeoutMs = 30_000): Promise<LiveHea
     const mb = (bytes: unknown) => Number(bytes ?? 0) / 1048576;
     return { usedMb: mb(usage.usedSize), backingMb: mb(usage.backingStorageSize) };
   } finally {
+    clearTimeout(timer);
     ws.close();
   }
 }

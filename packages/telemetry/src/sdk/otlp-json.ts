@@ -384,19 +384,11 @@ class Slabs {
   private readonly free: Buffer[] = [];
 
   take(minBytes: number): Buffer {
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      if (
-        (this.free[i] as Buffer).length >= minBytes &&
-        (best < 0 || (this.free[i] as Buffer).length > (this.free[best] as Buffer).length)
-      )
-        best = i;
-    }
-    if (best < 0) return Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, minBytes));
-    const slab = this.free[best] as Buffer;
-    this.free[best] = this.free[this.free.length - 1] as Buffer;
-    this.free.pop();
-    return slab;
+    let best: Buffer | undefined;
+    for (const slab of this.free) if (slab.length >= minBytes && slab.length > (best?.length ?? -1)) best = slab;
+    if (!best) return Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, minBytes));
+    this.free.splice(this.free.indexOf(best), 1);
+    return best;
   }
 
   give(slab: Buffer): void {
@@ -405,11 +397,8 @@ class Slabs {
       this.free.push(slab);
       return;
     }
-    let smallest = 0;
-    for (let i = 1; i < this.free.length; i++) {
-      if ((this.free[i] as Buffer).length < (this.free[smallest] as Buffer).length) smallest = i;
-    }
-    if ((this.free[smallest] as Buffer).length < slab.length) this.free[smallest] = slab;
+    const smallest = this.free.reduce((a, b) => (b.length < a.length ? b : a));
+    if (smallest.length < slab.length) this.free[this.free.indexOf(smallest)] = slab;
   }
 }
 
