@@ -47,7 +47,7 @@ export { createRedisClient } from './redis/client';
  * `{usage}`, `{reqstats}`). The prefix may not contain braces (RangeError).
  */
 export { DEFAULT_KEY_PREFIX, KeySpace } from './redis/keys';
-export type { RedisStoreOptions, WriteSequence } from './redis/redis-store';
+export type { RedisStoreOptions, UsageEntry, WriteSequence } from './redis/redis-store';
 /**
  * The Redis (or Cluster) store: one Lua script per call, server time, Cluster safe. Client errors
  * are thrown as they are; use `ResilientStore` for the contract's failure modes.
@@ -75,9 +75,14 @@ export { LATENCY_BUCKETS_S, latencyBucketIndex, quantileFromBuckets } from './st
 export { GLOBAL_BUCKET_RETENTION_MS, MINUTE_MS, USER_BUCKET_RETENTION_MS } from './time';
 /** The store interface and its values (see each type's doc). */
 export type {
+  BilledCost,
   BudgetDecision,
   CountersStore,
+  InflightCall,
+  PricingCheck,
   RateLimitDecision,
+  RecoveredCall,
+  RecoverOptions,
   RequestStats,
   RequestStatsDelta,
   StoreKind,
@@ -87,5 +92,5 @@ export type {
   UsageSnapshot,
   WindowLimit,
 } from './types';
-/** Zeroed usage counters, a new object each call (safe to mutate). */
-export { addCounters, emptyCounters } from './usage/counters';
+/** Zeroed usage counters and pricing checks, a new object each call (safe to mutate); `addCounters` sums into the first. */
+export { addCounters, emptyCounters, emptyPricingCheck } from './usage/counters';

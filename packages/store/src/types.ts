@@ -48,29 +48,96 @@ export interface BudgetDecision {
   retryAfterMs: number;
 }
 
-/** Counts of one AI request, from upstream `usage` (or estimated). */
+/**
+ * The provider's bill for one call next to what the pricing table says for the same call: the
+ * pricing check (`pricing_check` of the usage JSON, the PricingTableDrift alert).
+ */
+export interface BilledCost {
+  /** The provider's billed cost (xAI: `cost_in_usd_ticks`), integer ticks. */
+  billedTicks: number;
+  /** What the pricing table would have charged for the same usage, integer ticks. */
+  pricedTicks: number;
+}
+
+/**
+ * Counts of one AI request, from upstream `usage` (or estimated). Money is in integer ticks
+ * (1 USD = 1e10 ticks, xAI's billing unit, finer than a nano-dollar), so sums never drift.
+ */
 export interface UsageRecord {
   userId: string;
   model: string;
   operation: string;
+  /** Prompt tokens, cached ones included. */
   promptTokens: number;
+  /** Completion tokens, reasoning ones included (both are billed as output). */
   completionTokens: number;
-  /** Integer micro-dollars (1e-6 USD) so sums never drift. */
-  costMicros: number;
+  /** Of `completionTokens`, the reasoning tokens. Default 0. */
+  reasoningTokens?: number;
+  /** Of `promptTokens`, the ones read from the provider's prompt cache. Default 0. */
+  cachedPromptTokens?: number;
+  /** The call's cost (the bill when the provider sent one, else the table's price), integer ticks. */
+  costTicks: number;
+  /** Set when the provider billed the call: the bill and the table's price, for the pricing check. */
+  billed?: BilledCost | undefined;
   /** The request failed upstream (still counted as a request, and as an error). */
   error?: boolean;
   /** Event time; defaults to now. Decides the minute bucket. */
   timestampMs?: number;
+  /**
+   * The in-flight call this record settles (see `CountersStore.beginCall`): the record clears it,
+   * and when a surviving replica already counted the call as orphaned, the record corrects that
+   * estimate to these figures instead of counting the call twice.
+   */
+  callId?: string | undefined;
 }
 
-/** Usage counts; `totalTokens` = prompt + completion; cost in integer micro-dollars. */
+/**
+ * A call under way, written before the upstream is asked (`CountersStore.beginCall`) and cleared by
+ * its usage record. When its replica dies first, a surviving replica counts `estimate` for it.
+ */
+export interface InflightCall {
+  /** Unique per call (a UUID). */
+  callId: string;
+  userId: string;
+  model: string;
+  operation: string;
+  /** What to count when the call is orphaned: worst-case tokens and their price. */
+  estimate: { promptTokens: number; completionTokens: number; costTicks: number };
+}
+
+/** An orphaned call a sweep counted: the call as begun, and when its estimate was counted. */
+export interface RecoveredCall extends InflightCall {
+  countedAtMs: number;
+}
+
+/** Options of `CountersStore.recoverOrphanedCalls`. */
+export interface RecoverOptions {
+  /** A replica whose last heartbeat is older than this is dead, and its in-flight calls orphaned. */
+  staleAfterMs: number;
+  /** Most calls recovered in one sweep. Default 1000. */
+  limit?: number;
+}
+
+/**
+ * Usage counts; `totalTokens` = prompt + completion; reasoning and cached prompt tokens are subsets
+ * of completion and prompt; cost in integer ticks (1e-10 USD).
+ */
 export interface UsageCounters {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  reasoningTokens: number;
+  cachedPromptTokens: number;
   requests: number;
   errors: number;
-  costMicros: number;
+  costTicks: number;
+}
+
+/** Over the calls the provider billed: how many, the bill, and the table's price for them (ticks). */
+export interface PricingCheck {
+  calls: number;
+  billedTicks: number;
+  pricedTicks: number;
 }
 
 /**
@@ -82,6 +149,10 @@ export interface UsageSnapshot {
   lastHour: UsageCounters;
   byOperation: Record<string, UsageCounters>;
   byModel: Record<string, UsageCounters>;
+  /** Cluster-wide only (zeros in a user's snapshot): the pricing check since counting began. */
+  pricingCheck: PricingCheck;
+  /** The same over the last 24 hour buckets (the current partial hour and the 23 before it). */
+  pricingCheckLast24h: PricingCheck;
   /** When the first usage was recorded (ISO-8601), or undefined if none yet. */
   since?: string;
 }
@@ -154,8 +225,28 @@ export interface CountersStore {
   /** Replaces a reservation's amount by the real usage (0 to release it). Unknown ids are ignored. */
   settleBudget(key: string, reservationId: string, tokens: number, windowMs: number): Promise<void>;
 
-  /** Adds one request's usage to the totals, the user, the model, the operation and the minute bucket. */
+  /**
+   * Adds one request's usage to the totals, the user, the model, the operation and the minute
+   * bucket. With `callId`, it also clears that in-flight call (or corrects its orphan estimate).
+   */
   recordUsage(record: UsageRecord): Promise<void>;
+
+  /**
+   * Notes a call as under way before the upstream is asked, so that a surviving replica counts it
+   * if this one dies before its usage is written (Redis; a no-op in the embedded store, which dies
+   * with its process). Resolves once written (or buffered while degraded).
+   */
+  beginCall(call: InflightCall): Promise<void>;
+
+  /** Drops an in-flight call that never reached the upstream (refused by a limit). Unknown ids are ignored. */
+  cancelCall(callId: string): Promise<void>;
+
+  /**
+   * Heartbeats this replica and counts the in-flight calls of replicas whose heartbeat is older
+   * than `staleAfterMs` as estimated usage, each exactly once whichever replicas sweep at the same
+   * time. Resolves to the calls recovered (none in the embedded store).
+   */
+  recoverOrphanedCalls(options: RecoverOptions): Promise<RecoveredCall[]>;
 
   /** Cluster-wide usage (all users). */
   usage(): Promise<UsageSnapshot>;

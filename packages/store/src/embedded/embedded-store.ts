@@ -11,7 +11,11 @@ import { GLOBAL_BUCKET_RETENTION_MS, LAST_HOUR_MINUTES, MINUTE_MS, minuteOf, USE
 import type {
   BudgetDecision,
   CountersStore,
+  InflightCall,
+  PricingCheck,
   RateLimitDecision,
+  RecoveredCall,
+  RecoverOptions,
   RequestStats,
   RequestStatsDelta,
   TimeseriesPoint,
@@ -20,7 +24,7 @@ import type {
   UsageSnapshot,
   WindowLimit,
 } from '../types';
-import { addCounters, assertUsageRecord, countersOf, emptyCounters } from '../usage/counters';
+import { addCounters, assertUsageRecord, countersOf, emptyCounters, emptyPricingCheck } from '../usage/counters';
 import { aggregateSteps, stepLayout } from '../usage/timeseries';
 
 /** Options of {@link EmbeddedStore}. */
@@ -74,10 +78,20 @@ function cloneCounters(counters: UsageCounters): UsageCounters {
   return { ...counters };
 }
 
-function snapshotOf(totals: UsageTotals, lastHour: UsageCounters): UsageSnapshot {
+const HOUR_MS = 60 * MINUTE_MS;
+const PRICING_HOURS = 24;
+
+function snapshotOf(
+  totals: UsageTotals,
+  lastHour: UsageCounters,
+  pricingCheck: PricingCheck,
+  pricingCheckLast24h: PricingCheck,
+): UsageSnapshot {
   const snapshot: UsageSnapshot = {
     totals: cloneCounters(totals.totals),
     lastHour,
+    pricingCheck: { ...pricingCheck },
+    pricingCheckLast24h,
     byOperation: Object.fromEntries([...totals.byOperation].map(([name, c]) => [name, cloneCounters(c)])),
     byModel: Object.fromEntries([...totals.byModel].map(([name, c]) => [name, cloneCounters(c)])),
   };
@@ -127,6 +141,9 @@ export class EmbeddedStore implements CountersStore {
   private readonly minutes = new Map<number, UsageCounters>();
   private readonly userMinutes = new Map<string, Map<number, UsageCounters>>();
   private readonly requestMinutes = new Map<number, RequestBucket>();
+  private readonly pricingCheck = emptyPricingCheck();
+  /** Pricing check per hour (start ms), kept as long as the cluster-wide minute buckets. */
+  private readonly pricingHours = new Map<number, PricingCheck>();
   private readonly timer: NodeJS.Timeout | undefined;
   private lastBucketPruneMs = Number.NEGATIVE_INFINITY;
   private closed = false;
@@ -294,6 +311,23 @@ export class EmbeddedStore implements CountersStore {
       addTo(totals.byModel, record.model, counters);
       totals.sinceMs ??= at;
     }
+    if (record.billed) {
+      const hour = at - (at % HOUR_MS);
+      const targets = [this.pricingCheck];
+      if (hour + GLOBAL_BUCKET_RETENTION_MS > now) {
+        let bucket = this.pricingHours.get(hour);
+        if (!bucket) {
+          bucket = emptyPricingCheck();
+          this.pricingHours.set(hour, bucket);
+        }
+        targets.push(bucket);
+      }
+      for (const target of targets) {
+        target.calls += 1;
+        target.billedTicks += record.billed.billedTicks;
+        target.pricedTicks += record.billed.pricedTicks;
+      }
+    }
     const minute = minuteOf(at);
     if (minute + GLOBAL_BUCKET_RETENTION_MS > now) addTo(this.minutes, minute, counters);
     if (minute + USER_BUCKET_RETENTION_MS > now) {
@@ -308,13 +342,32 @@ export class EmbeddedStore implements CountersStore {
     this.pruneBucketsEveryMinute(now);
   }
 
+  /** In-flight calls die with this process: nothing to note. */
+  async beginCall(_call: InflightCall): Promise<void> {}
+
+  async cancelCall(_callId: string): Promise<void> {}
+
+  /** One process has no other replica whose calls could be orphaned. */
+  async recoverOrphanedCalls(_options: RecoverOptions): Promise<RecoveredCall[]> {
+    return [];
+  }
+
   async usage(): Promise<UsageSnapshot> {
-    return snapshotOf(this.usageTotals, this.lastHourOf(this.minutes));
+    const last24h = emptyPricingCheck();
+    const current = this.now() - (this.now() % HOUR_MS);
+    for (let i = 0; i < PRICING_HOURS; i++) {
+      const bucket = this.pricingHours.get(current - i * HOUR_MS);
+      if (!bucket) continue;
+      last24h.calls += bucket.calls;
+      last24h.billedTicks += bucket.billedTicks;
+      last24h.pricedTicks += bucket.pricedTicks;
+    }
+    return snapshotOf(this.usageTotals, this.lastHourOf(this.minutes), this.pricingCheck, last24h);
   }
 
   async userUsage(userId: string): Promise<UsageSnapshot> {
     const totals = this.userTotals.get(userId) ?? newTotals();
-    return snapshotOf(totals, this.lastHourOf(this.userMinutes.get(userId)));
+    return snapshotOf(totals, this.lastHourOf(this.userMinutes.get(userId)), emptyPricingCheck(), emptyPricingCheck());
   }
 
   async lastHourTokens(): Promise<number> {
@@ -394,6 +447,7 @@ export class EmbeddedStore implements CountersStore {
     }
     pruneMinutes(this.minutes, now - GLOBAL_BUCKET_RETENTION_MS);
     pruneMinutes(this.requestMinutes, now - GLOBAL_BUCKET_RETENTION_MS);
+    pruneMinutes(this.pricingHours, now - GLOBAL_BUCKET_RETENTION_MS);
     this.lastBucketPruneMs = now;
   }
 
@@ -401,6 +455,7 @@ export class EmbeddedStore implements CountersStore {
   private pruneBucketsEveryMinute(now: number): void {
     if (now - this.lastBucketPruneMs < MINUTE_MS) return;
     pruneMinutes(this.minutes, now - GLOBAL_BUCKET_RETENTION_MS);
+    pruneMinutes(this.pricingHours, now - GLOBAL_BUCKET_RETENTION_MS);
     pruneMinutes(this.requestMinutes, now - GLOBAL_BUCKET_RETENTION_MS);
     this.lastBucketPruneMs = now;
   }

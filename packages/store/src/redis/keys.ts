@@ -51,6 +51,44 @@ export class KeySpace {
     return `${this.prefix}{usage}:um:${userId}:`;
   }
 
+  /** Cluster-wide hour buckets are `<this><hourMs>` (HASH `bn`, `bb`, `bp`: the pricing check; ~25 h). */
+  usageHourPrefix(): string {
+    return `${this.prefix}{usage}:h:`;
+  }
+
+  /** HASH call id -> JSON of the call (its orphan estimate): one writer's calls under way. */
+  inflight(writerId: string): string {
+    return `${this.prefix}{usage}:inflight:${writerId}`;
+  }
+
+  /** The `inflight` key of a writer is `<this><writerId>` (the recovery script builds it). */
+  inflightPrefix(): string {
+    return `${this.prefix}{usage}:inflight:`;
+  }
+
+  /** ZSET writer id -> its last heartbeat (ms): the replicas that may have calls under way. */
+  replicas(): string {
+    return `${this.prefix}{usage}:replicas`;
+  }
+
+  /**
+   * A recovered call's tombstone is `<this><callId>` (STRING, JSON of what was counted for it,
+   * ~25 h): its replica's late usage record corrects that estimate instead of counting again.
+   */
+  recoveredPrefix(): string {
+    return `${this.prefix}{usage}:recovered:`;
+  }
+
+  /** One user's totals hash is `<this><userId>` (the recovery script builds it). */
+  usageUserPrefix(): string {
+    return `${this.prefix}{usage}:user:`;
+  }
+
+  /** One user's minute buckets are `<this><userId>:<minuteMs>` (the recovery script builds them). */
+  usageUserMinuteBase(): string {
+    return `${this.prefix}{usage}:um:`;
+  }
+
   /** STRING: the highest write sequence applied from one writer (replay deduplication). */
   usageWriter(writerId: string): string {
     return `${this.prefix}{usage}:writer:${writerId}`;

@@ -7,7 +7,10 @@ import { GLOBAL_BUCKET_RETENTION_MS, USER_BUCKET_RETENTION_MS } from '../time';
 import type {
   BudgetDecision,
   CountersStore,
+  InflightCall,
   RateLimitDecision,
+  RecoveredCall,
+  RecoverOptions,
   RequestStats,
   RequestStatsDelta,
   TimeseriesPoint,
@@ -16,10 +19,17 @@ import type {
   UsageSnapshot,
   WindowLimit,
 } from '../types';
-import { assertUsageRecord, countersFromValues, snapshotFromHash } from '../usage/counters';
+import {
+  assertUsageRecord,
+  countersFromValues,
+  emptyPricingCheck,
+  pricingFromValues,
+  snapshotFromHash,
+  USAGE_FIELDS,
+} from '../usage/counters';
 import { aggregateSteps, lookbackMs, stepLayout } from '../usage/timeseries';
 import { DEFAULT_KEY_PREFIX, KeySpace } from './keys';
-import { defineScripts, type ScriptedClient } from './scripts';
+import { defineScripts, type ScriptedClient, USAGE_ENTRY_ARGS } from './scripts';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -27,7 +37,21 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   /** `close()` quits the client too (the store owns it). Default true. */
   closeClient?: boolean;
+  /**
+   * This process's identity as a writer: its write sequences, its in-flight calls and its
+   * heartbeat are kept under it. Default: a new UUID (one per store).
+   */
+  writerId?: string;
 }
+
+/**
+ * One entry of a usage batch: a usage record, the start of a call (its in-flight record), or the
+ * cancellation of a call that never reached the upstream.
+ */
+export type UsageEntry =
+  | { kind: 'usage'; record: UsageRecord }
+  | { kind: 'begin'; call: InflightCall }
+  | { kind: 'cancel'; callId: string };
 
 /**
  * Identifies one write of a writer that may replay it (the resilient store's buffer): the script
@@ -41,6 +65,24 @@ export interface WriteSequence {
 
 /** A writer's high-water key lives this long after its last write (longer than any replay wait). */
 const WRITER_TTL_MS = GLOBAL_BUCKET_RETENTION_MS;
+
+/** A recovered call's tombstone lives this long: its replica's late record can correct it until then. */
+const TOMBSTONE_TTL_MS = GLOBAL_BUCKET_RETENTION_MS;
+
+/** Throws RangeError when an in-flight call cannot be written exactly. */
+function assertInflightCall(call: InflightCall): void {
+  for (const [name, value] of [
+    ['callId', call.callId],
+    ['userId', call.userId],
+    ['model', call.model],
+    ['operation', call.operation],
+  ] as const) {
+    if (typeof value !== 'string' || value.length === 0) throw new RangeError(`${name} must be a non-empty string`);
+  }
+  assertCount(call.estimate.promptTokens, 'estimate.promptTokens');
+  assertCount(call.estimate.completionTokens, 'estimate.completionTokens');
+  assertCount(call.estimate.costTicks, 'estimate.costTicks');
+}
 
 /** Request stats hash fields: `n`, `s4`, `s5`, then `b0`.. per latency bucket. */
 const REQUEST_FIELDS = { requests: 'n', status4xx: 's4', status5xx: 's5', rateLimited: 's429' } as const;
@@ -64,13 +106,19 @@ export class RedisStore implements CountersStore {
 
   /** The keys this store reads and writes. */
   readonly keys: KeySpace;
+  /** This store's writer identity (see `RedisStoreOptions.writerId`). */
+  readonly writerId: string;
   private readonly client: ScriptedClient;
   private readonly closeClient: boolean;
 
-  constructor(client: Redis | Cluster, { keyPrefix = DEFAULT_KEY_PREFIX, closeClient = true }: RedisStoreOptions = {}) {
+  constructor(
+    client: Redis | Cluster,
+    { keyPrefix = DEFAULT_KEY_PREFIX, closeClient = true, writerId = randomUUID() }: RedisStoreOptions = {},
+  ) {
     this.keys = new KeySpace(keyPrefix);
     this.client = defineScripts(client);
     this.closeClient = closeClient;
+    this.writerId = writerId;
   }
 
   async hit(key: string, windows: WindowLimit[]): Promise<RateLimitDecision> {
@@ -130,64 +178,162 @@ export class RedisStore implements CountersStore {
    * (resolves without counting when that sequence was already applied).
    */
   async recordUsage(record: UsageRecord, write?: WriteSequence): Promise<void> {
-    await this.recordUsageBatch([record], write && { writerId: write.writerId, seqs: [write.seq] });
+    await this.applyUsageBatch([{ kind: 'usage', record }], write && [write.seq]);
+  }
+
+  async beginCall(call: InflightCall): Promise<void> {
+    await this.applyUsageBatch([{ kind: 'begin', call }]);
+  }
+
+  async cancelCall(callId: string): Promise<void> {
+    await this.applyUsageBatch([{ kind: 'cancel', callId }]);
   }
 
   /**
-   * Adds many records in one round trip, atomically (one script): how a writer replays buffered
-   * usage. With `sequence`, record `i` carries `seqs[i]` (increasing) and is skipped when the writer
-   * already applied that sequence. Resolves to the number of records counted. RangeError (nothing
-   * sent) when any record is invalid or `seqs` does not match `records`.
+   * Applies many usage entries in one round trip, atomically (one script), in order: how the live
+   * path sends a flush window and how a writer replays buffered usage. With `seqs`, entry `i`
+   * carries this writer's sequence `seqs[i]` (increasing) and is skipped when already applied.
+   * Resolves to the number of usage records counted. RangeError (nothing sent) when any entry is
+   * invalid or `seqs` does not match `entries`.
    */
-  async recordUsageBatch(
-    records: readonly UsageRecord[],
-    sequence?: { writerId: string; seqs: readonly number[] },
-  ): Promise<number> {
-    for (const record of records) assertUsageRecord(record);
-    if (sequence && sequence.seqs.length !== records.length) {
-      throw new RangeError('one sequence number per record is required');
+  async applyUsageBatch(entries: readonly UsageEntry[], seqs?: readonly number[]): Promise<number> {
+    for (const entry of entries) {
+      if (entry.kind === 'usage') assertUsageRecord(entry.record);
+      else if (entry.kind === 'begin') assertInflightCall(entry.call);
+      else if (typeof entry.callId !== 'string' || entry.callId.length === 0)
+        throw new RangeError('callId must be a non-empty string');
     }
-    if (records.length === 0) return 0;
-    const keys = [this.keys.usageTotals(), this.keys.usageWriter(sequence?.writerId ?? '-')];
+    if (seqs && seqs.length !== entries.length) throw new RangeError('one sequence number per entry is required');
+    if (entries.length === 0) return 0;
+    const keys = [
+      this.keys.usageTotals(),
+      this.keys.usageWriter(this.writerId),
+      this.keys.inflight(this.writerId),
+      this.keys.replicas(),
+    ];
     const args: (string | number)[] = [
       this.keys.usageMinutePrefix(),
       GLOBAL_BUCKET_RETENTION_MS,
       USER_BUCKET_RETENTION_MS,
       WRITER_TTL_MS,
+      this.keys.usageHourPrefix(),
+      this.keys.recoveredPrefix(),
+      this.writerId,
     ];
-    records.forEach((record, i) => {
-      keys.push(this.keys.usageUser(record.userId));
-      args.push(
-        record.promptTokens,
-        record.completionTokens,
-        record.costMicros,
-        record.error ? 1 : 0,
-        record.operation,
-        record.model,
-        record.timestampMs ?? '',
-        this.keys.usageUserMinutePrefix(record.userId),
-        sequence?.seqs[i] ?? 0,
-      );
+    entries.forEach((entry, i) => {
+      const seq = seqs?.[i] ?? 0;
+      if (entry.kind === 'usage') {
+        const r = entry.record;
+        keys.push(this.keys.usageUser(r.userId));
+        args.push(
+          'u',
+          r.promptTokens,
+          r.completionTokens,
+          r.reasoningTokens ?? 0,
+          r.cachedPromptTokens ?? 0,
+          r.costTicks,
+          r.error ? 1 : 0,
+          r.operation,
+          r.model,
+          r.timestampMs ?? '',
+          this.keys.usageUserMinutePrefix(r.userId),
+          seq,
+          r.callId ?? '',
+          r.billed ? r.billed.billedTicks : '',
+          r.billed ? r.billed.pricedTicks : '',
+          '',
+        );
+        return;
+      }
+      // Begin and cancel touch no user key; the totals key keeps KEYS aligned with the entries.
+      keys.push(this.keys.usageTotals());
+      const callId = entry.kind === 'begin' ? entry.call.callId : entry.callId;
+      const json =
+        entry.kind === 'begin'
+          ? JSON.stringify({
+              u: entry.call.userId,
+              m: entry.call.model,
+              o: entry.call.operation,
+              p: entry.call.estimate.promptTokens,
+              c: entry.call.estimate.completionTokens,
+              ct: entry.call.estimate.costTicks,
+            })
+          : '';
+      args.push(entry.kind === 'begin' ? 'b' : 'x', 0, 0, 0, 0, 0, 0, '', '', '', '', seq, callId, '', '', json);
     });
-    return Number(await this.client.flashcaseRecordUsage(keys.length, ...keys, ...args));
+    if (args.length !== 7 + entries.length * USAGE_ENTRY_ARGS) throw new Error('usage batch layout mismatch');
+    return Number(await this.client.flashcaseUsageBatch(keys.length, ...keys, ...args));
+  }
+
+  async recoverOrphanedCalls({ staleAfterMs, limit = 1000 }: RecoverOptions): Promise<RecoveredCall[]> {
+    assertDuration(staleAfterMs, 'staleAfterMs');
+    assertCount(limit, 'limit');
+    const reply = asArray(
+      await this.client.flashcaseRecover(
+        2,
+        this.keys.usageTotals(),
+        this.keys.replicas(),
+        this.keys.usageMinutePrefix(),
+        GLOBAL_BUCKET_RETENTION_MS,
+        USER_BUCKET_RETENTION_MS,
+        this.keys.usageHourPrefix(),
+        this.keys.recoveredPrefix(),
+        this.writerId,
+        staleAfterMs,
+        limit,
+        this.keys.inflightPrefix(),
+        this.keys.usageUserPrefix(),
+        this.keys.usageUserMinuteBase(),
+        TOMBSTONE_TTL_MS,
+      ),
+    );
+    return reply.slice(1).map((json) => {
+      const call = JSON.parse(String(json)) as {
+        id: string;
+        u: string;
+        m: string;
+        o: string;
+        p: number;
+        c: number;
+        ct: number;
+        t: number;
+      };
+      return {
+        callId: call.id,
+        userId: call.u,
+        model: call.m,
+        operation: call.o,
+        estimate: { promptTokens: call.p, completionTokens: call.c, costTicks: call.ct },
+        countedAtMs: call.t,
+      };
+    });
   }
 
   async usage(): Promise<UsageSnapshot> {
-    return this.snapshot(this.keys.usageTotals(), this.keys.usageMinutePrefix());
+    return this.snapshot(this.keys.usageTotals(), this.keys.usageMinutePrefix(), this.keys.usageHourPrefix());
   }
 
   async userUsage(userId: string): Promise<UsageSnapshot> {
-    return this.snapshot(this.keys.usageUser(userId), this.keys.usageUserMinutePrefix(userId));
+    const snapshot = await this.snapshot(this.keys.usageUser(userId), this.keys.usageUserMinutePrefix(userId));
+    // Pricing check fields are written to the totals only.
+    return { ...snapshot, pricingCheck: emptyPricingCheck() };
   }
 
-  private async snapshot(totalsKey: string, minutePrefix: string): Promise<UsageSnapshot> {
-    const [, sums, hash] = asArray(await this.client.flashcaseUsageSnapshot(1, totalsKey, minutePrefix, '0'));
-    return { ...snapshotFromHash(asArray(hash) as string[]), lastHour: countersFromValues(asArray(sums)) };
+  private async snapshot(totalsKey: string, minutePrefix: string, hourPrefix = ''): Promise<UsageSnapshot> {
+    const [, sums, hash, pricing] = asArray(
+      await this.client.flashcaseUsageSnapshot(1, totalsKey, minutePrefix, '0', hourPrefix),
+    );
+    const snapshot = snapshotFromHash(asArray(hash) as string[]);
+    return {
+      ...snapshot,
+      lastHour: countersFromValues(asArray(sums)),
+      pricingCheckLast24h: hourPrefix ? pricingFromValues(asArray(pricing)) : emptyPricingCheck(),
+    };
   }
 
   async lastHourTokens(): Promise<number> {
     const [, sums] = asArray(
-      await this.client.flashcaseUsageSnapshot(1, this.keys.usageTotals(), this.keys.usageMinutePrefix(), '1'),
+      await this.client.flashcaseUsageSnapshot(1, this.keys.usageTotals(), this.keys.usageMinutePrefix(), '1', ''),
     );
     return countersFromValues(asArray(sums)).totalTokens;
   }
@@ -203,8 +349,9 @@ export class RedisStore implements CountersStore {
       ),
     ).map(Number);
     const minutes: [number, UsageCounters][] = [];
-    for (let i = 1; i + 5 < reply.length; i += 6) {
-      minutes.push([reply[i] as number, countersFromValues(reply.slice(i + 1, i + 6))]);
+    const width = USAGE_FIELDS.length + 1;
+    for (let i = 1; i + width - 1 < reply.length; i += width) {
+      minutes.push([reply[i] as number, countersFromValues(reply.slice(i + 1, i + width))]);
     }
     return aggregateSteps(stepLayout(reply[0] as number, windowMs, stepMs), minutes);
   }

@@ -126,23 +126,19 @@ return 1
 `;
 
 /**
- * Records a batch of usage records (one for a live call, many for a replay), atomically.
- * KEYS: 1 totals HASH, 2 writer STRING, then one user HASH per record.
- * ARGV: 1 global minute prefix, 2 global retention ms, 3 user retention ms, 4 writer key ttl ms, then
- * per record (9 each): prompt, completion, cost micros, error (0|1), operation, model,
- * event time ms ('' = now), user minute prefix, writer seq (0 = none).
- * A record whose writer seq is at or below the highest applied one is skipped. Returns how many
- * records were applied.
+ * Counting, shared by the usage and the recovery scripts. Expects `TOTALS` (totals hash), `GMIN`
+ * (global minute bucket prefix), `HOUR` (hour bucket prefix), `RET` ({global, user} bucket
+ * retention ms) as locals. `count` sums increments per key and field; `commit` writes them once
+ * each: a batch is the calls of one flush window, mostly of the same few users, models and
+ * operations, and a HINCRBY per record and field was most of the server's work.
+ *
+ * `d` holds signed increments (a late record corrects an orphan estimate with negative ones):
+ * p prompt, c completion, rt reasoning, cp cached prompt, ct cost ticks, r requests, e errors.
  */
-const RECORD_USAGE = `${NOW}${INT}
-local retention = {tonumber(ARGV[2]), tonumber(ARGV[3])}
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local applied = 0
--- Increments are summed per key and field first, then written once each: a batch is the calls of
--- one event-loop turn, mostly of the same few users, models and operations, and a HINCRBY per
--- record and field was most of the server's work (32 per call).
+const COUNT = `
 local sums, order, since, expiry = {}, {}, {}, {}
 local function add(key, field, n)
+  if n == 0 then return end
   local fields = sums[key]
   if not fields then
     fields = {}
@@ -151,84 +147,215 @@ local function add(key, field, n)
   end
   fields[field] = (fields[field] or 0) + n
 end
-for r = 0, (#ARGV - 4) / 9 - 1 do
-  local a = 4 + r * 9
-  local seq = tonumber(ARGV[a + 9])
-  if seq == 0 or seq > last then
-    if seq > 0 then
-      last = seq
-      redis.call('SET', KEYS[2], ARGV[a + 9], 'PX', ARGV[4])
+local function bump(key, prefix, d)
+  add(key, prefix .. 'p', d.p)
+  add(key, prefix .. 'c', d.c)
+  add(key, prefix .. 'rt', d.rt)
+  add(key, prefix .. 'cp', d.cp)
+  add(key, prefix .. 'ct', d.ct)
+  add(key, prefix .. 'r', d.r)
+  add(key, prefix .. 'e', d.e)
+end
+local function count(userKey, userMinutePrefix, op, model, ts, d, billed)
+  for _, key in ipairs({TOTALS, userKey}) do
+    bump(key, '', d)
+    bump(key, 'op:' .. op .. ':', d)
+    bump(key, 'model:' .. model .. ':', d)
+    if not since[key] then since[key] = ts end
+  end
+  local minute = ts - (ts % 60000)
+  local prefixes = {GMIN, userMinutePrefix}
+  for b = 1, 2 do
+    if minute + RET[b] > now then
+      local key = prefixes[b] .. int(minute)
+      bump(key, '', d)
+      expiry[key] = minute + RET[b]
     end
-    local p, c, cost, e = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-    local function bump(key, prefix)
-      if p ~= 0 then add(key, prefix .. 'p', p) end
-      if c ~= 0 then add(key, prefix .. 'c', c) end
-      add(key, prefix .. 'r', 1)
-      if e ~= 0 then add(key, prefix .. 'e', 1) end
-      if cost ~= 0 then add(key, prefix .. 'cost', cost) end
+  end
+  if billed then
+    add(TOTALS, 'bn', 1)
+    add(TOTALS, 'bb', billed.b)
+    add(TOTALS, 'bp', billed.p)
+    local hour = ts - (ts % 3600000)
+    if hour + RET[1] > now then
+      local key = HOUR .. int(hour)
+      add(key, 'bn', 1)
+      add(key, 'bb', billed.b)
+      add(key, 'bp', billed.p)
+      expiry[key] = hour + RET[1]
     end
-    local ts = now
-    if ARGV[a + 7] ~= '' then ts = tonumber(ARGV[a + 7]) end
-    for _, key in ipairs({KEYS[1], KEYS[3 + r]}) do
-      bump(key, '')
-      bump(key, 'op:' .. ARGV[a + 5] .. ':')
-      bump(key, 'model:' .. ARGV[a + 6] .. ':')
-      if not since[key] then since[key] = ts end
-    end
-    local minute = ts - (ts % 60000)
-    local prefixes = {ARGV[1], ARGV[a + 8]}
-    for b = 1, 2 do
-      if minute + retention[b] > now then
-        local key = prefixes[b] .. int(minute)
-        bump(key, '')
-        expiry[key] = minute + retention[b]
-      end
-    end
-    applied = applied + 1
   end
 end
-for _, key in ipairs(order) do
-  for field, n in pairs(sums[key]) do redis.call('HINCRBY', key, field, int(n)) end
-  if since[key] then redis.call('HSETNX', key, 'since', int(since[key])) end
-  if expiry[key] then redis.call('PEXPIREAT', key, int(expiry[key])) end
+local function commit()
+  for _, key in ipairs(order) do
+    for field, n in pairs(sums[key]) do
+      if n ~= 0 then redis.call('HINCRBY', key, field, int(n)) end
+    end
+    if since[key] then redis.call('HSETNX', key, 'since', int(since[key])) end
+    if expiry[key] then redis.call('PEXPIREAT', key, int(expiry[key])) end
+  end
 end
+`;
+
+/** ARGV values per entry of USAGE_BATCH. */
+export const USAGE_ENTRY_ARGS = 16;
+
+/**
+ * Applies a batch of usage entries (the records of a flush window, or a replay), atomically.
+ * KEYS: 1 totals HASH, 2 writer STRING, 3 the writer's in-flight HASH, 4 replicas ZSET, then one
+ * user HASH per entry.
+ * ARGV: 1 global minute prefix, 2 global retention ms, 3 user retention ms, 4 writer key ttl ms,
+ * 5 hour prefix, 6 recovered-call prefix, 7 writer id, then per entry (16 each): kind (`u` usage,
+ * `b` begin, `x` cancel), prompt, completion, reasoning, cached prompt, cost ticks, error (0|1),
+ * operation, model, event time ms ('' = now), user minute prefix, writer seq (0 = none), call id
+ * ('' = none), billed ticks ('' = not billed), priced ticks, in-flight JSON (begin).
+ *
+ * An entry whose writer seq is at or below the highest applied one is skipped. A begin writes the
+ * in-flight call and heartbeats the writer; a usage entry with a call id clears it, and when the
+ * call is gone because a surviving replica recovered it (its tombstone), corrects what that replica
+ * counted to this record's figures (no second request). Returns how many usage records counted.
+ */
+const USAGE_BATCH = `${NOW}${INT}
+local TOTALS, GMIN, HOUR = KEYS[1], ARGV[1], ARGV[5]
+local RET = {tonumber(ARGV[2]), tonumber(ARGV[3])}
+${COUNT}
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local newest = last
+local applied, began = 0, false
+for r = 0, (#ARGV - 7) / ${USAGE_ENTRY_ARGS} - 1 do
+  local a = 7 + r * ${USAGE_ENTRY_ARGS}
+  local seq = tonumber(ARGV[a + 12])
+  if seq == 0 or seq > newest then
+    if seq > 0 then newest = seq end
+    local kind, callId = ARGV[a + 1], ARGV[a + 13]
+    if kind == 'b' then
+      redis.call('HSET', KEYS[3], callId, ARGV[a + 16])
+      began = true
+    elseif kind == 'x' then
+      redis.call('HDEL', KEYS[3], callId)
+    else
+      local d = {
+        p = tonumber(ARGV[a + 2]), c = tonumber(ARGV[a + 3]), rt = tonumber(ARGV[a + 4]),
+        cp = tonumber(ARGV[a + 5]), ct = tonumber(ARGV[a + 6]), r = 1, e = tonumber(ARGV[a + 7])
+      }
+      local ts = now
+      if ARGV[a + 10] ~= '' then ts = tonumber(ARGV[a + 10]) end
+      local billed = nil
+      if ARGV[a + 14] ~= '' then billed = {b = tonumber(ARGV[a + 14]), p = tonumber(ARGV[a + 15])} end
+      if callId ~= '' and redis.call('HDEL', KEYS[3], callId) == 0 then
+        local tomb = ARGV[6] .. callId
+        local counted = redis.call('GET', tomb)
+        if counted then
+          local ok, est = pcall(cjson.decode, counted)
+          redis.call('DEL', tomb)
+          if ok then
+            d.p, d.c, d.ct, d.r = d.p - est.p, d.c - est.c, d.ct - est.ct, 0
+            ts = est.t
+          end
+        end
+      end
+      count(KEYS[5 + r], ARGV[a + 11], ARGV[a + 8], ARGV[a + 9], ts, d, billed)
+      applied = applied + 1
+    end
+  end
+end
+if newest > last then redis.call('SET', KEYS[2], int(newest), 'PX', ARGV[4]) end
+if began then
+  redis.call('ZADD', KEYS[4], now, ARGV[7])
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+end
+commit()
 return applied
 `;
 
-/** Sums the last-hour minute buckets under prefix ARGV[1] into {p, c, r, e, cost}. */
+/**
+ * Heartbeats one writer and counts the in-flight calls of writers whose heartbeat is older than the
+ * staleness as estimated usage, each once: the call is removed in the same step, and a tombstone
+ * with what was counted lets the writer's own late record correct it.
+ * KEYS: 1 totals HASH, 2 replicas ZSET.
+ * ARGV: 1 global minute prefix, 2 global retention ms, 3 user retention ms, 4 hour prefix,
+ * 5 recovered-call prefix, 6 this writer id, 7 staleness ms, 8 most calls to recover, 9 in-flight
+ * prefix, 10 user hash prefix, 11 user minute base, 12 tombstone ttl ms.
+ * Returns {count, JSON of each recovered call (with `id` and `t`, the time it was counted)}.
+ */
+const RECOVER = `${NOW}${INT}
+local TOTALS, GMIN, HOUR = KEYS[1], ARGV[1], ARGV[4]
+local RET = {tonumber(ARGV[2]), tonumber(ARGV[3])}
+${COUNT}
+redis.call('ZADD', KEYS[2], now, ARGV[6])
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[7]))
+local most = tonumber(ARGV[8])
+local out = {0}
+for _, writer in ipairs(dead) do
+  if #out - 1 >= most then break end
+  local key = ARGV[9] .. writer
+  local flat = redis.call('HGETALL', key)
+  for i = 1, #flat, 2 do
+    if #out - 1 >= most then break end
+    local ok, call = pcall(cjson.decode, flat[i + 1])
+    if ok and type(call) == 'table' then
+      count(ARGV[10] .. call.u, ARGV[11] .. call.u .. ':', call.o, call.m, now,
+        {p = call.p, c = call.c, rt = 0, cp = 0, ct = call.ct, r = 1, e = 0}, nil)
+      call.t = now
+      call.id = flat[i]
+      local json = cjson.encode(call)
+      redis.call('SET', ARGV[5] .. flat[i], json, 'PX', ARGV[12])
+      out[#out + 1] = json
+    end
+    redis.call('HDEL', key, flat[i])
+  end
+  if redis.call('HLEN', key) == 0 then redis.call('ZREM', KEYS[2], writer) end
+end
+commit()
+out[1] = #out - 1
+return out
+`;
+
+/** Sums the last-hour minute buckets under prefix ARGV[1] into the USAGE_FIELDS order. */
 const LAST_HOUR_SUMS = `
 local current = now - (now % 60000)
-local sums = {0, 0, 0, 0, 0}
+local sums = {0, 0, 0, 0, 0, 0, 0, 0}
 for i = 0, 59 do
-  local v = redis.call('HMGET', ARGV[1] .. int(current - i * 60000), 'p', 'c', 'r', 'e', 'cost')
-  for j = 1, 5 do
+  local v = redis.call('HMGET', ARGV[1] .. int(current - i * 60000), 'p', 'c', 'r', 'e', 'ct', 'rt', 'cp', 'cost')
+  for j = 1, 8 do
     if v[j] then sums[j] = sums[j] + tonumber(v[j]) end
   end
 end
 `;
 
 /**
- * KEYS: totals (or user) HASH. ARGV: 1 minute bucket prefix, 2 '1' = last hour only.
- * Returns {now, last-hour sums} or {now, last-hour sums, HGETALL of KEYS[1]}.
+ * KEYS: totals (or user) HASH. ARGV: 1 minute bucket prefix, 2 '1' = last hour only, 3 hour bucket
+ * prefix ('' = no pricing check).
+ * Returns {now, last-hour sums, HGETALL of KEYS[1], last-24 h pricing sums}, or {now, sums}.
  */
 const USAGE_SNAPSHOT = `${NOW}${INT}${LAST_HOUR_SUMS}
 if ARGV[2] == '1' then return {now, sums} end
-return {now, sums, redis.call('HGETALL', KEYS[1])}
+local pricing = {0, 0, 0}
+if ARGV[3] ~= '' then
+  local hour = now - (now % 3600000)
+  for i = 0, 23 do
+    local v = redis.call('HMGET', ARGV[3] .. int(hour - i * 3600000), 'bn', 'bb', 'bp')
+    for j = 1, 3 do
+      if v[j] then pricing[j] = pricing[j] + tonumber(v[j]) end
+    end
+  end
+end
+return {now, sums, redis.call('HGETALL', KEYS[1]), pricing}
 `;
 
 /**
  * KEYS: any key of the {usage} slot (routing). ARGV: 1 minute bucket prefix, 2 lookback ms.
- * Returns {now, minute, p, c, r, e, cost, minute, ...} for the non-empty buckets, oldest first.
+ * Returns {now, minute, <USAGE_FIELDS values>, minute, ...} for the non-empty buckets, oldest first.
  */
 const USAGE_MINUTES = `${NOW}${INT}
 local from = now - tonumber(ARGV[2])
 from = from - (from % 60000)
 local out = {now}
 for m = from, now, 60000 do
-  local v = redis.call('HMGET', ARGV[1] .. int(m), 'p', 'c', 'r', 'e', 'cost')
-  if v[1] or v[2] or v[3] or v[4] or v[5] then
+  local v = redis.call('HMGET', ARGV[1] .. int(m), 'p', 'c', 'r', 'e', 'ct', 'rt', 'cp', 'cost')
+  if v[1] or v[2] or v[3] or v[4] or v[5] or v[6] or v[7] or v[8] then
     out[#out + 1] = m
-    for j = 1, 5 do out[#out + 1] = tonumber(v[j] or '0') end
+    for j = 1, 8 do out[#out + 1] = tonumber(v[j] or '0') end
   end
 end
 return out
@@ -279,7 +406,8 @@ const SCRIPTS = {
   flashcaseHit: HIT,
   flashcaseReserve: RESERVE,
   flashcaseSettle: SETTLE,
-  flashcaseRecordUsage: RECORD_USAGE,
+  flashcaseUsageBatch: USAGE_BATCH,
+  flashcaseRecover: RECOVER,
   flashcaseUsageSnapshot: USAGE_SNAPSHOT,
   flashcaseUsageMinutes: USAGE_MINUTES,
   flashcaseAddRequestStats: ADD_REQUEST_STATS,

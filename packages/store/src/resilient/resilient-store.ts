@@ -1,13 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { EmbeddedStore } from '../embedded/embedded-store';
 import { StoreUnavailableError } from '../errors';
 import { assertCount, assertDuration } from '../limits/validate';
-import type { RedisStore } from '../redis/redis-store';
+import type { RedisStore, UsageEntry } from '../redis/redis-store';
 import { assertRequestStatsDelta } from '../stats/request-stats';
 import type {
   BudgetDecision,
   CountersStore,
+  InflightCall,
   RateLimitDecision,
+  RecoveredCall,
+  RecoverOptions,
   RequestStats,
   RequestStatsDelta,
   TimeseriesPoint,
@@ -57,7 +59,7 @@ export interface WriteBufferStats {
 }
 
 type BufferedWrite = Sequenced & { attempts: number } & (
-    | { kind: 'usage'; record: UsageRecord }
+    | { kind: 'usage'; entry: UsageEntry }
     | { kind: 'stats'; delta: RequestStatsDelta }
     | { kind: 'settle'; key: string; reservationId: string; tokens: number; windowMs: number }
   );
@@ -113,7 +115,6 @@ export class ResilientStore implements CountersStore {
   private readonly closeFlushTimeoutMs: number;
   private readonly buffer: WriteBuffer<BufferedWrite>;
   private readonly listeners = new Set<StoreStateListener>();
-  private readonly writerId = randomUUID();
   private readonly timer: NodeJS.Timeout;
   private readonly seqs = { usage: 0, stats: 0, settle: 0 };
   private degraded = false;
@@ -125,7 +126,7 @@ export class ResilientStore implements CountersStore {
   private flushDeadline = Number.POSITIVE_INFINITY;
   private readonly usageFlushDelayMs: number;
   /** Usage records waiting for the scheduled flush (counted in `inflightWrites`). */
-  private usageQueue: Array<{ write: UsageWrite; direct: UsageRecord; done: () => void }> = [];
+  private usageQueue: Array<{ write: UsageWrite; direct: UsageEntry; done: () => void }> = [];
   /** Settles when the queued records (the scheduled flush) are applied or buffered. */
   private usageFlush: Promise<void> | undefined;
   /** Runs the scheduled flush now (a read or `close()` will not wait for the timer). */
@@ -220,19 +221,52 @@ export class ResilientStore implements CountersStore {
     assertUsageRecord(record);
     // A buffered record keeps the time it happened, so the replay lands in the right minute bucket.
     const stamped = { ...record, timestampMs: record.timestampMs ?? Date.now() };
-    const write: UsageWrite = { stream: 'usage', seq: ++this.seqs.usage, attempts: 0, kind: 'usage', record: stamped };
+    await this.enqueue({ kind: 'usage', record: stamped }, { kind: 'usage', record }, false);
+  }
+
+  /**
+   * Writes the in-flight record at the end of this event-loop turn (not after the flush delay:
+   * the caller waits for it before asking the upstream), together with the other entries queued.
+   */
+  async beginCall(call: InflightCall): Promise<void> {
+    const entry: UsageEntry = { kind: 'begin', call };
+    await this.enqueue(entry, entry, true);
+  }
+
+  async cancelCall(callId: string): Promise<void> {
+    const entry: UsageEntry = { kind: 'cancel', callId };
+    await this.enqueue(entry, entry, false);
+  }
+
+  /** Skipped (none recovered) while degraded: the sweep needs Redis, and runs again later. */
+  async recoverOrphanedCalls(options: RecoverOptions): Promise<RecoveredCall[]> {
+    if (this.degraded) return [];
+    try {
+      return await this.bounded(this.redis.recoverOrphanedCalls(options));
+    } catch (err) {
+      if (err instanceof RangeError) throw err;
+      this.setDegraded(true, err);
+      return [];
+    }
+  }
+
+  /**
+   * Queues one usage entry for the next flush (`urgent`: at the end of this turn, else after the
+   * flush delay); buffered at once while degraded. Resolves once applied or buffered.
+   */
+  private async enqueue(buffered: UsageEntry, direct: UsageEntry, urgent: boolean): Promise<void> {
+    const write: UsageWrite = { stream: 'usage', seq: ++this.seqs.usage, attempts: 0, kind: 'usage', entry: buffered };
     if (this.degraded) {
       this.buffer.insert(write);
       return;
     }
     this.inflightWrites++;
     await new Promise<void>((done) => {
-      this.usageQueue.push({ write, direct: record, done });
+      this.usageQueue.push({ write, direct, done });
       this.usageFlush ??= new Promise<void>((flushed) => {
         const run = () => {
           if (this.usageFlushNow !== run) return;
           clearTimeout(timer);
-          clearImmediate(immediate);
           this.usageFlushNow = undefined;
           this.usageFlush = undefined;
           const sent = this.flushUsage();
@@ -240,9 +274,14 @@ export class ResilientStore implements CountersStore {
           void sent.then(flushed);
         };
         this.usageFlushNow = run;
-        const timer = this.usageFlushDelayMs > 0 ? setTimeout(run, this.usageFlushDelayMs) : undefined;
-        const immediate = this.usageFlushDelayMs > 0 ? undefined : setImmediate(run);
+        const timer = this.usageFlushDelayMs > 0 && !urgent ? setTimeout(run, this.usageFlushDelayMs) : undefined;
+        if (!timer) setImmediate(run);
       });
+      // A flush already waiting for its timer goes at the end of this turn instead.
+      if (urgent) {
+        const run = this.usageFlushNow;
+        if (run) setImmediate(run);
+      }
     });
   }
 
@@ -267,9 +306,9 @@ export class ResilientStore implements CountersStore {
         settle();
         continue;
       }
-      const sent = this.redis.recordUsageBatch(
+      const sent = this.redis.applyUsageBatch(
         chunk.map((entry) => entry.direct),
-        { writerId: this.writerId, seqs: chunk.map((entry) => entry.write.seq) },
+        chunk.map((entry) => entry.write.seq),
       );
       calls.push(
         this.bounded(sent).then(
@@ -373,16 +412,12 @@ export class ResilientStore implements CountersStore {
     }
   }
 
-  /**
-   * A counter increment: straight to Redis when healthy, else (or when that fails) into the buffer.
-   * `direct` is what a healthy call sends (a usage record without its local timestamp, so the
-   * server's clock picks the bucket).
-   */
-  private async write(write: BufferedWrite, direct?: UsageRecord): Promise<void> {
+  /** A counter increment: straight to Redis when healthy, else (or when that fails) into the buffer. */
+  private async write(write: BufferedWrite): Promise<void> {
     if (!this.degraded) {
       this.inflightWrites++;
       try {
-        await this.bounded(this.apply(write, direct));
+        await this.bounded(this.apply(write));
         return;
       } catch (err) {
         this.setDegraded(true, err);
@@ -393,11 +428,12 @@ export class ResilientStore implements CountersStore {
     this.buffer.insert(write);
   }
 
-  private apply(write: BufferedWrite, direct?: UsageRecord): Promise<void> {
-    const sequence = { writerId: this.writerId, seq: write.seq };
+  private async apply(write: BufferedWrite): Promise<void> {
+    const sequence = { writerId: this.redis.writerId, seq: write.seq };
     switch (write.kind) {
       case 'usage':
-        return this.redis.recordUsage(direct ?? write.record, sequence);
+        await this.redis.applyUsageBatch([write.entry], [write.seq]);
+        return;
       case 'stats':
         return this.redis.addRequestStats(write.delta, sequence);
       case 'settle':
@@ -474,10 +510,10 @@ export class ResilientStore implements CountersStore {
       if (first) await this.apply(first);
       return;
     }
-    const usage = batch as Extract<BufferedWrite, { kind: 'usage' }>[];
-    await this.redis.recordUsageBatch(
-      usage.map((w) => w.record),
-      { writerId: this.writerId, seqs: usage.map((w) => w.seq) },
+    const usage = batch as UsageWrite[];
+    await this.redis.applyUsageBatch(
+      usage.map((w) => w.entry),
+      usage.map((w) => w.seq),
     );
   }
 

@@ -56,7 +56,7 @@ describe('embedded store with a fake clock', () => {
       operation: 'chat',
       promptTokens: 5,
       completionTokens: 5,
-      costMicros: 1,
+      costTicks: 1,
     });
     expect(await store.lastHourTokens()).toBe(10);
     clock.advance(59 * 60_000);
@@ -84,7 +84,7 @@ describe('embedded store with a fake clock', () => {
         operation: 'chat',
         promptTokens: 1,
         completionTokens: 1,
-        costMicros: 1,
+        costTicks: 1,
       });
       await store.addRequestStats({
         minuteMs: clock.now(),

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type CountersStore,
   emptyCounters,
+  emptyPricingCheck,
   LATENCY_BUCKETS_S,
   quantileFromBuckets,
   type UsageCounters,
@@ -27,9 +28,11 @@ function add(into: UsageCounters, record: UsageRecord): void {
   into.promptTokens += record.promptTokens;
   into.completionTokens += record.completionTokens;
   into.totalTokens += record.promptTokens + record.completionTokens;
+  into.reasoningTokens += record.reasoningTokens ?? 0;
+  into.cachedPromptTokens += record.cachedPromptTokens ?? 0;
   into.requests += 1;
   into.errors += record.error ? 1 : 0;
-  into.costMicros += record.costMicros;
+  into.costTicks += record.costTicks;
 }
 
 function sumPoints(points: { counters: UsageCounters }[]): UsageCounters {
@@ -47,7 +50,7 @@ function record(overrides: Partial<UsageRecord> = {}): UsageRecord {
     operation: 'chat',
     promptTokens: 10,
     completionTokens: 20,
-    costMicros: 30,
+    costTicks: 30,
     ...overrides,
   };
 }
@@ -223,8 +226,11 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
             model: models[i % models.length] as string,
             operation: operations[(i >> 1) % operations.length] as string,
             promptTokens: 1 + ((i * 7919) % 1000),
-            completionTokens: (i * 104_729) % 2000,
-            costMicros: 1 + ((i * 15_485_863) % 50_000),
+            completionTokens: 50 + ((i * 104_729) % 2000),
+            reasoningTokens: i % 3 === 0 ? 0 : 1 + ((i * 31) % 50),
+            cachedPromptTokens: i % 4 === 0 ? (i * 13) % 2 : 0,
+            // Up to 2e10 ticks ($2) a call: the sum passes 2^32 and is still exact.
+            costTicks: 1 + ((i * 15_485_863) % 20_000_000_000),
             error: i % 13 === 0,
           }),
         );
@@ -266,24 +272,54 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
           lastHour: emptyCounters(),
           byModel: {},
           byOperation: {},
+          pricingCheck: emptyPricingCheck(),
+          pricingCheckLast24h: emptyPricingCheck(),
         });
+      });
+
+      it('sums 1000 calls of $0.000015 to exactly $0.015, in ticks', async () => {
+        await Promise.all(
+          Array.from({ length: 1000 }, (_, i) =>
+            store.recordUsage(record({ userId: `p${i % 7}`, costTicks: 150_000 })),
+          ),
+        );
+        const usage = await store.usage();
+        expect(usage.totals.costTicks).toBe(150_000_000);
+        expect(usage.totals.costTicks / 1e10).toBe(0.015);
+        expect(usage.lastHour.costTicks).toBe(150_000_000);
+        expect(usage.byModel['grok-4-fast']?.costTicks).toBe(150_000_000);
+      });
+
+      it('keeps the pricing check of billed calls, over all time and the last 24 hours', async () => {
+        const now = Date.now();
+        await store.recordUsage(record({ costTicks: 1000, billed: { billedTicks: 1000, pricedTicks: 990 } }));
+        await store.recordUsage(record({ costTicks: 500, billed: { billedTicks: 500, pricedTicks: 520 } }));
+        await store.recordUsage(record({ costTicks: 70 })); // priced, not billed
+        await store.recordUsage(
+          record({ costTicks: 9, billed: { billedTicks: 9, pricedTicks: 9 }, timestampMs: now - 30 * HOUR }),
+        );
+        const usage = await store.usage();
+        expect(usage.pricingCheck).toEqual({ calls: 3, billedTicks: 1509, pricedTicks: 1519 });
+        expect(usage.pricingCheckLast24h).toEqual({ calls: 2, billedTicks: 1500, pricedTicks: 1510 });
+        expect(usage.totals.costTicks).toBe(1579);
+        expect((await store.userUsage('u1')).pricingCheck).toEqual(emptyPricingCheck());
       });
 
       it('counts usage older than an hour in the totals only, and places it in the timeseries', async () => {
         const now = Date.now();
-        const old = record({ promptTokens: 1000, completionTokens: 0, costMicros: 5, timestampMs: now - 90 * MINUTE });
+        const old = record({ promptTokens: 1000, completionTokens: 0, costTicks: 5, timestampMs: now - 90 * MINUTE });
         const recent = record({
           promptTokens: 100,
           completionTokens: 10,
-          costMicros: 7,
+          costTicks: 7,
           timestampMs: now - 5 * MINUTE,
         });
-        const current = record({ promptTokens: 1, completionTokens: 2, costMicros: 3, error: true });
+        const current = record({ promptTokens: 1, completionTokens: 2, costTicks: 3, error: true });
         for (const r of [old, recent, current]) await store.recordUsage(r);
 
         const usage = await store.usage();
         expect(usage.totals.totalTokens).toBe(1113);
-        expect(usage.lastHour).toMatchObject({ totalTokens: 113, requests: 2, errors: 1, costMicros: 10 });
+        expect(usage.lastHour).toMatchObject({ totalTokens: 113, requests: 2, errors: 1, costTicks: 10 });
         expect(await store.lastHourTokens()).toBe(113);
         expect((await store.userUsage('u1')).lastHour.totalTokens).toBe(113);
 
@@ -292,7 +328,7 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
         perMinute.forEach((point, i) => {
           if (i > 0) expect(point.startMs - (perMinute[i - 1]?.startMs ?? 0)).toBe(MINUTE);
         });
-        expect(sumPoints(perMinute)).toMatchObject({ totalTokens: 1113, requests: 3, errors: 1, costMicros: 15 });
+        expect(sumPoints(perMinute)).toMatchObject({ totalTokens: 1113, requests: 3, errors: 1, costTicks: 15 });
         const oldPoint = perMinute.find((p) => p.startMs === minuteOf(old.timestampMs as number));
         expect(oldPoint?.counters).toMatchObject({ promptTokens: 1000, requests: 1 });
 
@@ -312,8 +348,10 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
       });
 
       it('rejects records that cannot be counted exactly', async () => {
-        await expect(store.recordUsage(record({ costMicros: 0.5 }))).rejects.toThrow(RangeError);
+        await expect(store.recordUsage(record({ costTicks: 0.5 }))).rejects.toThrow(RangeError);
         await expect(store.recordUsage(record({ promptTokens: -1 }))).rejects.toThrow(RangeError);
+        await expect(store.recordUsage(record({ reasoningTokens: 21 }))).rejects.toThrow(RangeError);
+        await expect(store.recordUsage(record({ cachedPromptTokens: 11 }))).rejects.toThrow(RangeError);
         expect((await store.usage()).totals.requests).toBe(0);
       });
     });

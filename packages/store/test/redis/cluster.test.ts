@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisClient, RedisStore } from '../../src/index';
 import { describeCountersStore } from '../helpers/contract';
+import { describeInflightRecovery } from '../helpers/inflight';
 import { RedisCluster, uniquePrefix } from '../helpers/redis';
 
 // One cluster for the whole file, started by the first store that needs it.
@@ -27,6 +28,12 @@ async function clusterStore(prefix = uniquePrefix()): Promise<RedisStore> {
 describeCountersStore('redis cluster', async () => {
   const store = await clusterStore();
   return { store, dispose: () => store.close() };
+});
+
+describeInflightRecovery('redis cluster', async () => {
+  const prefix = uniquePrefix();
+  const replicas = await Promise.all([clusterStore(prefix), clusterStore(prefix), clusterStore(prefix)]);
+  return { replicas, dispose: async () => void (await Promise.all(replicas.map((r) => r.close()))) };
 });
 
 describe('redis cluster store', () => {

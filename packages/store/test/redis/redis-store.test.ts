@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisClient, RedisStore } from '../../src/index';
 import { describeCountersStore } from '../helpers/contract';
+import { describeInflightRecovery } from '../helpers/inflight';
 import { deleteKeys, listKeys, REDIS_URL, RedisServer, uniquePrefix } from '../helpers/redis';
 
 function client(): Redis | Cluster {
@@ -26,6 +27,18 @@ describeCountersStore('redis', async () => {
     store,
     dispose: async () => {
       await store.close();
+      await deleteKeys(REDIS_URL, prefix);
+    },
+  };
+});
+
+describeInflightRecovery('redis', async () => {
+  const prefix = uniquePrefix();
+  const replicas = await Promise.all([newStore(prefix), newStore(prefix), newStore(prefix)]);
+  return {
+    replicas,
+    dispose: async () => {
+      await Promise.all(replicas.map((r) => r.close()));
       await deleteKeys(REDIS_URL, prefix);
     },
   };
@@ -99,7 +112,9 @@ describe('redis store across replicas', () => {
           operation: 'chat',
           promptTokens: i,
           completionTokens: 2 * i,
-          costMicros: 3 * i + 1,
+          reasoningTokens: i,
+          cachedPromptTokens: i % 2,
+          costTicks: 3 * i + 1,
         }),
       ),
     );
@@ -110,9 +125,11 @@ describe('redis store across replicas', () => {
       promptTokens: sumI,
       completionTokens: 2 * sumI,
       totalTokens: 3 * sumI,
+      reasoningTokens: sumI,
+      cachedPromptTokens: n / 2,
       requests: n,
       errors: 0,
-      costMicros: 3 * sumI + n,
+      costTicks: 3 * sumI + n,
     });
 
     const raw = createRedisClient({ url: REDIS_URL, commandTimeoutMs: 5000 });
@@ -152,7 +169,7 @@ describe('redis key layout', () => {
       operation: 'chat',
       promptTokens: 1,
       completionTokens: 1,
-      costMicros: 1,
+      costTicks: 1,
     });
     await store.addRequestStats({
       minuteMs: Date.now(),
@@ -190,7 +207,7 @@ describe('redis key layout', () => {
       operation: 'chat',
       promptTokens: 1,
       completionTokens: 0,
-      costMicros: 0,
+      costTicks: 0,
     });
     const raw = createRedisClient({ url: REDIS_URL, commandTimeoutMs: 5000 }) as Redis;
     await ready(raw);

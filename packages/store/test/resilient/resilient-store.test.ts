@@ -54,7 +54,7 @@ class Ledger {
       operation: i % 2 ? 'chat' : 'rewrite',
       promptTokens: 1 + (i % 97),
       completionTokens: (i * 31) % 113,
-      costMicros: 1 + ((i * 7) % 1009),
+      costTicks: 1 + ((i * 7) % 1009),
       error: i % 11 === 0,
     };
     const e: UsageCounters = this.expected;
@@ -63,7 +63,7 @@ class Ledger {
     e.totalTokens += record.promptTokens + record.completionTokens;
     e.requests += 1;
     e.errors += record.error ? 1 : 0;
-    e.costMicros += record.costMicros;
+    e.costTicks += record.costTicks;
     return record;
   }
 }
@@ -248,10 +248,10 @@ describe('resilient store', () => {
   /** The number of records in each usage script call the store makes from now on. */
   function countUsageCalls(): number[] {
     const sizes: number[] = [];
-    const send = redisStore.recordUsageBatch.bind(redisStore);
-    redisStore.recordUsageBatch = (records, write) => {
-      sizes.push(records.length);
-      return send(records, write);
+    const send = redisStore.applyUsageBatch.bind(redisStore);
+    redisStore.applyUsageBatch = (entries, seqs) => {
+      sizes.push(entries.length);
+      return send(entries, seqs);
     };
     return sizes;
   }
