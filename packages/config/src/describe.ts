@@ -71,6 +71,7 @@ export function describeConfig(config: Config) {
       defaultTemperature: config.ai.defaultTemperature,
       maxTokens: { ...config.ai.maxTokens },
       upstreamTimeoutMs: config.ai.upstreamTimeoutMs,
+      inflightStaleMs: config.ai.inflightStaleMs,
       simulatedLatencyMs: config.ai.simulatedLatencyMs,
       pricingFile: config.ai.pricingFile ?? null,
       tokenBudgetPerUserPerHour: config.ai.tokenBudgetPerUserPerHour,

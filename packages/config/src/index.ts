@@ -9,6 +9,8 @@ export { loadConfig } from './load';
 export { SERVICE_NODE_OPTIONS } from './node-options';
 export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
 export type {
+  PricingCheckJson,
+  PricingCheckWindowJson,
   RateLimitsJson,
   UsageCountersJson,
   UsageJson,

@@ -93,6 +93,11 @@ export interface Config {
     };
     /** `AI_UPSTREAM_TIMEOUT_MS`. */
     readonly upstreamTimeoutMs: number;
+    /**
+     * `AI_INFLIGHT_STALE_MS` (default 15 000): an ai-proxy replica that has not heartbeaten this long
+     * is dead, and a surviving one counts its in-flight calls (estimated).
+     */
+    readonly inflightStaleMs: number;
     /** `AI_SIMULATED_LATENCY_MS` (ours, default 300): the simulated provider's time to first token. */
     readonly simulatedLatencyMs: number;
     /** `PRICING_FILE`; unset = the built-in pricing table. The path is not checked here. */

@@ -4,11 +4,31 @@
 
 /** One group's counters: `last_hour`, and each entry of `by_operation` and `by_model`. */
 export interface UsageCountersJson {
+  /** Cached prompt tokens included. */
   prompt_tokens: number;
+  /** Reasoning tokens included (billed as output). */
   completion_tokens: number;
   total_tokens: number;
+  /** Of `completion_tokens`. */
+  reasoning_tokens: number;
+  /** Of `prompt_tokens`. */
+  cached_prompt_tokens: number;
   requests: number;
   estimated_cost_usd: number;
+}
+
+/** Over calls whose usage carried the provider's billed cost: the bill and what the pricing table said. */
+export interface PricingCheckWindowJson {
+  calls_billed: number;
+  billed_usd: number;
+  priced_usd: number;
+  /** (priced - billed) / billed; 0 with no billed calls. */
+  drift_ratio: number;
+}
+
+/** `pricing_check` of `/api/v1/ai/usage`: since counting began, and over the last 24 hours. */
+export interface PricingCheckJson extends PricingCheckWindowJson {
+  last_24h: PricingCheckWindowJson;
 }
 
 /** What `/api/v1/ai/usage` and `/api/v1/ai/usage/me` share (contract section 6). */
@@ -18,6 +38,8 @@ export interface UsageSnapshotJson {
     total_completion_tokens: number;
     total_tokens: number;
     total_requests: number;
+    total_reasoning_tokens: number;
+    total_cached_prompt_tokens: number;
   };
   estimated_cost_usd: number;
   last_hour: UsageCountersJson;
@@ -46,6 +68,7 @@ export interface UsageJson extends UsageSnapshotJson {
     max_tokens: { chat: number; rewrite: number; autocomplete: number };
   };
   rate_limits: RateLimitsJson;
+  pricing_check: PricingCheckJson;
 }
 
 /** `GET /api/v1/ai/usage/me`: the caller's own usage. */
@@ -64,6 +87,8 @@ export interface UsageTimeseriesJson {
     prompt_tokens: number;
     completion_tokens: number;
     total_tokens: number;
+    reasoning_tokens: number;
+    cached_prompt_tokens: number;
     requests: number;
     errors: number;
     cost_usd: number;

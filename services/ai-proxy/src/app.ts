@@ -14,7 +14,7 @@ import {
 import express, { type Express } from 'express';
 import { AiCalls } from './calls/ai-calls';
 import { AiLimits } from './limits/ai-limits';
-import type { Provider } from './providers/types';
+import { genAiProviderName, type Provider } from './providers/types';
 import { aiRoutes } from './routes/ai';
 import { usageRoutes } from './routes/usage';
 import { UsageAccounting } from './usage/accounting';
@@ -41,14 +41,20 @@ export function createApp(deps: AppDeps): Express {
     log: getLogger('ai-proxy.usage'),
     pricing,
     trackingEnabled: config.tokens.trackingEnabled,
-    providerName: provider.name,
+    providerName: genAiProviderName(provider),
   });
   const limits = new AiLimits(store, instruments, {
     perMinute: config.rateLimits.aiPerMinute,
     perHour: config.rateLimits.aiPerHour,
     tokenBudgetPerHour: config.ai.tokenBudgetPerUserPerHour,
   });
-  const calls = new AiCalls({ provider, limits, accounting });
+  const calls = new AiCalls({
+    provider,
+    limits,
+    accounting,
+    instruments,
+    trackingEnabled: config.tokens.trackingEnabled,
+  });
 
   const app = createServiceApp({ instruments, logger: log });
   app.get('/api/v1/health', healthHandler({ version: config.version, storeState: deps.storeState }));

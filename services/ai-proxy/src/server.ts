@@ -1,10 +1,12 @@
 import { createServer } from 'node:http';
 import type { Config } from '@flashcase/config';
 import type { ServiceContext } from '@flashcase/runtime';
+import { AILogger, getLogger } from '@flashcase/telemetry';
 import { createApp } from './app';
 import { OpenAICompatibleProvider } from './providers/openai-compatible';
 import { SimulatedProvider } from './providers/simulated';
-import type { Provider } from './providers/types';
+import { genAiProviderName, type Provider } from './providers/types';
+import { OrphanSweeper } from './usage/orphans';
 import { loadPricing } from './usage/pricing';
 import { warmTokenizer } from './usage/tokenizer';
 
@@ -50,8 +52,21 @@ export async function run({
   // simulator's prompt counts and streams cut short: load it now when every call needs it (a token
   // budget, the simulator); otherwise the first estimate loads it (about 0.25 s, once).
   if (config.ai.tokenBudgetPerUserPerHour > 0 || provider.name === 'simulated') warmTokenizer();
+  // Counts the in-flight calls of replicas that died (Redis only: the embedded store dies with us).
+  const sweeper =
+    store.kind === 'redis' && config.tokens.trackingEnabled
+      ? new OrphanSweeper({
+          store,
+          instruments,
+          aiLogger: new AILogger(getLogger('ai-proxy.usage')),
+          log: getLogger('ai-proxy.recovery'),
+          providerName: genAiProviderName(provider),
+          staleAfterMs: config.ai.inflightStaleMs,
+        })
+      : undefined;
   onShutdown(async () => {
     clearInterval(refresher);
+    await sweeper?.close();
     await provider.close();
   });
 

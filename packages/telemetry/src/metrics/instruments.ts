@@ -39,7 +39,20 @@ export interface Instruments {
   genAiOperationDuration: Histogram;
   aiTokens: Counter;
   aiRequests: Counter;
+  /** `flashcase.ai.cost` (USD) by model, operation and `source` (billed, priced, estimated). */
   aiCost: Counter;
+  /** `flashcase.ai.tokens.detail`: reasoning and cached prompt tokens (subsets of completion and prompt). */
+  aiTokensDetail: Counter;
+  /** `gen_ai.client.operation.time_to_first_chunk` (s), streams only. */
+  genAiTimeToFirstChunk: Histogram;
+  /** `flashcase.ai.pricing_check` (USD) by model and `side` (billed, priced): calls the provider billed. */
+  aiPricingCheck: Counter;
+  /** `flashcase.ai.pricing_check.calls`: calls the provider billed, by model. */
+  aiPricingCheckCalls: Counter;
+  /** `flashcase.ai.usage.invalid`: upstream usage objects that did not add up, by model and `reason`. */
+  aiUsageInvalid: Counter;
+  /** `flashcase.ai.calls.recovered`: in-flight calls of a dead replica counted by this one, by model. */
+  aiCallsRecovered: Counter;
   rateLimitRejections: Counter;
   alertNotifications: Counter;
   aiTokensLastHour: ObservableGauge;
@@ -121,8 +134,37 @@ export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): 
       valueType: ValueType.INT,
     }),
     aiCost: meter.createCounter('flashcase.ai.cost', {
-      description: 'Estimated AI cost in US dollars, by model and operation',
+      description: 'AI cost in US dollars, by model, operation and source (billed, priced, estimated)',
       unit: 'USD',
+    }),
+    aiTokensDetail: meter.createCounter('flashcase.ai.tokens.detail', {
+      description: 'Reasoning tokens (part of completion) and cached prompt tokens (part of prompt), by type, model and operation',
+      unit: '{token}',
+      valueType: ValueType.INT,
+    }),
+    genAiTimeToFirstChunk: meter.createHistogram('gen_ai.client.operation.time_to_first_chunk', {
+      description: 'Time from the request to the first chunk of a streamed answer',
+      unit: 's',
+      advice: { explicitBucketBoundaries: GENAI_DURATION_BUCKETS_S },
+    }),
+    aiPricingCheck: meter.createCounter('flashcase.ai.pricing_check', {
+      description: 'Over calls the provider billed: the bill (side=billed) and the pricing table price (side=priced), USD',
+      unit: 'USD',
+    }),
+    aiPricingCheckCalls: meter.createCounter('flashcase.ai.pricing_check.calls', {
+      description: 'Calls whose usage carried the provider billed cost, by model',
+      unit: '{call}',
+      valueType: ValueType.INT,
+    }),
+    aiUsageInvalid: meter.createCounter('flashcase.ai.usage.invalid', {
+      description: 'Upstream usage objects that did not add up (recorded with what was known), by model and reason',
+      unit: '{call}',
+      valueType: ValueType.INT,
+    }),
+    aiCallsRecovered: meter.createCounter('flashcase.ai.calls.recovered', {
+      description: 'In-flight calls of a dead replica counted (estimated) by this replica, by model',
+      unit: '{call}',
+      valueType: ValueType.INT,
     }),
     rateLimitRejections: meter.createCounter('flashcase.ratelimit.rejections', {
       description: 'Requests refused by a rate limit or token budget, by limit',

@@ -1,10 +1,19 @@
-import { HttpError } from '@flashcase/telemetry';
+import { randomUUID } from 'node:crypto';
+import type { InflightCall } from '@flashcase/store';
+import { HttpError, type Instruments } from '@flashcase/telemetry';
 import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { AiLimits } from '../limits/ai-limits';
-import type { TokenUsage, UpstreamRequest } from '../operations/types';
-import { type CompletionResult, type Provider, type StreamChunk, UpstreamError } from '../providers/types';
-import type { UsageAccounting } from '../usage/accounting';
-import { estimatePromptTokens, estimateTextTokens } from '../usage/tokenizer';
+import { plainUsage, type TokenUsage, type UpstreamRequest } from '../operations/types';
+import {
+  type CompletionResult,
+  genAiProviderName,
+  type Provider,
+  type StreamChunk,
+  UpstreamError,
+} from '../providers/types';
+import type { CallCost, UsageAccounting } from '../usage/accounting';
+import { ticksToUsd } from '../usage/pricing';
+import { estimatePromptTokens, estimateTextTokens, roughPromptTokens } from '../usage/tokenizer';
 
 // NOTE: looked up per call, not at module load: a tracer taken before the SDK registers its
 // provider stays a no-op when two copies of the API are loaded (the CJS/ESM dual-package hazard).
@@ -40,14 +49,14 @@ export interface CallResult {
   result: CompletionResult;
   usage: TokenUsage;
   estimated: boolean;
-  costMicros: number;
+  cost: CallCost;
   headers: Record<string, string>;
 }
 
 export interface StreamSummary {
   usage: TokenUsage;
   estimated: boolean;
-  costMicros: number;
+  cost: CallCost;
   finishReason: string;
   /** Set when the stream failed after it started; the route reports it in-band. */
   error?: HttpError | undefined;
@@ -63,46 +72,67 @@ export interface AiCallsDeps {
   provider: Provider;
   limits: AiLimits;
   accounting: UsageAccounting;
+  instruments: Instruments;
+  /** TOKEN_USAGE_TRACKING_ENABLED: without counters there is no in-flight record to write either. */
+  trackingEnabled: boolean;
 }
 
 /**
- * One AI call from admission to accounting: limits and budget, the GenAI client span
- * (`{operation} {model}`), the upstream call, and exactly one usage record whatever happens
- * (success, upstream failure, client gone, stream cut short: then the tokens are estimated).
+ * One AI call from admission to accounting: limits and budget (with the call's in-flight record),
+ * the GenAI client span (`{operation} {model}`), the upstream call, and exactly one usage record
+ * whatever happens (success, upstream failure, client gone, stream cut short: then the tokens are
+ * estimated; replica killed: a surviving replica counts the in-flight record).
  */
 export class AiCalls {
-  constructor(private readonly deps: AiCallsDeps) {}
+  private readonly providerName: string;
+
+  constructor(private readonly deps: AiCallsDeps) {
+    this.providerName = genAiProviderName(deps.provider);
+  }
 
   private startSpan(req: UpstreamRequest, userId: string): Span {
+    const server = this.deps.provider.server;
     return tracer().startSpan(`${req.operation} ${req.model}`, {
       kind: SpanKind.CLIENT,
       attributes: {
         'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': this.deps.provider.name,
+        'gen_ai.provider.name': this.providerName,
         'gen_ai.request.model': req.model,
         'gen_ai.request.max_tokens': req.maxTokens,
         'gen_ai.request.temperature': req.temperature,
         'flashcase.ai.operation': req.operation,
         'flashcase.ai.stream': req.stream,
         'flashcase.user.id': userId,
+        ...(server ? { 'server.address': server.address, 'server.port': server.port } : {}),
       },
     });
   }
 
   private endSpan(
     span: Span,
-    usage: TokenUsage,
-    estimated: boolean,
-    model: string,
-    finish: string | undefined,
-    err?: unknown,
+    end: {
+      usage: TokenUsage;
+      estimated: boolean;
+      model: string;
+      cost: CallCost;
+      finish?: string | undefined;
+      responseId?: string | undefined;
+      err?: unknown;
+    },
   ) {
+    const { usage, estimated, model, cost, finish, responseId, err } = end;
     span.setAttributes({
       'gen_ai.response.model': model,
       'gen_ai.usage.input_tokens': usage.promptTokens,
       'gen_ai.usage.output_tokens': usage.completionTokens,
+      'gen_ai.usage.cache_read.input_tokens': usage.cachedPromptTokens,
+      'gen_ai.usage.reasoning.output_tokens': usage.reasoningTokens,
       'flashcase.ai.tokens_estimated': estimated,
+      'flashcase.ai.cost_usd': ticksToUsd(cost.ticks),
+      'flashcase.ai.cost_source': cost.source,
     });
+    if (usage.invalid) span.setAttribute('flashcase.ai.usage_invalid', usage.invalid);
+    if (responseId) span.setAttribute('gen_ai.response.id', responseId);
     if (finish) span.setAttribute('gen_ai.response.finish_reasons', [finish]);
     if (err) {
       span.setAttribute('error.type', errorType(err));
@@ -112,18 +142,44 @@ export class AiCalls {
     span.end();
   }
 
+  /**
+   * The in-flight record of a call: what a surviving replica counts if this one dies before the
+   * usage is written. Worst case, as a budget reservation is: the prompt (about 4 characters a
+   * token, without the tokenizer's cost) and the whole `max_tokens`, at the table's price.
+   */
+  private inflight(userId: string, req: UpstreamRequest): InflightCall | undefined {
+    if (!this.deps.trackingEnabled) return undefined;
+    const estimate = { ...plainUsage(roughPromptTokens(req.messages), req.maxTokens) };
+    return {
+      callId: randomUUID(),
+      userId,
+      model: req.model,
+      operation: req.operation,
+      estimate: {
+        promptTokens: estimate.promptTokens,
+        completionTokens: estimate.completionTokens,
+        costTicks: this.deps.accounting.price(req.model, estimate) ?? 0,
+      },
+    };
+  }
+
   async complete(userId: string, req: UpstreamRequest, signal: AbortSignal): Promise<CallResult> {
-    const admission = await this.deps.limits.admit(userId, () => estimatePromptTokens(req.messages) + req.maxTokens);
+    const call = this.inflight(userId, req);
+    const admission = await this.deps.limits.admit(
+      userId,
+      call,
+      () => estimatePromptTokens(req.messages) + req.maxTokens,
+    );
     const span = this.startSpan(req, userId);
     const started = performance.now();
     try {
       const result = await this.deps.provider.complete(req, signal);
       const estimated = result.usage === undefined;
       const usage = result.usage ?? {
-        promptTokens: estimatePromptTokens(req.messages),
-        completionTokens: estimateTextTokens(result.content),
+        ...plainUsage(estimatePromptTokens(req.messages), estimateTextTokens(result.content)),
+        invalid: result.usageInvalid,
       };
-      const costMicros = this.deps.accounting.record({
+      const cost = this.deps.accounting.record({
         userId,
         operation: req.operation,
         model: req.model,
@@ -131,18 +187,26 @@ export class AiCalls {
         estimated,
         outcome: 'success',
         durationS: (performance.now() - started) / 1000,
+        callId: call?.callId,
       });
       await admission.settle(usage.promptTokens + usage.completionTokens);
-      this.endSpan(span, usage, estimated, result.model, result.finishReason);
-      return { result, usage, estimated, costMicros, headers: admission.headers };
+      this.endSpan(span, {
+        usage,
+        estimated,
+        model: result.model,
+        cost,
+        finish: result.finishReason,
+        responseId: result.id,
+      });
+      return { result, usage, estimated, cost, headers: admission.headers };
     } catch (err) {
       const upstream =
         err instanceof UpstreamError
           ? err
           : new UpstreamError('connection', 'Upstream call failed', undefined, undefined, { cause: err });
       const httpError = toHttpError(upstream);
-      const none = { promptTokens: 0, completionTokens: 0 };
-      this.deps.accounting.record({
+      const none = plainUsage(0, 0);
+      const cost = this.deps.accounting.record({
         userId,
         operation: req.operation,
         model: req.model,
@@ -151,20 +215,28 @@ export class AiCalls {
         outcome: upstream.kind === 'aborted' ? 'client_closed' : httpError.code,
         durationS: (performance.now() - started) / 1000,
         errorType: errorType(upstream),
+        callId: call?.callId,
       });
       await admission.settle(0);
-      this.endSpan(span, none, false, req.model, undefined, upstream);
+      this.endSpan(span, { usage: none, estimated: false, model: req.model, cost, err: upstream });
       throw httpError;
     }
   }
 
   async stream(userId: string, req: UpstreamRequest, signal: AbortSignal, sink: StreamSink): Promise<StreamSummary> {
-    const admission = await this.deps.limits.admit(userId, () => estimatePromptTokens(req.messages) + req.maxTokens);
+    const call = this.inflight(userId, req);
+    const admission = await this.deps.limits.admit(
+      userId,
+      call,
+      () => estimatePromptTokens(req.messages) + req.maxTokens,
+    );
     const span = this.startSpan(req, userId);
     const started = performance.now();
     let text = '';
     let usage: TokenUsage | undefined;
+    let usageInvalid: string | undefined;
     let finishReason: string | undefined;
+    let responseId: string | undefined;
     let model = req.model;
     let begun = false;
     let failure: UpstreamError | undefined;
@@ -172,12 +244,20 @@ export class AiCalls {
       for await (const chunk of this.deps.provider.stream(req, signal)) {
         if (!begun) {
           begun = true;
+          this.deps.instruments.genAiTimeToFirstChunk.record((performance.now() - started) / 1000, {
+            'gen_ai.operation.name': 'chat',
+            'gen_ai.request.model': req.model,
+            'gen_ai.provider.name': this.providerName,
+            'flashcase.ai.operation': req.operation,
+          });
           sink.start(admission.headers);
         }
         if (typeof chunk.raw.model === 'string') model = chunk.raw.model;
+        if (responseId === undefined && typeof chunk.raw.id === 'string') responseId = chunk.raw.id;
         text += chunk.delta;
         if (chunk.finishReason) finishReason = chunk.finishReason;
         if (chunk.usage) usage = chunk.usage;
+        else if (chunk.usageInvalid) usageInvalid = chunk.usageInvalid;
         sink.chunk(chunk);
       }
     } catch (err) {
@@ -190,11 +270,11 @@ export class AiCalls {
     // estimated from the prompt and the text that did arrive: those tokens were generated and billed.
     const estimated = usage === undefined;
     const counted: TokenUsage = usage ?? {
-      promptTokens: text.length > 0 || !failure ? estimatePromptTokens(req.messages) : 0,
-      completionTokens: estimateTextTokens(text),
+      ...plainUsage(text.length > 0 || !failure ? estimatePromptTokens(req.messages) : 0, estimateTextTokens(text)),
+      invalid: usageInvalid,
     };
     const httpError = failure ? toHttpError(failure) : undefined;
-    const costMicros = this.deps.accounting.record({
+    const cost = this.deps.accounting.record({
       userId,
       operation: req.operation,
       model: req.model,
@@ -203,10 +283,11 @@ export class AiCalls {
       outcome: httpError ? (failure?.kind === 'aborted' ? 'client_closed' : httpError.code) : 'success',
       durationS: (performance.now() - started) / 1000,
       errorType: failure ? errorType(failure) : undefined,
+      callId: call?.callId,
     });
     await admission.settle(counted.promptTokens + counted.completionTokens);
-    this.endSpan(span, counted, estimated, model, finishReason, failure);
+    this.endSpan(span, { usage: counted, estimated, model, cost, finish: finishReason, responseId, err: failure });
     if (httpError && !begun) throw httpError;
-    return { usage: counted, estimated, costMicros, finishReason: finishReason ?? 'stop', error: httpError };
+    return { usage: counted, estimated, cost, finishReason: finishReason ?? 'stop', error: httpError };
   }
 }

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type CountersStore, type RateLimitDecision, StoreUnavailableError, type WindowLimit } from '@flashcase/store';
+import {
+  type CountersStore,
+  type InflightCall,
+  type RateLimitDecision,
+  StoreUnavailableError,
+  type WindowLimit,
+} from '@flashcase/store';
 import { HttpError, type Instruments } from '@flashcase/telemetry';
 
 export interface AiLimitsOptions {
@@ -62,8 +68,31 @@ export class AiLimits {
     ].filter((w) => w.limit > 0);
   }
 
-  /** Admits one AI call or throws the contract's 429 (or 503 when the store refuses in closed mode). */
-  async admit(userId: string, reserveTokens: () => number): Promise<Admission> {
+  /**
+   * Admits one AI call or throws the contract's 429 (or 503 when the store refuses in closed mode).
+   * With `call`, its in-flight record is written at the same time as the limits are checked (the
+   * two store steps go out together, so admission costs one round trip), and dropped again when a
+   * limit refuses.
+   */
+  async admit(userId: string, call: InflightCall | undefined, reserveTokens: () => number): Promise<Admission> {
+    const begun = call ? this.store.beginCall(call) : undefined;
+    try {
+      const admission = await this.check(userId, reserveTokens);
+      await begun;
+      return admission;
+    } catch (err) {
+      if (begun && call) {
+        // Cancelled after the begin, in the same write sequence: never left behind as an orphan.
+        void begun
+          .catch(() => undefined)
+          .then(() => this.store.cancelCall(call.callId))
+          .catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async check(userId: string, reserveTokens: () => number): Promise<Admission> {
     let headers: Record<string, string> = {};
     try {
       if (this.windows.length > 0) {

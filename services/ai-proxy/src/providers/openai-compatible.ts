@@ -1,14 +1,8 @@
 import { Agent, errors as undiciErrors } from 'undici';
 import type { UpstreamRequest } from '../operations/types';
+import { invalidReason, normalizeUsage, type ReasoningRule, reasoningRuleOf } from '../usage/normalize';
 import { DispatchedStream, type StreamHead } from './dispatched-stream';
-import {
-  type CompletionResult,
-  type OpenAIChunk,
-  type Provider,
-  readUsage,
-  type StreamChunk,
-  UpstreamError,
-} from './types';
+import { type CompletionResult, type OpenAIChunk, type Provider, type StreamChunk, UpstreamError } from './types';
 
 export interface OpenAICompatibleOptions {
   baseUrl: string;
@@ -93,7 +87,10 @@ function classify(err: unknown, signal: AbortSignal, timedOut: boolean): Upstrea
  */
 export class OpenAICompatibleProvider implements Provider {
   readonly name = 'xai' as const;
+  readonly server: { address: string; port: number };
   private readonly agent: Agent;
+  /** How this upstream counts reasoning tokens when its usage has no total to tell. */
+  private readonly reasoningRule: ReasoningRule;
   /** The endpoint as the dispatcher takes it: parsed once, not on every call. */
   private readonly origin: string;
   private readonly path: string;
@@ -102,6 +99,8 @@ export class OpenAICompatibleProvider implements Provider {
     const url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/chat/completions`);
     this.origin = url.origin;
     this.path = `${url.pathname}${url.search}`;
+    this.server = { address: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
+    this.reasoningRule = reasoningRuleOf(options.baseUrl);
     this.agent = new Agent({
       connections: options.connections ?? 256,
       keepAliveTimeout: 30_000,
@@ -154,7 +153,7 @@ export class OpenAICompatibleProvider implements Provider {
         model?: string;
         created?: number;
         choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
-        usage?: OpenAIChunk['usage'];
+        usage?: unknown;
       };
       try {
         body = JSON.parse(text);
@@ -171,7 +170,9 @@ export class OpenAICompatibleProvider implements Provider {
         created: typeof body.created === 'number' ? body.created : Math.floor(Date.now() / 1000),
         content: typeof choice.message?.content === 'string' ? choice.message.content : '',
         finishReason: choice.finish_reason ?? 'stop',
-        usage: readUsage(body.usage),
+        usage: normalizeUsage(body.usage, this.reasoningRule),
+        rawUsage: body.usage ?? undefined,
+        usageInvalid: invalidReason(body.usage),
       };
     } catch (err) {
       throw classify(err, signal, timedOut);
@@ -222,13 +223,14 @@ export class OpenAICompatibleProvider implements Provider {
             throw new UpstreamError('status', 'Upstream reported an error mid-stream', res.statusCode);
           }
           const choice = chunk.choices?.[0];
-          const usage = readUsage(chunk.usage);
+          const usage = normalizeUsage(chunk.usage, this.reasoningRule);
           if (usage) sawUsage = true;
           yield {
             raw: chunk,
             delta: typeof choice?.delta?.content === 'string' ? choice.delta.content : '',
             finishReason: choice?.finish_reason ?? undefined,
             usage,
+            usageInvalid: usage ? undefined : invalidReason(chunk.usage),
           };
         }
       }

@@ -1,7 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { UpstreamRequest } from '../operations/types';
+import type { TokenUsage, UpstreamRequest } from '../operations/types';
 import { estimatePromptTokens } from '../usage/tokenizer';
 import { type CompletionResult, type Provider, type StreamChunk, UpstreamError } from './types';
+
+/** Grok models that think before they answer (all but grok-3, grok-2 and the `-non-reasoning` names). */
+export function isReasoningModel(model: string): boolean {
+  return !model.includes('non-reasoning') && model !== 'grok-3' && !model.startsWith('grok-2');
+}
 
 const WORDS = (
   'recall review spaced repetition memory card answer question concept definition example summary ' +
@@ -29,6 +34,38 @@ export class SimulatedProvider implements Provider {
 
   constructor(private readonly latencyMs: number) {}
 
+  /**
+   * The usage of an answer of `words` words, as xAI reports it: reasoning tokens (8-32, for
+   * reasoning models) outside `completion_tokens` and inside `total_tokens`; no cache, no bill.
+   */
+  private usage(req: UpstreamRequest, words: number): { usage: TokenUsage; raw: Record<string, unknown> } {
+    const promptTokens = estimatePromptTokens(req.messages);
+    const last = req.messages[req.messages.length - 1]?.content ?? '';
+    const reasoning = isReasoningModel(req.model) ? 8 + (hash(`reasoning:${last}`) % 25) : 0;
+    return {
+      usage: {
+        promptTokens,
+        completionTokens: words + reasoning,
+        reasoningTokens: reasoning,
+        cachedPromptTokens: 0,
+        sources: 0,
+      },
+      raw: {
+        prompt_tokens: promptTokens,
+        completion_tokens: words,
+        total_tokens: promptTokens + words + reasoning,
+        prompt_tokens_details: { text_tokens: promptTokens, audio_tokens: 0, image_tokens: 0, cached_tokens: 0 },
+        completion_tokens_details: {
+          reasoning_tokens: reasoning,
+          audio_tokens: 0,
+          accepted_prediction_tokens: 0,
+          rejected_prediction_tokens: 0,
+        },
+        num_sources_used: 0,
+      },
+    };
+  }
+
   private words(req: UpstreamRequest): string[] {
     const last = req.messages[req.messages.length - 1]?.content ?? '';
     let seed = hash(`${req.operation}:${last}`);
@@ -53,13 +90,15 @@ export class SimulatedProvider implements Provider {
   async complete(req: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult> {
     await this.wait(this.latencyMs, signal);
     const words = this.words(req);
+    const { usage, raw } = this.usage(req, words.length);
     return {
       id: `sim-${hash(JSON.stringify(req.messages)).toString(16)}`,
       model: req.model,
       created: Math.floor(Date.now() / 1000),
       content: words.join(' '),
       finishReason: words.length >= req.maxTokens ? 'length' : 'stop',
-      usage: { promptTokens: estimatePromptTokens(req.messages), completionTokens: words.length },
+      usage,
+      rawUsage: raw,
     };
   }
 
@@ -80,20 +119,8 @@ export class SimulatedProvider implements Provider {
       delta: '',
       finishReason,
     };
-    const usage = { promptTokens: estimatePromptTokens(req.messages), completionTokens: words.length };
-    yield {
-      raw: {
-        ...base,
-        choices: [],
-        usage: {
-          prompt_tokens: usage.promptTokens,
-          completion_tokens: usage.completionTokens,
-          total_tokens: usage.promptTokens + usage.completionTokens,
-        },
-      },
-      delta: '',
-      usage,
-    };
+    const { usage, raw } = this.usage(req, words.length);
+    yield { raw: { ...base, choices: [], usage: raw }, delta: '', usage };
   }
 
   async close(): Promise<void> {}

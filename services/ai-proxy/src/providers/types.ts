@@ -11,7 +11,8 @@ export interface OpenAIChunk {
     delta?: { role?: string; content?: string | null };
     finish_reason?: string | null;
   }>;
-  usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number } | null;
+  /** The provider's usage object, as sent (read with `normalizeUsage`). */
+  usage?: unknown;
   [key: string]: unknown;
 }
 
@@ -22,6 +23,10 @@ export interface CompletionResult {
   finishReason: string;
   /** Absent when the upstream sent none (then it is estimated). */
   usage?: TokenUsage | undefined;
+  /** The provider's usage object exactly as sent (relayed unchanged by `chat/completions`). */
+  rawUsage?: unknown;
+  /** Set when the upstream sent a usage object that could not be read at all. */
+  usageInvalid?: string | undefined;
   created: number;
 }
 
@@ -30,11 +35,15 @@ export interface StreamChunk {
   delta: string;
   finishReason?: string | undefined;
   usage?: TokenUsage | undefined;
+  /** Set when this chunk carried a usage object that could not be read at all. */
+  usageInvalid?: string | undefined;
 }
 
 /** Where an AI request goes: the real OpenAI-compatible API (`xai`) or the built-in simulator. */
 export interface Provider {
   readonly name: 'xai' | 'simulated';
+  /** The upstream's host and port (`server.address`, `server.port` on the GenAI span); none for the simulator. */
+  readonly server?: { address: string; port: number } | undefined;
   complete(request: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult>;
   /** Yields chunks as they arrive; throws UpstreamError when the upstream fails mid-way. */
   stream(request: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk>;
@@ -65,10 +74,7 @@ export class UpstreamError extends Error {
   }
 }
 
-/** `usage` from an OpenAI body, or undefined when absent or not numbers. */
-export function readUsage(usage: OpenAIChunk['usage']): TokenUsage | undefined {
-  if (!usage || typeof usage.prompt_tokens !== 'number' || typeof usage.completion_tokens !== 'number')
-    return undefined;
-  if (usage.prompt_tokens < 0 || usage.completion_tokens < 0) return undefined;
-  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+/** `gen_ai.provider.name` of a provider: the semantic conventions' `x_ai` for xAI. */
+export function genAiProviderName(provider: Pick<Provider, 'name'>): string {
+  return provider.name === 'xai' ? 'x_ai' : provider.name;
 }

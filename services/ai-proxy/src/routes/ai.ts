@@ -3,7 +3,7 @@ import { type Request, type Response, Router } from 'express';
 import type { AiCalls } from '../calls/ai-calls';
 import { buildCompletionsRequest, buildOperationRequest, type RequestDefaults } from '../operations/requests';
 import { OPERATIONS, type TokenUsage } from '../operations/types';
-import { microsToUsd } from '../usage/pricing';
+import { ticksToUsd } from '../usage/pricing';
 import { clientGone, sendEvent, startSse } from './sse';
 
 export interface AiRoutesDeps {
@@ -13,7 +13,23 @@ export interface AiRoutesDeps {
   configured: boolean;
 }
 
+/** A FlashCase operation's `usage`: completion includes reasoning, prompt includes cached tokens. */
 function usageJson(usage: TokenUsage) {
+  return {
+    prompt_tokens: usage.promptTokens,
+    completion_tokens: usage.completionTokens,
+    total_tokens: usage.promptTokens + usage.completionTokens,
+    reasoning_tokens: usage.reasoningTokens,
+    cached_prompt_tokens: usage.cachedPromptTokens,
+  };
+}
+
+/**
+ * `chat/completions` relays the provider's usage object unchanged (an OpenAI client reads its own
+ * provider's fields); an estimate, which the provider never sent, in OpenAI's shape.
+ */
+function openAIUsageJson(raw: unknown, usage: TokenUsage) {
+  if (raw !== undefined && raw !== null && typeof raw === 'object') return raw;
   return {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
@@ -50,7 +66,7 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
           content: call.result.content,
           finish_reason: call.result.finishReason,
           usage: usageJson(call.usage),
-          cost_estimate_usd: microsToUsd(call.costMicros),
+          cost_estimate_usd: ticksToUsd(call.cost.ticks),
         });
         return;
       }
@@ -68,7 +84,7 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
           done: true,
           finish_reason: summary.finishReason,
           usage: usageJson(summary.usage),
-          cost_estimate_usd: microsToUsd(summary.costMicros),
+          cost_estimate_usd: ticksToUsd(summary.cost.ticks),
         });
         sendEvent(res, '[DONE]');
       }
@@ -96,7 +112,7 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
             finish_reason: call.result.finishReason,
           },
         ],
-        usage: usageJson(call.usage),
+        usage: openAIUsageJson(call.result.rawUsage, call.usage),
       });
       return;
     }

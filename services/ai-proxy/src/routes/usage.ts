@@ -1,4 +1,6 @@
 import type {
+  PricingCheckJson,
+  PricingCheckWindowJson,
   RateLimitsJson,
   UsageCountersJson,
   UsageJson,
@@ -6,10 +8,10 @@ import type {
   UsageTimeseriesJson,
   UserUsageJson,
 } from '@flashcase/config';
-import type { CountersStore, UsageCounters, UsageSnapshot } from '@flashcase/store';
+import type { CountersStore, PricingCheck, UsageCounters, UsageSnapshot } from '@flashcase/store';
 import { HttpError, requireUser } from '@flashcase/telemetry';
 import { type Request, type Response, Router } from 'express';
-import { microsToUsd } from '../usage/pricing';
+import { ticksToUsd } from '../usage/pricing';
 
 export interface UsageRoutesDeps {
   store: CountersStore;
@@ -27,9 +29,24 @@ function counters(c: UsageCounters): UsageCountersJson {
     prompt_tokens: c.promptTokens,
     completion_tokens: c.completionTokens,
     total_tokens: c.totalTokens,
+    reasoning_tokens: c.reasoningTokens,
+    cached_prompt_tokens: c.cachedPromptTokens,
     requests: c.requests,
-    estimated_cost_usd: microsToUsd(c.costMicros),
+    estimated_cost_usd: ticksToUsd(c.costTicks),
   };
+}
+
+function pricingWindow(check: PricingCheck): PricingCheckWindowJson {
+  return {
+    calls_billed: check.calls,
+    billed_usd: ticksToUsd(check.billedTicks),
+    priced_usd: ticksToUsd(check.pricedTicks),
+    drift_ratio: check.billedTicks > 0 ? round6((check.pricedTicks - check.billedTicks) / check.billedTicks) : 0,
+  };
+}
+
+function pricingJson(snapshot: UsageSnapshot): PricingCheckJson {
+  return { ...pricingWindow(snapshot.pricingCheck), last_24h: pricingWindow(snapshot.pricingCheckLast24h) };
 }
 
 function breakdown(groups: Record<string, UsageCounters>): Record<string, UsageCountersJson> {
@@ -37,15 +54,17 @@ function breakdown(groups: Record<string, UsageCounters>): Record<string, UsageC
 }
 
 function snapshotJson(snapshot: UsageSnapshot): UsageSnapshotJson {
-  const hourlyUsd = microsToUsd(snapshot.lastHour.costMicros);
+  const hourlyUsd = ticksToUsd(snapshot.lastHour.costTicks);
   return {
     usage: {
       total_prompt_tokens: snapshot.totals.promptTokens,
       total_completion_tokens: snapshot.totals.completionTokens,
       total_tokens: snapshot.totals.totalTokens,
       total_requests: snapshot.totals.requests,
+      total_reasoning_tokens: snapshot.totals.reasoningTokens,
+      total_cached_prompt_tokens: snapshot.totals.cachedPromptTokens,
     },
-    estimated_cost_usd: microsToUsd(snapshot.totals.costMicros),
+    estimated_cost_usd: ticksToUsd(snapshot.totals.costTicks),
     last_hour: counters(snapshot.lastHour),
     by_operation: breakdown(snapshot.byOperation),
     by_model: breakdown(snapshot.byModel),
@@ -108,6 +127,7 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
       },
       rate_limits: rateLimits,
       estimated_cost_usd: body.estimated_cost_usd,
+      pricing_check: pricingJson(snapshot),
       last_hour: body.last_hour,
       by_operation: body.by_operation,
       by_model: body.by_model,
@@ -135,9 +155,11 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
         prompt_tokens: p.counters.promptTokens,
         completion_tokens: p.counters.completionTokens,
         total_tokens: p.counters.totalTokens,
+        reasoning_tokens: p.counters.reasoningTokens,
+        cached_prompt_tokens: p.counters.cachedPromptTokens,
         requests: p.counters.requests,
         errors: p.counters.errors,
-        cost_usd: microsToUsd(p.counters.costMicros),
+        cost_usd: ticksToUsd(p.counters.costTicks),
       })),
     };
     res.json(answer);

@@ -32,3 +32,13 @@ export function estimateTextTokens(text: string): number {
 export function warmTokenizer(): void {
   tokenizer();
 }
+
+/**
+ * A tokenizer-free prompt estimate (about 4 characters a token, plus the framing): for the
+ * in-flight record every call writes, where the tokenizer's cost is not worth its precision.
+ */
+export function roughPromptTokens(messages: readonly ChatMessage[]): number {
+  let total = TOKENS_PER_REPLY;
+  for (const message of messages) total += TOKENS_PER_MESSAGE + Math.ceil(message.content.length / 4);
+  return total;
+}
