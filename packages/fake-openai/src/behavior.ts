@@ -17,6 +17,11 @@
  * - `reset-mid-stream`: like `stall-stream`, but destroys the socket instead of going silent.
  * - `no-usage`: a stream never sends the usage chunk (even with `stream_options.include_usage`) but
  *   still ends with `data: [DONE]`; a non-streaming answer has no `usage` field.
+ * - `usage`: the normal answer, but with `usage` replaced by exactly the given JSON value (in the
+ *   usage chunk of a stream that asked for `stream_options.include_usage`, as the `usage` field of a
+ *   non-streaming answer), for feeding a client malformed usage: negative numbers, totals that match
+ *   no dialect, strings, `null`. `undefined` is sent as `null`. It must be JSON-serialisable
+ *   (`setBehavior` throws otherwise) and is copied when set, so later changes to it do not leak in.
  * - `hang`: reads the request and never answers.
  *
  * If `afterChunks` is at least the reply's piece count, every content chunk is sent and the fault
@@ -30,6 +35,7 @@ export type Behavior =
   | { kind: 'stall-stream'; afterChunks: number }
   | { kind: 'reset-mid-stream'; afterChunks: number }
   | { kind: 'no-usage' }
+  | { kind: 'usage'; usage: unknown }
   | { kind: 'hang' };
 
 /** The behaviour a fake starts with when none is given: normal, undelayed answers. */

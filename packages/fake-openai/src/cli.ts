@@ -6,11 +6,13 @@
  *
  * Prints `LISTENING <base url including /v1>` on stdout once bound, and exits 0 on SIGINT/SIGTERM.
  * Flags: --port (default 0), --host (default 127.0.0.1), --latency-ms (default 0), --api-key,
- * --reply-tokens, --record (off by default here, so a long run does not grow memory). A bad flag exits
- * 2 with one line on stderr.
+ * --reply-tokens, --record (off by default here, so a long run does not grow memory), --dialect
+ * (`xai`, the default, or `openai`: the usage dialect), --no-reasoning (report 0 reasoning tokens),
+ * --no-prompt-cache (report 0 cached tokens). A bad flag exits 2 with one line on stderr.
  */
 import { parseArgs } from 'node:util';
 import { type FakeOpenAIOptions, startFakeOpenAI } from './server';
+import { asDialect, type UsageDialect } from './usage';
 
 function nonNegativeInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -31,12 +33,17 @@ function parseOptions(argv: string[]): FakeOpenAIOptions {
       'api-key': { type: 'string' },
       'reply-tokens': { type: 'string' },
       record: { type: 'boolean', default: false },
+      dialect: { type: 'string', default: 'xai' },
+      'no-reasoning': { type: 'boolean', default: false },
+      'no-prompt-cache': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
   });
   const port = nonNegativeInt('port', values.port) ?? 0;
   if (port > 65_535) throw new Error(`--port must be at most 65535, got ${port}`);
+  const dialect: UsageDialect | undefined = asDialect(values.dialect);
+  if (dialect === undefined) throw new Error(`--dialect must be xai or openai, got ${JSON.stringify(values.dialect)}`);
   return {
     port,
     host: values.host,
@@ -44,6 +51,9 @@ function parseOptions(argv: string[]): FakeOpenAIOptions {
     apiKey: values['api-key'],
     replyTokens: nonNegativeInt('reply-tokens', values['reply-tokens']),
     record: values.record,
+    dialect,
+    reasoning: !values['no-reasoning'],
+    promptCache: !values['no-prompt-cache'],
   };
 }
 

@@ -11,7 +11,13 @@ export interface FakeCompletion {
   /** `pieces.join('')`. */
   content: string;
   promptTokens: number;
+  /** Visible completion tokens: `pieces.length`. */
   completionTokens: number;
+  /**
+   * Hidden reasoning tokens, on top of `completionTokens` (each usage dialect reports them its own
+   * way); 0 unless {@link FakeCompletionOptions.reasoning} was set. See {@link fakeReasoningTokens}.
+   */
+  reasoningTokens: number;
   /** `length` when the reply was cut to fit `max_tokens` / `max_completion_tokens`. */
   finishReason: 'stop' | 'length';
 }
@@ -22,6 +28,11 @@ export interface FakeCompletionOptions {
   maxTokens?: number;
   /** Make every natural reply exactly this many pieces long by repeating the echo (before `maxTokens` cuts it). */
   replyTokens?: number;
+  /**
+   * Whether the model reasons (the server passes {@link isReasoningModel} of the request's model);
+   * defaults to false, giving `reasoningTokens: 0`.
+   */
+  reasoning?: boolean;
 }
 
 /** Tokens charged per message on top of its text, as the prompt counting rule's overhead. */
@@ -30,6 +41,8 @@ const CHARS_PER_TOKEN = 4;
 // Bounds the per-request work on long prompts: only the head of the last user message is echoed.
 const ECHO_MAX_WORDS = 16;
 const ECHO_SCAN_CHARS = 256;
+const REASONING_BASE_TOKENS = 8;
+const REASONING_SPREAD = 25;
 
 /**
  * The text of a message's `content`: a string as is, an array of content parts as the concatenation
@@ -70,25 +83,53 @@ export function digest(text: string): string {
 }
 
 /**
+ * Whether the fake treats `model` as a reasoning model, the way xAI's line-up splits: every model
+ * reasons unless its id contains `non-reasoning`, is exactly `grok-3`, or starts with `grok-2`. So
+ * `grok-4`, `grok-4-0709`, `grok-4-fast`, `grok-4-fast-reasoning`, `grok-4-1-fast`, `grok-3-mini` and
+ * `grok-code-fast-1` reason; `grok-4-fast-non-reasoning`, `grok-3` and `grok-2-1212` do not. Ids the
+ * fake has never heard of (`gpt-4o`, `my-model`) count as reasoning models too.
+ */
+export function isReasoningModel(model: string): boolean {
+  return !(model.includes('non-reasoning') || model === 'grok-3' || model.startsWith('grok-2'));
+}
+
+/**
+ * The reasoning tokens the fake bills for a request to `model`: 0 for a model that does not reason
+ * ({@link isReasoningModel}), else `8 + (parseInt(digest(text of the last user message), 16) % 25)`,
+ * i.e. 8 to 32, the same for every request with the same last user message (digest of '' when there
+ * is none). They are not bounded by `max_tokens`, and a server started with `reasoning: false` bills none.
+ */
+export function fakeReasoningTokens(model: string, messages: readonly ChatMessageLike[]): number {
+  return isReasoningModel(model) ? reasoningTokensOf(digest(lastUserText(messages))) : 0;
+}
+
+function reasoningTokensOf(lastUserDigest: string): number {
+  return REASONING_BASE_TOKENS + (Number.parseInt(lastUserDigest, 16) % REASONING_SPREAD);
+}
+
+function lastUserText(messages: readonly ChatMessageLike[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]?.role === 'user') return messageText(messages[i]?.content);
+  }
+  return '';
+}
+
+/**
  * The deterministic reply to `messages`: the pieces `Echo:`, ` <digest of the last user message>`,
  * then ` <word>` for each of the first 16 words of that message (taken from its first 256 chars).
  * With no user message, the digest is of ''. `replyTokens` repeats these pieces cyclically to that
  * length; `maxTokens` then cuts the reply to at most that many pieces, with finish reason `length`
  * only when something was cut. Completion tokens are the number of pieces, so a stream's content
- * chunks always add up to `completionTokens`.
+ * chunks always add up to `completionTokens`. With `reasoning`, `reasoningTokens` follows
+ * {@link fakeReasoningTokens}; `maxTokens` does not cut it.
  */
 export function fakeCompletion(
   messages: readonly ChatMessageLike[],
-  { maxTokens, replyTokens }: FakeCompletionOptions = {},
+  { maxTokens, replyTokens, reasoning = false }: FakeCompletionOptions = {},
 ): FakeCompletion {
-  let lastUser = '';
-  for (let i = messages.length - 1; i >= 0; i--) {
-    if (messages[i]?.role === 'user') {
-      lastUser = messageText(messages[i]?.content);
-      break;
-    }
-  }
-  const natural = ['Echo:', ` ${digest(lastUser)}`];
+  const lastUser = lastUserText(messages);
+  const lastUserDigest = digest(lastUser);
+  const natural = ['Echo:', ` ${lastUserDigest}`];
   const head = lastUser.length > ECHO_SCAN_CHARS ? lastUser.slice(0, ECHO_SCAN_CHARS) : lastUser;
   for (const word of head.split(/\s+/)) {
     if (natural.length - 2 >= ECHO_MAX_WORDS) break;
@@ -114,6 +155,7 @@ export function fakeCompletion(
     content: pieces.join(''),
     promptTokens: countPromptTokens(messages),
     completionTokens: pieces.length,
+    reasoningTokens: reasoning ? reasoningTokensOf(lastUserDigest) : 0,
     finishReason,
   };
 }

@@ -6,14 +6,36 @@ export {
   type FakeCompletion,
   type FakeCompletionOptions,
   fakeCompletion,
+  fakeReasoningTokens,
+  isReasoningModel,
   messageText,
   TOKENS_PER_MESSAGE,
 } from './completion';
 export {
+  type BilledTokens,
+  costInUsdTicks,
+  DEFAULT_PRICES,
+  type ModelPrice,
+  type PriceTable,
+  TICKS_PER_USD,
+} from './pricing';
+export {
+  type Billed,
+  type ChatRequestBody,
   DEFAULT_MODELS,
   type FakeOpenAI,
   type FakeOpenAIOptions,
+  type RecordedAnswer,
   type RecordedRequest,
   startFakeOpenAI,
 } from './server';
+export {
+  type CompletionTokensDetails,
+  fakeSourcesUsed,
+  fakeUsage,
+  type OpenAIUsage,
+  type UsageDialect,
+  type UsageFigures,
+  type XaiUsage,
+} from './usage';
 export { type OpenAIErrorBody, SYSTEM_FINGERPRINT } from './wire';

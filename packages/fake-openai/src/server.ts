@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Behavior, DEFAULT_BEHAVIOR } from './behavior';
-import { type ChatMessageLike, fakeCompletion } from './completion';
+import { type ChatMessageLike, fakeCompletion, isReasoningModel } from './completion';
+import { compiledCost, compilePrices, DEFAULT_PRICES, type PriceTable } from './pricing';
+import { DEFAULT_PROMPT_CACHE_PREFIXES, PromptCache } from './prompt-cache';
+import { asDialect, fakeSourcesUsed, fakeUsage, type UsageDialect } from './usage';
 import { type AnswerMeta, ChunkWriter, completionJson, DONE_EVENT, errorJson, statusErrorJson } from './wire';
 
 /** Options of {@link startFakeOpenAI}; every field is optional. */
@@ -26,6 +29,75 @@ export interface FakeOpenAIOptions {
   replyTokens?: number;
   /** Model ids listed by `GET /v1/models`; defaults to {@link DEFAULT_MODELS}. Chat requests may name any model. */
   models?: readonly string[];
+  /**
+   * The usage dialect at start and after `reset()` (see {@link UsageDialect}); defaults to `'xai'`.
+   * `setDialect` switches it at runtime; a request can override it, see {@link FakeOpenAIOptions.dialectOf}.
+   */
+  dialect?: UsageDialect;
+  /**
+   * Picks the dialect of one request from its parsed body (e.g. by `model` or `user`), for a test
+   * that mixes dialects through a proxy that does not forward headers; `undefined` means the
+   * server's current dialect. Not called when the request carries an `x-fake-dialect: xai|openai`
+   * header, which always wins. If it throws or returns something other than a dialect, the request
+   * gets a 500 `server_error` saying so.
+   */
+  dialectOf?: (body: ChatRequestBody) => UsageDialect | undefined;
+  /**
+   * Bill reasoning tokens for reasoning models (see `isReasoningModel`, `fakeReasoningTokens`);
+   * defaults to true. False makes every answer report 0 reasoning tokens.
+   */
+  reasoning?: boolean;
+  /**
+   * Prompt caching, in both dialects; defaults to true. The server remembers the leading message
+   * runs of every answered request, and reports as `cached_tokens` the `countPromptTokens` of the
+   * longest leading run (at least one message) of a new request that an earlier one also started
+   * with; 0 for a prompt never seen. An identical repeat is cached in full. Prefixes are shared
+   * across models and dialects (the key is the messages' JSON alone). `reset()` forgets them.
+   */
+  promptCache?: boolean;
+  /**
+   * How many message prefixes the prompt cache holds before it stops remembering new ones (lookups
+   * go on); defaults to 50 000, a few MB. Ignored without `promptCache`.
+   */
+  promptCacheMaxPrefixes?: number;
+  /**
+   * The price table behind xAI's `cost_in_usd_ticks`, by exact model id; defaults to
+   * {@link DEFAULT_PRICES} (xAI's list). Replaces the default table, it is not merged into it. A
+   * model absent from it gets no `cost_in_usd_ticks` (a call the gateway must price itself). A bad
+   * rate fails `startFakeOpenAI` with a RangeError naming it.
+   */
+  prices?: PriceTable;
+}
+
+/** A chat completion request body as `dialectOf` sees it: validated `model` and `messages`, the rest as sent. */
+export interface ChatRequestBody {
+  model: string;
+  messages: ChatMessageLike[];
+  [param: string]: unknown;
+}
+
+/** One chat completion the fake answered (an id was given out); see `FakeOpenAI.answers`. */
+export interface RecordedAnswer {
+  /** The answer's `chatcmpl-…` id. */
+  id: string;
+  model: string;
+  stream: boolean;
+  /** The dialect chosen for it (header, `dialectOf`, or the server's). */
+  dialect: UsageDialect;
+  /**
+   * The exact usage value put on the wire (an `XaiUsage`, an `OpenAIUsage`, or the raw value of a
+   * `usage` behaviour); undefined when none was: `no-usage`, a stream without
+   * `stream_options.include_usage`, a cut-off answer (`stall-stream`, `reset-mid-stream`,
+   * `malformed-json`), or a delayed stream its client left before the end.
+   */
+  usage: unknown;
+}
+
+/** What the fake has billed: the xAI answers whose usage, with a `cost_in_usd_ticks`, was sent. */
+export interface Billed {
+  calls: number;
+  /** The sum of their `cost_in_usd_ticks`. */
+  ticks: bigint;
 }
 
 /** One request as the fake received it. */
@@ -48,9 +120,31 @@ export interface FakeOpenAI {
   readonly port: number;
   /** Every request received, oldest first, unless started with `record: false` (then always empty). */
   readonly requests: RecordedRequest[];
-  /** Switches the behaviour for requests that arrive from now on; answers already under way keep theirs. */
+  /**
+   * Every chat completion answered (not `status` or `hang` ones), in the order they started, with the
+   * usage it sent; unless started with `record: false` (then always empty).
+   */
+  readonly answers: RecordedAnswer[];
+  /**
+   * A snapshot of the running total of what the fake billed: every answer whose computed xAI usage
+   * carried `cost_in_usd_ticks` and was sent. Kept with `record: false` too; raw usage sent by a
+   * `usage` behaviour is not counted.
+   */
+  readonly billed: Readonly<Billed>;
+  /**
+   * Switches the behaviour for requests that arrive from now on; answers already under way keep theirs.
+   * Throws a TypeError for a `usage` behaviour whose value JSON cannot carry (a BigInt, a cycle).
+   */
   setBehavior(behavior: Behavior): void;
-  /** Clears `requests` and restores the behaviour the fake was started with. */
+  /**
+   * Switches the usage dialect for requests that arrive from now on (headers and `dialectOf` still
+   * override it); throws a TypeError for anything but `'xai'` or `'openai'`.
+   */
+  setDialect(dialect: UsageDialect): void;
+  /**
+   * Clears `requests`, `answers`, `billed` and the prompt cache, and restores the behaviour and the
+   * dialect the fake was started with.
+   */
   reset(): void;
   /**
    * Stops listening and destroys every open socket (stalled, hanging and keep-alive ones included), so it
@@ -69,14 +163,14 @@ const SSE_HEADERS = {
   'cache-control': 'no-cache',
 };
 
-interface ChatBody {
-  model: string;
-  messages: ChatMessageLike[];
+interface ChatBody extends ChatRequestBody {
   max_tokens?: unknown;
   max_completion_tokens?: unknown;
   stream?: unknown;
   stream_options?: { include_usage?: unknown } | null;
 }
+
+const DIALECT_HEADER = 'x-fake-dialect';
 
 /**
  * Starts a loopback fake of xAI's OpenAI-compatible API: `POST /v1/chat/completions` (JSON and SSE),
@@ -85,8 +179,18 @@ interface ChatBody {
  *
  * Edge answers, in OpenAI's `{"error":{"message","type","param","code"}}` shape: unknown path or method
  * -> 404; wrong or missing key (when `apiKey` is set) -> 401; invalid JSON, a missing `model` or
- * `messages`, a `max_tokens` below 1 or `stream_options` without `stream` -> 400; a body over 16 MiB
- * -> 413. Keep-alive is supported; resolves once listening, rejects if the port cannot be bound.
+ * `messages`, a `max_tokens` below 1, `stream_options` without `stream`, or an `x-fake-dialect`
+ * header other than `xai` / `openai` -> 400; a body over 16 MiB -> 413. Keep-alive is supported;
+ * resolves once listening, rejects if the port cannot be bound or an option is invalid.
+ *
+ * Usage speaks xAI's dialect by default, OpenAI's on request (see {@link UsageDialect}); per answer
+ * the dialect is, first that applies: the request's `x-fake-dialect` header, `dialectOf(body)`, the
+ * server's (`dialect`, `setDialect`). Its figures are deterministic: prompt tokens by
+ * `countPromptTokens`, visible completion tokens = content pieces (= stream content chunks),
+ * reasoning tokens by `fakeReasoningTokens`, cached tokens from the prompt cache (`promptCache`),
+ * sources by `fakeSourcesUsed` (xAI only), the cost by `costInUsdTicks` with `prices` (xAI only,
+ * priced models only). A stream and a plain answer to the same request report the same figures but
+ * for `cached_tokens` (and so the cost), which depend on the requests before.
  */
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
   const {
@@ -98,7 +202,17 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     record = true,
     replyTokens,
     models = DEFAULT_MODELS,
+    dialect: initialDialect = 'xai',
+    dialectOf,
+    reasoning = true,
+    promptCache: cachePrompts = true,
+    promptCacheMaxPrefixes = DEFAULT_PROMPT_CACHE_PREFIXES,
+    prices: priceTable = DEFAULT_PRICES,
   } = options;
+  checkDialect(initialDialect);
+  const prices = compilePrices(priceTable);
+  const promptCache = cachePrompts ? new PromptCache(promptCacheMaxPrefixes) : undefined;
+  const startBehavior = armed(initialBehavior);
   const expectedAuth = apiKey === undefined ? undefined : `Bearer ${apiKey}`;
   const idPrefix = randomBytes(6).toString('hex');
   const created = Math.floor(Date.now() / 1000);
@@ -108,9 +222,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   });
 
   const requests: RecordedRequest[] = [];
+  const answers: RecordedAnswer[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
-  let behavior = initialBehavior;
+  let behavior = startBehavior;
+  let dialect = initialDialect;
+  let billedCalls = 0;
+  let billedTicks = 0n;
   let seq = 0;
 
   /** Runs `fn` after `ms` unless the response closed first; the timer is cancelled by `close()`. */
@@ -188,7 +306,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         );
         return;
       }
-      chat(res, body);
+      chat(res, body, req.headers[DIALECT_HEADER]);
       return;
     }
     if (method === 'GET' && path === '/v1/models') {
@@ -216,7 +334,44 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     sendJson(res, 404, errorJson(`Invalid URL (${method} ${path})`, 'invalid_request_error'));
   }
 
-  function chat(res: ServerResponse, body: unknown): void {
+  /** The dialect of one request, or undefined once it has been answered with an error. */
+  function dialectFor(res: ServerResponse, request: ChatBody, header: string | string[] | undefined) {
+    if (header !== undefined) {
+      const named = typeof header === 'string' ? asDialect(header.trim().toLowerCase()) : undefined;
+      if (named === undefined) {
+        invalid(
+          res,
+          `Invalid '${DIALECT_HEADER}' header: expected 'xai' or 'openai', got ${JSON.stringify(header)}.`,
+          null,
+        );
+      }
+      return named;
+    }
+    if (dialectOf === undefined) return dialect;
+    let chosen: unknown;
+    try {
+      chosen = dialectOf(request);
+    } catch (err) {
+      sendJson(
+        res,
+        500,
+        errorJson(`fake-openai: dialectOf threw: ${(err as Error)?.message ?? String(err)}`, 'server_error'),
+      );
+      return undefined;
+    }
+    if (chosen === undefined) return dialect;
+    const named = asDialect(chosen);
+    if (named === undefined) {
+      sendJson(
+        res,
+        500,
+        errorJson(`fake-openai: dialectOf returned ${JSON.stringify(chosen)}, not 'xai' or 'openai'`, 'server_error'),
+      );
+    }
+    return named;
+  }
+
+  function chat(res: ServerResponse, body: unknown, dialectHeader: string | string[] | undefined): void {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       invalid(res, 'The request body must be a JSON object.', null);
       return;
@@ -251,6 +406,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return;
     }
 
+    const answerDialect = dialectFor(res, request, dialectHeader);
+    if (answerDialect === undefined) return;
+
     const current = behavior;
     if (current.kind === 'hang') return;
     const delay = latencyMs + (current.kind === 'slow-first-byte' ? current.delayMs : 0);
@@ -261,7 +419,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         sendJson(res, current.status, current.body ?? statusErrorJson(current.status), headers);
         return;
       }
-      const completion = fakeCompletion(request.messages, { maxTokens, replyTokens });
+      const completion = fakeCompletion(request.messages, {
+        maxTokens,
+        replyTokens,
+        reasoning: reasoning && isReasoningModel(request.model),
+      });
+      const cachedTokens = promptCache === undefined ? 0 : promptCache.lookupAndRemember(request.messages);
       seq += 1;
       const meta: AnswerMeta = {
         id: `chatcmpl-${idPrefix}${seq.toString(36)}`,
@@ -269,9 +432,43 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         model: request.model,
       };
       const requestId = `req_${idPrefix}${seq.toString(36)}`;
+      const answer: RecordedAnswer = {
+        id: meta.id,
+        model: request.model,
+        stream,
+        dialect: answerDialect,
+        usage: undefined,
+      };
+      if (record) answers.push(answer);
+
+      // Built only for an answer that carries usage, so the BigInt pricing stays off the other paths.
+      let cost: bigint | undefined;
+      const usageOf = (): unknown => {
+        if (current.kind === 'usage') return current.usage;
+        const xai = answerDialect === 'xai';
+        const figures = {
+          promptTokens: completion.promptTokens,
+          cachedTokens,
+          completionTokens: completion.completionTokens,
+          reasoningTokens: completion.reasoningTokens,
+          sourcesUsed: xai ? fakeSourcesUsed(request) : 0,
+        };
+        const price = xai ? prices.get(request.model) : undefined;
+        if (price !== undefined) cost = compiledCost(price, figures);
+        return fakeUsage(answerDialect, { ...figures, costInUsdTicks: cost });
+      };
+      const sent = (usage: unknown) => {
+        answer.usage = usage;
+        if (cost !== undefined) {
+          billedCalls += 1;
+          billedTicks += cost;
+        }
+      };
 
       if (!stream) {
-        const json = completionJson(meta, completion, current.kind !== 'no-usage');
+        const withUsage = current.kind !== 'no-usage';
+        const usage = withUsage ? usageOf() : undefined;
+        const json = completionJson(meta, completion, usage);
         if (current.kind === 'malformed-json') {
           sendJson(res, 200, json.slice(0, Math.floor(json.length / 2)), { 'x-request-id': requestId });
           return;
@@ -286,6 +483,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           return;
         }
         sendJson(res, 200, json, { 'x-request-id': requestId });
+        if (withUsage) sent(usage);
         return;
       }
 
@@ -303,8 +501,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         breakOff(res, partial, current.kind === 'reset-mid-stream');
         return;
       }
+      const withUsage = includeUsage && current.kind !== 'no-usage';
+      const usage = withUsage ? usageOf() : undefined;
       let ending = chunks.finish(completion.finishReason);
-      if (includeUsage && current.kind !== 'no-usage') ending += chunks.usage(completion);
+      if (withUsage) ending += chunks.usage(usage);
       ending += DONE_EVENT;
 
       const chunkDelayMs = current.kind === 'ok' ? (current.chunkDelayMs ?? 0) : 0;
@@ -312,6 +512,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         let all = chunks.role();
         for (const piece of completion.pieces) all += chunks.content(piece);
         res.end(all + ending);
+        if (withUsage) sent(usage);
         return;
       }
       res.write(chunks.role());
@@ -323,6 +524,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           after(res, chunkDelayMs, step);
         } else {
           res.end(ending);
+          if (withUsage) sent(usage);
         }
       };
       after(res, chunkDelayMs, step);
@@ -381,12 +583,25 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     url: `http://${urlHost}:${address.port}/v1`,
     port: address.port,
     requests,
+    answers,
+    get billed() {
+      return { calls: billedCalls, ticks: billedTicks };
+    },
     setBehavior(next: Behavior) {
-      behavior = next;
+      behavior = armed(next);
+    },
+    setDialect(next: UsageDialect) {
+      checkDialect(next);
+      dialect = next;
     },
     reset() {
       requests.length = 0;
-      behavior = initialBehavior;
+      answers.length = 0;
+      billedCalls = 0;
+      billedTicks = 0n;
+      promptCache?.clear();
+      behavior = startBehavior;
+      dialect = initialDialect;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
@@ -399,6 +614,23 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return closing;
     },
   };
+}
+
+function checkDialect(dialect: unknown): void {
+  if (asDialect(dialect) === undefined) {
+    throw new TypeError(`dialect must be 'xai' or 'openai', got ${JSON.stringify(dialect)}`);
+  }
+}
+
+/**
+ * `behavior` ready to serve: a `usage` behaviour's value is copied through JSON once, here, so it
+ * is checked before any request (JSON.stringify throws on a BigInt or a cycle) and what is recorded
+ * in `answers` is exactly what was sent.
+ */
+function armed(behavior: Behavior): Behavior {
+  if (behavior.kind !== 'usage') return behavior;
+  const json = JSON.stringify(behavior.usage) ?? 'null';
+  return { kind: 'usage', usage: JSON.parse(json) };
 }
 
 function flatHeaders(req: IncomingMessage): Record<string, string> {

@@ -49,8 +49,11 @@ export interface AnswerMeta {
   model: string;
 }
 
-/** A non-streaming `chat.completion` body; `withUsage: false` drops the `usage` field. */
-export function completionJson(meta: AnswerMeta, completion: FakeCompletion, withUsage: boolean): string {
+/**
+ * A non-streaming `chat.completion` body carrying `usage` (any JSON value, sent as given); `undefined`
+ * drops the field.
+ */
+export function completionJson(meta: AnswerMeta, completion: FakeCompletion, usage: unknown): string {
   return JSON.stringify({
     id: meta.id,
     object: 'chat.completion',
@@ -65,16 +68,8 @@ export function completionJson(meta: AnswerMeta, completion: FakeCompletion, wit
         finish_reason: completion.finishReason,
       },
     ],
-    ...(withUsage ? { usage: usageOf(completion) } : {}),
+    ...(usage === undefined ? {} : { usage }),
   });
-}
-
-function usageOf(completion: FakeCompletion) {
-  return {
-    prompt_tokens: completion.promptTokens,
-    completion_tokens: completion.completionTokens,
-    total_tokens: completion.promptTokens + completion.completionTokens,
-  };
 }
 
 /**
@@ -107,9 +102,9 @@ export class ChunkWriter {
     return this.#choice('{}', `"${reason}"`);
   }
 
-  /** The usage chunk sent only for `stream_options.include_usage`. */
-  usage(completion: FakeCompletion): string {
-    return `${this.#head}[],"usage":${JSON.stringify(usageOf(completion))}}\n\n`;
+  /** The usage chunk sent only for `stream_options.include_usage`; `usage` is any JSON value, sent as given. */
+  usage(usage: unknown): string {
+    return `${this.#head}[],"usage":${JSON.stringify(usage) ?? 'null'}}\n\n`;
   }
 
   /** A chunk whose JSON is cut off, for the `malformed-json` behaviour. */

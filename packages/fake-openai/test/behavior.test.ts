@@ -159,6 +159,36 @@ describe('fault behaviours', () => {
     });
   });
 
+  describe('usage', () => {
+    const raw = { prompt_tokens: -5, completion_tokens: 'many', total_tokens: 3, cost_in_usd_ticks: 1.5 };
+
+    it('sends exactly the given raw usage, plain and in the stream’s usage chunk, and bills nothing', async () => {
+      const given = structuredClone(raw);
+      fake.setBehavior({ kind: 'usage', usage: given });
+      given.total_tokens = 999; // a later change to the caller's object does not leak in
+
+      const completion = (await (await post({})).json()) as ChatCompletion;
+      expect(completion.usage).toEqual(raw);
+      expect(completion.choices[0]?.message.content).toBe(pieces.join(''));
+
+      const data = sseData(await (await post({ stream: true, stream_options: { include_usage: true } })).text());
+      expect(data.at(-1)).toBe('[DONE]');
+      const chunks = data.slice(0, -1).map((payload) => JSON.parse(payload));
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: raw });
+      expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null)).toBe(true);
+
+      expect(fake.answers.map((answer) => answer.usage)).toEqual([raw, raw]);
+      expect(fake.billed).toEqual({ calls: 0, ticks: 0n });
+    });
+
+    it('sends null for undefined and refuses a value JSON cannot carry', async () => {
+      fake.setBehavior({ kind: 'usage', usage: undefined });
+      const body = (await (await post({})).json()) as Record<string, unknown>;
+      expect(body).toHaveProperty('usage', null);
+      expect(() => fake.setBehavior({ kind: 'usage', usage: { cost_in_usd_ticks: 1n } })).toThrow(TypeError);
+    });
+  });
+
   describe('hang', () => {
     it('reads and records the request but never answers', async () => {
       fake.setBehavior({ kind: 'hang' });

@@ -7,10 +7,9 @@ import { describe, expect, it } from 'vitest';
 const CLI = join(__dirname, '../dist/cli.js');
 
 describe('the fake-openai command', () => {
-  it('prints LISTENING <url>, serves the SDK, and exits 0 on SIGTERM', async () => {
-    const child = spawn(process.execPath, [CLI, '--port', '0', '--latency-ms', '0', '--api-key', 'cli-key'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+  it('prints LISTENING <url>, serves the SDK in the --dialect asked for, and exits 0 on SIGTERM', async () => {
+    const args = [CLI, '--port', '0', '--latency-ms', '0', '--api-key', 'cli-key', '--dialect', 'openai'];
+    const child = spawn(process.execPath, [...args, '--no-reasoning'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -33,6 +32,11 @@ describe('the fake-openai command', () => {
         messages: [{ role: 'user', content: 'ping' }],
       });
       expect(completion.choices[0]?.message.content).toMatch(/^Echo: [0-9a-f]{8} ping$/);
+      expect(completion.usage).toMatchObject({
+        completion_tokens: 3,
+        completion_tokens_details: { reasoning_tokens: 0 },
+      });
+      expect(completion.usage).not.toHaveProperty('cost_in_usd_ticks');
 
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
@@ -51,5 +55,13 @@ describe('the fake-openai command', () => {
     const [code] = await once(child, 'exit');
     expect(code).toBe(2);
     expect(stderr).toBe('fake-openai: --latency-ms must be a non-negative integer, got "soon"\n');
+
+    const dialect = spawn(process.execPath, [CLI, '--dialect', 'claude'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let dialectErr = '';
+    dialect.stderr.on('data', (chunk: Buffer) => {
+      dialectErr += chunk.toString();
+    });
+    expect((await once(dialect, 'exit'))[0]).toBe(2);
+    expect(dialectErr).toBe('fake-openai: --dialect must be xai or openai, got "claude"\n');
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { countPromptTokens, digest, fakeCompletion, messageText } from '../src/index';
+import {
+  countPromptTokens,
+  digest,
+  fakeCompletion,
+  fakeReasoningTokens,
+  isReasoningModel,
+  messageText,
+} from '../src/index';
 
 describe('prompt token counting', () => {
   it('charges ceil(chars / 4) + 4 for every message', () => {
@@ -69,5 +76,45 @@ describe('the deterministic reply', () => {
 
   it('digests the empty string when there is no user message', () => {
     expect(fakeCompletion([{ role: 'system', content: 'x' }]).pieces).toEqual(['Echo:', ` ${digest('')}`]);
+  });
+});
+
+describe('reasoning tokens', () => {
+  it('treats every model as reasoning but non-reasoning ids, grok-3 and grok-2*', () => {
+    const reasoning = ['grok-4-fast', 'grok-4-fast-reasoning', 'grok-4', 'grok-4-0709', 'grok-3-mini'];
+    for (const model of [...reasoning, 'grok-code-fast-1', 'grok-4-1-fast', 'grok-4-1-fast-reasoning']) {
+      expect(isReasoningModel(model), model).toBe(true);
+    }
+    for (const model of ['grok-4-fast-non-reasoning', 'grok-4-1-fast-non-reasoning', 'grok-3', 'grok-2-1212']) {
+      expect(isReasoningModel(model), model).toBe(false);
+    }
+  });
+
+  it('bills 8 + digest(last user message) % 25 for a reasoning model and 0 for another', () => {
+    const messages = [
+      { role: 'user', content: 'first' },
+      { role: 'assistant', content: 'reply' },
+      { role: 'user', content: 'how many tokens do you think?' },
+    ];
+    const expected = 8 + (Number.parseInt(digest('how many tokens do you think?'), 16) % 25);
+    expect(fakeReasoningTokens('grok-4', messages)).toBe(expected);
+    expect(fakeReasoningTokens('grok-3', messages)).toBe(0);
+    expect(fakeReasoningTokens('grok-4', [{ role: 'system', content: 'x' }])).toBe(
+      8 + (Number.parseInt(digest(''), 16) % 25),
+    );
+    const spread = new Set(
+      Array.from({ length: 200 }, (_, i) => fakeReasoningTokens('grok-4', [{ role: 'user', content: `q${i}` }])),
+    );
+    expect(Math.min(...spread)).toBeGreaterThanOrEqual(8);
+    expect(Math.max(...spread)).toBeLessThanOrEqual(32);
+    expect(spread.size).toBeGreaterThan(10);
+  });
+
+  it('adds them to a reply only when asked, outside its pieces and untouched by maxTokens', () => {
+    const messages = [{ role: 'user', content: 'think hard' }];
+    expect(fakeCompletion(messages).reasoningTokens).toBe(0);
+    const reasoned = fakeCompletion(messages, { reasoning: true, maxTokens: 1 });
+    expect(reasoned.reasoningTokens).toBe(fakeReasoningTokens('grok-4', messages));
+    expect(reasoned.completionTokens).toBe(1);
   });
 });

@@ -52,10 +52,23 @@ describe('the fake, as the official openai SDK sees it', () => {
       },
     ]);
     expect(expected.content).toBe(`Echo: ${digest(messages[1].content)} Tell me about the weather in Lisbon`);
+    // grok-3-mini reasons (8 + digest % 25 tokens) and costs 0.30 / 0.50 USD per 1M prompt / output
+    // tokens, i.e. 3 000 / 5 000 ticks per token; the first sight of a prompt has nothing cached.
+    const prompt = countPromptTokens(messages);
+    const reasoning = 8 + (Number.parseInt(digest(messages[1].content), 16) % 25);
     expect(completion.usage).toEqual({
-      prompt_tokens: countPromptTokens(messages),
+      prompt_tokens: prompt,
       completion_tokens: 9,
-      total_tokens: countPromptTokens(messages) + 9,
+      total_tokens: prompt + 9 + reasoning,
+      prompt_tokens_details: { text_tokens: prompt, audio_tokens: 0, image_tokens: 0, cached_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: reasoning,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
+      num_sources_used: 0,
+      cost_in_usd_ticks: prompt * 3_000 + (9 + reasoning) * 5_000,
     });
     expect(completion._request_id).toMatch(/^req_/);
   });
@@ -87,7 +100,9 @@ describe('the fake, as the official openai SDK sees it', () => {
     expect(last?.choices).toEqual([]);
     expect(last?.usage?.completion_tokens).toBe(contentChunks.length);
     expect(last?.usage?.prompt_tokens).toBe(countPromptTokens(messages));
-    expect(last?.usage?.total_tokens).toBe((last?.usage?.prompt_tokens ?? 0) + contentChunks.length);
+    const reasoning = last?.usage?.completion_tokens_details?.reasoning_tokens ?? 0;
+    expect(reasoning).toBeGreaterThanOrEqual(8);
+    expect(last?.usage?.total_tokens).toBe((last?.usage?.prompt_tokens ?? 0) + contentChunks.length + reasoning);
     expect(chunks.slice(0, -1).every((chunk) => chunk.usage === null)).toBe(true);
   });
 
@@ -190,7 +205,15 @@ describe('the fake on the wire', () => {
     expect(res.headers.get('content-length')).toEqual(expect.any(String));
     const body = (await res.json()) as ChatCompletion;
     expect(Object.keys(body)).toEqual(['id', 'object', 'created', 'model', 'system_fingerprint', 'choices', 'usage']);
-    expect(Object.keys(body.usage ?? {})).toEqual(['prompt_tokens', 'completion_tokens', 'total_tokens']);
+    expect(Object.keys(body.usage ?? {})).toEqual([
+      'prompt_tokens',
+      'completion_tokens',
+      'total_tokens',
+      'prompt_tokens_details',
+      'completion_tokens_details',
+      'num_sources_used',
+      'cost_in_usd_ticks',
+    ]);
   });
 
   it('frames a stream as data events separated by blank lines, ending with [DONE]', async () => {

@@ -27,15 +27,22 @@ describe('the GenAI client span', () => {
   it('is named "{operation} {model}", kind CLIENT, with the gen_ai attributes and usage', async () => {
     const res = await h.post('/api/v1/ai/rewrite', { text: 'ribosomes make proteins', temperature: 0.3 }, 'span-user');
     const body = (await res.json()) as {
-      usage: { prompt_tokens: number; completion_tokens: number };
+      id: string;
+      usage: {
+        prompt_tokens: number;
+        completion_tokens: number;
+        reasoning_tokens: number;
+        cached_prompt_tokens: number;
+      };
       finish_reason: string;
+      cost_estimate_usd: number;
     };
     const span = spans.getFinishedSpans().find((s) => s.name === 'rewrite grok-4-fast');
     expect(span).toBeDefined();
     expect(span?.kind).toBe(SpanKind.CLIENT);
     expect(span?.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat',
-      'gen_ai.provider.name': 'xai',
+      'gen_ai.provider.name': 'x_ai',
       'gen_ai.request.model': 'grok-4-fast',
       'gen_ai.request.max_tokens': 1000,
       'gen_ai.request.temperature': 0.3,
@@ -43,6 +50,13 @@ describe('the GenAI client span', () => {
       'gen_ai.usage.input_tokens': body.usage.prompt_tokens,
       'gen_ai.usage.output_tokens': body.usage.completion_tokens,
       'gen_ai.response.finish_reasons': [body.finish_reason],
+      'gen_ai.response.id': body.id,
+      'gen_ai.usage.reasoning.output_tokens': body.usage.reasoning_tokens,
+      'gen_ai.usage.cache_read.input_tokens': body.usage.cached_prompt_tokens,
+      'server.address': '127.0.0.1',
+      'server.port': Number(new URL(h.fake.url).port),
+      'flashcase.ai.cost_usd': body.cost_estimate_usd,
+      'flashcase.ai.cost_source': 'billed',
       'flashcase.ai.operation': 'rewrite',
       'flashcase.ai.tokens_estimated': false,
       'flashcase.user.id': 'span-user',

@@ -135,12 +135,12 @@ describe('three ai-proxy replicas on one Redis', () => {
     ).json()) as { usage: { total_tokens: number; total_requests: number }; estimated_cost_usd: number };
     const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => call(i, `student-${i % 12}`, `card ${i}`)));
     let tokens = 0;
-    let micros = 0;
+    let ticks = 0;
     for (const r of answers) {
       expect(r.status).toBe(200);
       const body = (await r.json()) as { usage: { total_tokens: number }; cost_estimate_usd: number };
       tokens += body.usage.total_tokens;
-      micros += Math.round(body.cost_estimate_usd * 1e6);
+      ticks += Math.round(body.cost_estimate_usd * 1e10);
     }
     type Snapshot = { usage: { total_tokens: number; total_requests: number }; estimated_cost_usd: number };
     // A replica writes usage just after it answers (off the response path): another replica's
@@ -161,7 +161,7 @@ describe('three ai-proxy replicas on one Redis', () => {
       );
       expect(after.usage.total_tokens - before.usage.total_tokens).toBe(tokens);
       expect(after.usage.total_requests - before.usage.total_requests).toBe(60);
-      expect(Math.round(after.estimated_cost_usd * 1e6) - Math.round(before.estimated_cost_usd * 1e6)).toBe(micros);
+      expect(Math.round(after.estimated_cost_usd * 1e10) - Math.round(before.estimated_cost_usd * 1e10)).toBe(ticks);
     }
   });
 });

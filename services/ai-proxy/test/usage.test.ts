@@ -1,6 +1,6 @@
 import type { CountersStore } from '@flashcase/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DoneEvent, doneEvent, type Harness, readSse, startHarness } from './helpers/harness';
+import { type DoneEvent, doneEvent, type Harness, type OperationUsage, readSse, startHarness } from './helpers/harness';
 
 interface Usage {
   usage: { total_prompt_tokens: number; total_completion_tokens: number; total_tokens: number; total_requests: number };
@@ -42,6 +42,8 @@ for (const storeKind of ['embedded', 'redis'] as const) {
         total_completion_tokens: 0,
         total_tokens: 0,
         total_requests: 0,
+        total_reasoning_tokens: 0,
+        total_cached_prompt_tokens: 0,
       });
       expect(empty.alert_triggered).toBe(false);
 
@@ -53,7 +55,9 @@ for (const storeKind of ['embedded', 'redis'] as const) {
       ] as const;
       let prompt = 0;
       let completion = 0;
-      let micros = 0;
+      let ticks = 0;
+      let reasoning = 0;
+      let cached = 0;
       const answers = await Promise.all(
         bodies.map(async ([path, body], i) => {
           const res = await h.post(path, body, `user-${i % 2}`);
@@ -61,7 +65,7 @@ for (const storeKind of ['embedded', 'redis'] as const) {
             return doneEvent(await readSse(res)) as DoneEvent;
           }
           return (await res.json()) as {
-            usage: { prompt_tokens: number; completion_tokens: number };
+            usage: OperationUsage;
             cost_estimate_usd: number;
           };
         }),
@@ -69,7 +73,9 @@ for (const storeKind of ['embedded', 'redis'] as const) {
       for (const answer of answers) {
         prompt += answer.usage.prompt_tokens;
         completion += answer.usage.completion_tokens;
-        micros += Math.round(answer.cost_estimate_usd * 1e6);
+        ticks += Math.round(answer.cost_estimate_usd * 1e10);
+        reasoning += answer.usage.reasoning_tokens;
+        cached += answer.usage.cached_prompt_tokens;
       }
       const usage = (await (
         await fetch(`${h.base}/api/v1/ai/usage`, { headers: h.as('admin', 'admin') })
@@ -79,8 +85,10 @@ for (const storeKind of ['embedded', 'redis'] as const) {
         total_completion_tokens: completion,
         total_tokens: prompt + completion,
         total_requests: 4,
+        total_reasoning_tokens: reasoning,
+        total_cached_prompt_tokens: cached,
       });
-      expect(Math.round(usage.estimated_cost_usd * 1e6)).toBe(micros);
+      expect(Math.round(usage.estimated_cost_usd * 1e10)).toBe(ticks);
       expect(usage.last_hour.total_tokens).toBe(prompt + completion);
       expect(usage.last_hour.requests).toBe(4);
       expect(usage.by_operation.chat?.requests).toBe(2);

@@ -22,7 +22,9 @@ export interface UsageRoutesDeps {
   rateLimits: { aiPerMinute: number; aiPerHour: number; generalPerMinute: number; generalPerHour: number };
 }
 
-const round6 = (usd: number) => Math.round(usd * 1e6) / 1e6;
+const round6 = (ratio: number) => Math.round(ratio * 1e6) / 1e6;
+/** Dollars to the tick (1e-10 USD), the unit costs are counted in. */
+const roundTicks = (usd: number) => Math.round(usd * 1e10) / 1e10;
 
 function counters(c: UsageCounters): UsageCountersJson {
   return {
@@ -69,9 +71,9 @@ function snapshotJson(snapshot: UsageSnapshot): UsageSnapshotJson {
     by_operation: breakdown(snapshot.byOperation),
     by_model: breakdown(snapshot.byModel),
     projection: {
-      hourly_usd: round6(hourlyUsd),
-      daily_usd: round6(hourlyUsd * 24),
-      monthly_usd: round6(hourlyUsd * 24 * 30),
+      hourly_usd: roundTicks(hourlyUsd),
+      daily_usd: roundTicks(hourlyUsd * 24),
+      monthly_usd: roundTicks(hourlyUsd * 24 * 30),
     },
     since: snapshot.since ?? null,
   };

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '@flashcase/config';
-import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
+import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from '@flashcase/fake-openai';
 import { type CountersStore, EmbeddedStore, RedisStore } from '@flashcase/store';
 import { createInstruments, setupLogging } from '@flashcase/telemetry';
 import { LineCapture, testMeters } from '@flashcase/testkit';
@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
 import { OpenAICompatibleProvider } from '../../src/providers/openai-compatible';
 import type { Provider } from '../../src/providers/types';
-import { BUILT_IN_PRICING } from '../../src/usage/pricing';
+import { loadPricing } from '../../src/usage/pricing';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const API_KEY = 'xai-test-key';
@@ -33,6 +33,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Puts something between the app and its store (to hold writes back, say). */
   wrapStore?: (store: CountersStore) => CountersStore;
+  /** Options of the fake upstream (its usage dialect, say); the API key is the harness's. */
+  fake?: Omit<FakeOpenAIOptions, 'apiKey'>;
 }
 
 /** ai-proxy's real app on a loopback port, with a real store and the fake OpenAI upstream. */
@@ -40,8 +42,9 @@ export async function startHarness({
   store: kind = 'embedded',
   env = {},
   wrapStore = (store) => store,
+  fake: fakeOptions = {},
 }: HarnessOptions = {}): Promise<Harness> {
-  const fake = await startFakeOpenAI({ apiKey: API_KEY });
+  const fake = await startFakeOpenAI({ ...fakeOptions, apiKey: API_KEY });
   const config = loadConfig('ai-proxy', {
     ENVIRONMENT: 'test',
     XAI_API_KEY: API_KEY,
@@ -72,7 +75,7 @@ export async function startHarness({
     store: wrapStore(store),
     storeState: () => (kind === 'redis' ? 'connected' : 'embedded'),
     provider,
-    pricing: BUILT_IN_PRICING,
+    pricing: loadPricing(config.ai.pricingFile),
     instruments,
   });
   const server: Server = app.listen(0, '127.0.0.1');
@@ -133,8 +136,17 @@ export async function readSse(res: Response): Promise<unknown[]> {
 export interface DoneEvent {
   done: true;
   finish_reason: string;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: OperationUsage;
   cost_estimate_usd: number;
+}
+
+/** The `usage` of a FlashCase operation's answer. */
+export interface OperationUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  reasoning_tokens: number;
+  cached_prompt_tokens: number;
 }
 
 /** The final `{"done": true, ...}` event of a FlashCase SSE answer. */
