@@ -1,42 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
-import { freePort, readUntil } from '@flashcase/testkit';
+import { readUntil } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, INTERNAL_TOKEN, REDIS_URL } from './helpers/harness';
-
-const MAIN = join(__dirname, '../dist/main.js');
-
-interface Replica {
-  child: ChildProcess;
-  base: string;
-  output: string;
-}
-
-async function startReplica(env: Record<string, string>): Promise<Replica> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const replica: Replica = { child, base: `http://127.0.0.1:${port}`, output: '' };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    replica.output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    replica.output += chunk.toString();
-  });
-  const deadline = Date.now() + 20_000;
-  while (!replica.output.includes('ai-proxy listening')) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`replica did not start:\n${replica.output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return replica;
-}
+import { type Replica, startReplica, stopReplicas } from './helpers/replica';
 
 describe('three ai-proxy replicas on one Redis', () => {
   const prefix = `flashcase-test:replicas:${process.pid}:${Date.now()}:`;
@@ -64,12 +31,7 @@ describe('three ai-proxy replicas on one Redis', () => {
   });
 
   afterAll(async () => {
-    for (const r of replicas) r.child.kill('SIGTERM');
-    await Promise.all(
-      replicas.map(
-        (r) => new Promise((resolve) => (r.child.exitCode !== null ? resolve(null) : r.child.once('exit', resolve))),
-      ),
-    );
+    await stopReplicas(replicas);
     await fake.close();
     const redis = new Redis(REDIS_URL);
     const keys = await redis.keys(`${prefix}*`);
