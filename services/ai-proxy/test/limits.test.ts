@@ -90,3 +90,52 @@ describe('per-user hourly token budget', () => {
     );
   });
 });
+
+describe('the hourly token budget with reasoning models', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      store: 'redis',
+      env: {
+        RATE_LIMIT_AI_PER_MINUTE: '0',
+        RATE_LIMIT_AI_PER_HOUR: '0',
+        AI_TOKEN_BUDGET_PER_USER_PER_HOUR: '1500',
+        AI_MAX_TOKENS_CHAT: '20',
+      },
+      // Every answer is cut at max_tokens; reasoning (8-32 tokens) comes on top of it, as xAI bills it.
+      fake: { replyTokens: 40 },
+    });
+  });
+  afterAll(() => h.close());
+
+  it('settles reservations that reasoning overran to the real usage, overshooting by at most the overrun', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        h.post('/api/v1/ai/chat', { messages: [{ role: 'user', content: `flashcard number ${i}` }] }, 'thinker'),
+      ),
+    );
+    const admitted = answers.filter((r) => r.status === 200);
+    const refused = answers.filter((r) => r.status === 429);
+    expect(admitted.length + refused.length).toBe(60);
+    expect(refused.length).toBeGreaterThan(0);
+    let used = 0;
+    let overrun = 0;
+    for (const res of admitted) {
+      const body = (await res.json()) as {
+        usage: { total_tokens: number; completion_tokens: number; reasoning_tokens: number };
+      };
+      used += body.usage.total_tokens;
+      overrun += Math.max(0, body.usage.completion_tokens - 20);
+      expect(body.usage.reasoning_tokens).toBeGreaterThan(0);
+    }
+    for (const res of refused) await res.arrayBuffer();
+    // the counters hold what the provider reported, reasoning included
+    expect((await h.store.userUsage('thinker')).totals.totalTokens).toBe(used);
+    expect(overrun).toBeGreaterThan(0);
+    // reserved up to the budget; reasoning beyond max_tokens is the only overshoot
+    expect(used).toBeLessThanOrEqual(1500 + overrun);
+    console.info(
+      `token budget 1500: ${admitted.length} calls admitted, ${used} tokens used (overshoot ${Math.max(0, used - 1500)}, reasoning overrun ${overrun})`,
+    );
+  });
+});
