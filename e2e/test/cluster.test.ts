@@ -10,7 +10,13 @@ describe('three ai-proxy replicas on a 3-master Redis Cluster (REDIS_CLUSTER_NOD
 
   beforeAll(async () => {
     cluster = await RedisCluster.start();
-    fake = await startFakeOpenAI({ apiKey: API_KEY, record: false });
+    // Both usage dialects, alternating: xAI's reasoning outside completion_tokens, OpenAI's inside.
+    let answered = 0;
+    fake = await startFakeOpenAI({
+      apiKey: API_KEY,
+      record: false,
+      dialectOf: () => (answered++ % 2 ? 'openai' : 'xai'),
+    });
     const env = {
       REDIS_CLUSTER_NODES: cluster.nodes.join(','),
       REDIS_KEY_PREFIX: 'e2e-cluster:',
@@ -53,11 +59,16 @@ describe('three ai-proxy replicas on a 3-master Redis Cluster (REDIS_CLUSTER_NOD
               'x-flashcase-user-role': 'admin',
             },
           });
-          return ((await res.json()) as { usage: { total_tokens: number; total_requests: number } }).usage;
+          return (
+            (await res.json()) as {
+              usage: { total_tokens: number; total_requests: number; total_reasoning_tokens: number };
+            }
+          ).usage;
         },
         (u) => u.total_requests >= 43,
       );
       expect(usage).toMatchObject({ total_tokens: tokens, total_requests: 43 });
+      expect(usage.total_reasoning_tokens).toBeGreaterThan(0);
     }
     const health = (await (await fetch(`${replicas[0]?.base}/api/v1/health`)).json()) as { database: string };
     expect(health.database).toBe('connected');
