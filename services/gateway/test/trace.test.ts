@@ -102,7 +102,7 @@ describe('one user request is one trace, from the gateway to the LLM call and Re
       expect(genAi?.kind).toBe(CLIENT);
       expect(genAi?.attributes).toMatchObject({
         'gen_ai.operation.name': 'chat',
-        'gen_ai.provider.name': 'xai',
+        'gen_ai.provider.name': 'x_ai',
         'gen_ai.request.model': 'grok-4-fast',
         'flashcase.ai.operation': 'chat',
       });

@@ -1,9 +1,10 @@
 // The four endpoints the page polls, and what a failed call means for the page.
 
 // The usage answers are typed once, where ai-proxy builds them (@flashcase/config's wire types).
-import type { UsageCountersJson, UsageJson, UsageTimeseriesJson } from '@flashcase/config';
+import type { PricingCheckWindowJson, UsageCountersJson, UsageJson, UsageTimeseriesJson } from '@flashcase/config';
 
 export type Counters = UsageCountersJson;
+export type PricingWindow = PricingCheckWindowJson;
 export type Usage = UsageJson;
 export type Timeseries = UsageTimeseriesJson;
 

@@ -1,12 +1,14 @@
 // uPlot charts and the cost gauge. Every chart keeps the fixed size of its box (CSS sets it), so
-// new data never moves the layout; each box carries `data-points` (x positions with a value) and
-// `data-max` (largest value drawn) so a test, or a curious operator, can read what was drawn.
+// new data never moves the layout; each box carries `data-points` (x positions with a value),
+// `data-max` (largest value drawn) and `data-maxes` (each series' largest, comma-separated) so a
+// test, or a curious operator, can read what was drawn.
 
 import uPlot from 'uplot';
 
 export const COLORS = {
   prompt: '#5b9cf6',
   completion: '#b07cf7',
+  reasoning: '#e58fd8',
   requests: '#3fc98b',
   errors: '#f2685c',
   latency: '#f2b84b',
@@ -23,21 +25,22 @@ export interface Chart {
 
 function mark(el: HTMLElement, ys: Series[]): void {
   let points = 0;
-  let max = 0;
+  const maxes = ys.map(() => 0);
   const length = ys[0]?.length ?? 0;
   for (let i = 0; i < length; i++) {
     let seen = false;
-    for (const y of ys) {
+    for (const [s, y] of ys.entries()) {
       const v = y[i];
       if (typeof v === 'number' && Number.isFinite(v)) {
         seen = true;
-        if (v > max) max = v;
+        if (v > (maxes[s] ?? 0)) maxes[s] = v;
       }
     }
     if (seen) points++;
   }
   el.dataset.points = String(points);
-  el.dataset.max = String(max);
+  el.dataset.max = String(Math.max(0, ...maxes));
+  el.dataset.maxes = maxes.join(',');
 }
 
 function sizeOf(el: HTMLElement): { width: number; height: number } {

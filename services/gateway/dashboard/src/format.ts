@@ -25,6 +25,23 @@ export function percent(ratio: number): string {
   return `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.001 ? 2 : 1)}%`;
 }
 
+const SIGNED_PERCENT = new Intl.NumberFormat('en-US', {
+  style: 'percent',
+  signDisplay: 'exceptZero',
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+});
+
+/** `+8.0%`, `-5.1%`; a ratio that rounds to zero shows as `0.0%`, with no sign. */
+export function signedPercent(ratio: number): string {
+  return SIGNED_PERCENT.format(ratio);
+}
+
+/** `part` as a percentage of `whole` (`81.1%`); `—` when `whole` is 0, where no share exists. */
+export function share(part: number, whole: number): string {
+  return whole > 0 ? percent(part / whole) : '—';
+}
+
 /** Short bucket label: `25ms`, `2.5s`, `>10s`. */
 export function bucketLabel(le: number | '+Inf', previous: number | undefined): string {
   if (le === '+Inf') return `>${previous === undefined ? 0 : bucketLabel(previous, undefined)}`;

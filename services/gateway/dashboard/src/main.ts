@@ -3,9 +3,18 @@
 
 import 'uplot/dist/uPlot.min.css';
 import '../styles.css';
-import { type Outcome, type Problem, poll, type Snapshot, type Stats, type Timeseries, type Usage } from './api';
+import {
+  type Outcome,
+  type PricingWindow,
+  type Problem,
+  poll,
+  type Snapshot,
+  type Stats,
+  type Timeseries,
+  type Usage,
+} from './api';
 import { type Chart, COLORS, gauge, histogram, timeChart } from './charts';
-import { bucketLabel, clock, int, percent, seconds, usd } from './format';
+import { bucketLabel, clock, int, percent, seconds, share, signedPercent, usd } from './format';
 import { forgetToken, savedToken, saveToken, secondsLeft } from './session';
 import { byId, describe, fillAlerts, fillFields, fillTable, setEmpty, setNote, setText } from './views';
 
@@ -16,6 +25,13 @@ const POLL_MS = (() => {
 })();
 /** Samples of the 5-minute 429 count kept for its chart (10 minutes at one poll every 5 s). */
 const LIMITED_SAMPLES = 120;
+/**
+ * When the pricing check is highlighted: the default PricingTableDrift rule (services/alerting's
+ * seed), |drift| above 5 % over 24 h with at least 20 billed calls. A rules file can move the
+ * alert's own threshold; the alerts panel shows what actually fires.
+ */
+const DRIFT_LIMIT = 0.05;
+const DRIFT_MIN_CALLS = 20;
 
 interface Charts {
   tokens: Chart;
@@ -36,10 +52,12 @@ const limitedHistory: { x: number[]; y: number[] } = { x: [], y: [] };
 
 function createCharts(): Charts {
   return {
-    // Stacked bars: the completion bar is drawn at prompt + completion, the prompt bar over it.
+    // Stacked bars, each drawn over the one before: prompt + completion (its top part is the
+    // reasoning, which completion includes), then prompt + visible completion, then prompt.
     tokens: timeChart(byId('chart-tokens'), {
       series: [
-        { label: 'prompt + completion', color: COLORS.completion },
+        { label: 'prompt + completion', color: COLORS.reasoning },
+        { label: 'prompt + visible completion', color: COLORS.completion },
         { label: 'prompt', color: COLORS.prompt },
       ],
       bars: true,
@@ -199,8 +217,43 @@ function renderUsage(outcome: Outcome<Usage>): void {
   setText('gauge-max', max > 0 ? `${usd(max)}/h` : '–', max);
   setNote('note-cost', usage.last_hour.requests === 0 ? 'No AI spend in the last hour' : '', 'empty');
 
+  renderTokenMix(usage);
+  renderPricing(usage.pricing_check.last_24h);
+
   fillTable('table-operation', 'note-operation', usage.by_operation, 'No AI requests recorded yet');
   fillTable('table-model', 'note-model', usage.by_model, 'No AI requests recorded yet');
+}
+
+/** Reasoning tokens as a share of the output they are part of; cached tokens as a share of the prompt. */
+function renderTokenMix(usage: Usage): void {
+  const totals = usage.usage;
+  setText(
+    'reasoning-share',
+    totals.total_completion_tokens > 0
+      ? `${percent(totals.total_reasoning_tokens / totals.total_completion_tokens)} of output`
+      : 'no output yet',
+  );
+  const cached = totals.total_prompt_tokens > 0 ? totals.total_cached_prompt_tokens / totals.total_prompt_tokens : null;
+  setText('cached-share', share(totals.total_cached_prompt_tokens, totals.total_prompt_tokens), cached);
+  const hour = usage.last_hour;
+  setText(
+    'cached-share-hour',
+    share(hour.cached_prompt_tokens, hour.prompt_tokens),
+    hour.prompt_tokens > 0 ? hour.cached_prompt_tokens / hour.prompt_tokens : null,
+  );
+}
+
+/** The pricing check over 24 h: our table against the provider's bill, warned about as the alert would. */
+function renderPricing(check: PricingWindow): void {
+  const billed = check.calls_billed > 0;
+  setText('pricing-drift', billed ? signedPercent(check.drift_ratio) : '—', billed ? check.drift_ratio : null);
+  setText(
+    'pricing-calls',
+    billed ? `${int(check.calls_billed)} billed call${check.calls_billed === 1 ? '' : 's'}` : 'no billed calls',
+    check.calls_billed,
+  );
+  const drifting = check.calls_billed >= DRIFT_MIN_CALLS && Math.abs(check.drift_ratio) > DRIFT_LIMIT;
+  byId('kpi-pricing').dataset.tone = drifting ? 'warning' : 'none';
 }
 
 /** `14:05` today, `27 Nov 14:05` before. */
@@ -222,6 +275,7 @@ function renderSeries(outcome: Outcome<Timeseries>): void {
   const xs = points.map((p) => Date.parse(p.timestamp) / 1000);
   charts.tokens.update(xs, [
     points.map((p) => p.prompt_tokens + p.completion_tokens),
+    points.map((p) => p.prompt_tokens + p.completion_tokens - p.reasoning_tokens),
     points.map((p) => p.prompt_tokens),
   ]);
   charts.requests.update(xs, [points.map((p) => p.requests)]);
@@ -229,9 +283,17 @@ function renderSeries(outcome: Outcome<Timeseries>): void {
   const idle = points.every((p) => p.requests === 0);
   const empty = idle ? 'No AI requests in the last hour (try pnpm loadgen)' : undefined;
   for (const id of ['chart-tokens', 'chart-requests', 'chart-errors']) setEmpty(byId(id), empty);
-  const errors = points.reduce((sum, p) => sum + p.errors, 0);
-  const requests = points.reduce((sum, p) => sum + p.requests, 0);
-  setNote('note-tokens', '', 'none');
+  const sum = (field: 'errors' | 'requests' | 'reasoning_tokens' | 'prompt_tokens' | 'cached_prompt_tokens') =>
+    points.reduce((total, p) => total + p[field], 0);
+  const errors = sum('errors');
+  const requests = sum('requests');
+  setNote(
+    'note-tokens',
+    idle
+      ? ''
+      : `${int(sum('reasoning_tokens'))} reasoning · ${share(sum('cached_prompt_tokens'), sum('prompt_tokens'))} of prompt cached, last hour`,
+    'empty',
+  );
   setNote('note-requests', idle ? '' : `${int(requests)} in the last hour`, 'empty');
   setNote('note-errors', idle ? '' : `${int(errors)} failed of ${int(requests)} in the last hour`, 'empty');
 }

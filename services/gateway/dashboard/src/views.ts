@@ -3,7 +3,7 @@
 // size whatever the data, so nothing on the page moves while it updates.
 
 import type { Alert, Counters, Problem, Usage } from './api';
-import { int, usd } from './format';
+import { int, share, usd } from './format';
 
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   const el = document.getElementById(id);
@@ -34,10 +34,12 @@ export function fillFields(usage: Usage): void {
   }
 }
 
-export function setText(id: string, text: string, value?: number): void {
+/** Sets a figure's text; `value` goes to `data-value`, `null` removes it (a figure with no number, `—`). */
+export function setText(id: string, text: string, value?: number | null): void {
   const el = byId(id);
   el.textContent = text;
-  if (value !== undefined) el.dataset.value = String(value);
+  if (value === null) delete el.dataset.value;
+  else if (value !== undefined) el.dataset.value = String(value);
 }
 
 /** The note line under a panel: a problem (red), an empty state (muted) or nothing. */
@@ -74,15 +76,33 @@ export function describe(problem: Problem, service: string): string {
   }
 }
 
-const COLUMNS: (keyof Counters)[] = [
-  'requests',
-  'prompt_tokens',
-  'completion_tokens',
-  'total_tokens',
-  'estimated_cost_usd',
+interface Column {
+  key: keyof Counters;
+  /** Hidden on narrower screens (styles.css), where the totals and the shares stay. */
+  split?: boolean;
+  text(counters: Counters): string;
+  title?(counters: Counters): string;
+}
+
+/** In the order of the header cells in index.html: each part right after the count it is part of. */
+const COLUMNS: Column[] = [
+  { key: 'requests', text: (c) => int(c.requests) },
+  { key: 'prompt_tokens', split: true, text: (c) => int(c.prompt_tokens) },
+  {
+    key: 'cached_prompt_tokens',
+    text: (c) => share(c.cached_prompt_tokens, c.prompt_tokens),
+    title: (c) => `${int(c.cached_prompt_tokens)} of ${int(c.prompt_tokens)} prompt tokens from the prompt cache`,
+  },
+  { key: 'completion_tokens', split: true, text: (c) => int(c.completion_tokens) },
+  { key: 'reasoning_tokens', text: (c) => int(c.reasoning_tokens) },
+  { key: 'total_tokens', text: (c) => int(c.total_tokens) },
+  { key: 'estimated_cost_usd', text: (c) => usd(c.estimated_cost_usd) },
 ];
 
-/** One row per name, sorted by name (rows never reorder as counts change). */
+/**
+ * One row per name, sorted by name (rows never reorder as counts change). Every cell keeps its
+ * counter in `data-value`; the cached cell shows the share of the prompt tokens (`—` with none).
+ */
 export function fillTable(tableId: string, noteId: string, groups: Record<string, Counters>, empty: string): void {
   const table = byId<HTMLTableElement>(tableId);
   const body = table.tBodies[0];
@@ -99,10 +119,11 @@ export function fillTable(tableId: string, noteId: string, groups: Record<string
     tr.append(th);
     for (const column of COLUMNS) {
       const td = document.createElement('td');
-      td.dataset.col = column;
-      if (column === 'prompt_tokens' || column === 'completion_tokens') td.className = 'split';
-      td.dataset.value = String(counters[column]);
-      td.textContent = formatAs(column === 'estimated_cost_usd' ? 'usd' : 'int', counters[column]);
+      td.dataset.col = column.key;
+      if (column.split) td.className = 'split';
+      td.dataset.value = String(counters[column.key]);
+      td.textContent = column.text(counters);
+      if (column.title) td.title = column.title(counters);
       tr.append(td);
     }
     return tr;

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { PricingCheckWindowJson, UsageCountersJson, UsageJson, UsageTimeseriesJson } from '@flashcase/config';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys, type ServiceProcess, startService } from '@flashcase/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -47,11 +48,108 @@ const ALERTS = {
   ],
 };
 
-interface Usage {
-  usage: Record<string, number>;
-  by_operation: Record<string, Record<string, number>>;
-  by_model: Record<string, Record<string, number>>;
-  [key: string]: unknown;
+const ZERO: UsageCountersJson = {
+  prompt_tokens: 0,
+  completion_tokens: 0,
+  total_tokens: 0,
+  reasoning_tokens: 0,
+  cached_prompt_tokens: 0,
+  requests: 0,
+  estimated_cost_usd: 0,
+};
+
+/**
+ * A usage answer the test writes itself (typed as ai-proxy builds it, so a renamed field fails to
+ * compile here), for the figures real traffic cannot set at will: grok-4 reasons and reads a quarter
+ * of its prompt from the cache; grok-3's two calls failed upstream, so it has no prompt to share.
+ */
+function controlledUsage(last24h: PricingCheckWindowJson): UsageJson {
+  const grok4: UsageCountersJson = {
+    prompt_tokens: 12_000,
+    completion_tokens: 4_000,
+    total_tokens: 16_000,
+    reasoning_tokens: 1_500,
+    cached_prompt_tokens: 3_000,
+    requests: 40,
+    estimated_cost_usd: 0.0948,
+  };
+  const grok3: UsageCountersJson = { ...ZERO, requests: 2 };
+  return {
+    usage: {
+      total_prompt_tokens: 12_000,
+      total_completion_tokens: 4_000,
+      total_tokens: 16_000,
+      total_requests: 42,
+      total_reasoning_tokens: 1_500,
+      total_cached_prompt_tokens: 3_000,
+    },
+    estimated_cost_usd: 0.0948,
+    last_hour: {
+      prompt_tokens: 2_000,
+      completion_tokens: 800,
+      total_tokens: 2_800,
+      reasoning_tokens: 300,
+      cached_prompt_tokens: 1_000,
+      requests: 6,
+      estimated_cost_usd: 0.0165,
+    },
+    by_operation: { chat: { ...grok4, requests: 30 }, rewrite: { ...grok3, requests: 12 } },
+    by_model: { 'grok-3': grok3, 'grok-4': grok4 },
+    projection: { hourly_usd: 0.0165, daily_usd: 0.396, monthly_usd: 11.88 },
+    since: new Date(Date.now() - 3_600_000).toISOString(),
+    alert_threshold: 100_000,
+    alert_triggered: false,
+    cost_control: {
+      model: 'grok-4',
+      default_temperature: 0.7,
+      max_tokens: { chat: 1_000, rewrite: 800, autocomplete: 60 },
+    },
+    rate_limits: { ai_per_minute: 5, ai_per_hour: 100, general_per_minute: 60, general_per_hour: 1_000 },
+    pricing_check: { ...last24h, last_24h: last24h },
+  };
+}
+
+/** Before the first call: nothing counted, no prompt to share, no bill to check against. */
+function freshUsage(): UsageJson {
+  const fresh = controlledUsage({ calls_billed: 0, billed_usd: 0, priced_usd: 0, drift_ratio: 0 });
+  return {
+    ...fresh,
+    usage: {
+      total_prompt_tokens: 0,
+      total_completion_tokens: 0,
+      total_tokens: 0,
+      total_requests: 0,
+      total_reasoning_tokens: 0,
+      total_cached_prompt_tokens: 0,
+    },
+    estimated_cost_usd: 0,
+    last_hour: ZERO,
+    by_operation: {},
+    by_model: {},
+    projection: { hourly_usd: 0, daily_usd: 0, monthly_usd: 0 },
+    since: null,
+  };
+}
+
+/** Three minutes of tokens: the busiest (1,500) is mostly reasoning, the first reads a cached prompt. */
+function controlledSeries(): UsageTimeseriesJson {
+  const minute = Math.floor(Date.now() / 60_000) * 60_000;
+  const point = (ago: number, prompt: number, completion: number, reasoning: number, cached: number) => ({
+    timestamp: new Date(minute - ago * 60_000).toISOString(),
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    reasoning_tokens: reasoning,
+    cached_prompt_tokens: cached,
+    requests: 2,
+    errors: 0,
+    cost_usd: 0.001,
+  });
+  return {
+    window_s: 3600,
+    step_s: 60,
+    points: [point(3, 1_000, 400, 150, 250), point(2, 600, 900, 500, 0), point(1, 400, 100, 0, 0)],
+  };
 }
 
 /**
@@ -77,6 +175,10 @@ describe('the dashboard page in Chromium', () => {
   let alerting: Server;
   let aiProxy: ServiceProcess;
   let gateway: ServiceProcess;
+  // A second gateway whose ai-proxy and alerting are one loopback stand-in serving `served`.
+  let standIn: Server;
+  let served: { usage: UsageJson; series: UsageTimeseriesJson };
+  let controlled: ServiceProcess;
   let browser: Browser;
   const admin = signDevToken(JWT_SECRET, 'ops', 'admin', 600);
 
@@ -111,6 +213,31 @@ describe('the dashboard page in Chromium', () => {
         AI_PROXY_URL: aiProxy.base,
         ALERTING_URL: `http://127.0.0.1:${(alerting.address() as AddressInfo).port}`,
       },
+      { timeoutMs },
+    );
+    served = {
+      usage: controlledUsage({ calls_billed: 25, billed_usd: 0.5, priced_usd: 0.54, drift_ratio: 0.08 }),
+      series: controlledSeries(),
+    };
+    standIn = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
+      const body =
+        path === '/api/v1/ai/usage'
+          ? served.usage
+          : path === '/api/v1/ai/usage/timeseries'
+            ? served.series
+            : path === '/api/v1/alerts'
+              ? { alerts: [] }
+              : undefined;
+      res.statusCode = body === undefined ? 404 : 200;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(body ?? { error: { code: 'not_found', message: `no ${path} here` } }));
+    });
+    await new Promise<void>((done) => standIn.listen(0, '127.0.0.1', done));
+    const standInUrl = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
+    controlled = await startService(
+      'gateway',
+      { ...shared, AI_PROXY_URL: standInUrl, ALERTING_URL: standInUrl },
       { timeoutMs },
     );
     browser = await chromium.launch({
@@ -177,6 +304,9 @@ describe('the dashboard page in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
+    await controlled?.stop();
+    standIn?.closeAllConnections();
+    await new Promise((done) => standIn?.close(done));
     await gateway?.stop();
     await aiProxy?.stop();
     await fake?.close();
@@ -185,7 +315,7 @@ describe('the dashboard page in Chromium', () => {
     await deleteKeys(REDIS_URL, prefix);
   });
 
-  async function open(token?: string): Promise<{ page: Page; errors: string[] }> {
+  async function open(token?: string, base = gateway.base): Promise<{ page: Page; errors: string[] }> {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
     const errors: string[] = [];
@@ -198,7 +328,7 @@ describe('the dashboard page in Chromium', () => {
       await page.addInitScript(`sessionStorage.setItem(${JSON.stringify(TOKEN_KEY)}, ${JSON.stringify(token)})`);
     }
     // Polls every second (`?refresh=1`) so the test waits less than a person would.
-    const answer = await page.goto(`${gateway.base}/dashboard?refresh=1`);
+    const answer = await page.goto(`${base}/dashboard?refresh=1`);
     expect(answer?.status()).toBe(200);
     expect(answer?.headers()['content-security-policy']).toBe(DASHBOARD_CSP);
     return { page, errors };
@@ -244,15 +374,24 @@ describe('the dashboard page in Chromium', () => {
       expect(chart.max, chart.chart).toBeGreaterThan(0);
     }
     // The stacked token bars top out at the busiest minute's prompt + completion.
-    const series = (await (await api('/api/v1/ai/usage/timeseries?window=1h&step=60', admin)).json()) as {
-      points: { total_tokens: number; requests: number }[];
-    };
+    const series = (await (
+      await api('/api/v1/ai/usage/timeseries?window=1h&step=60', admin)
+    ).json()) as UsageTimeseriesJson;
     expect(charts.find((c) => c.chart === 'tokens')?.max).toBe(Math.max(...series.points.map((p) => p.total_tokens)));
+    // Its three layers: everything (reasoning on top), without the reasoning, the prompt alone.
+    const top = (f: (p: UsageTimeseriesJson['points'][number]) => number) => Math.max(0, ...series.points.map(f));
+    expect(await page.getAttribute('#chart-tokens', 'data-maxes')).toBe(
+      [
+        top((p) => p.prompt_tokens + p.completion_tokens),
+        top((p) => p.prompt_tokens + p.completion_tokens - p.reasoning_tokens),
+        top((p) => p.prompt_tokens),
+      ].join(','),
+    );
     expect(charts.find((c) => c.chart === 'requests')?.max).toBe(Math.max(...series.points.map((p) => p.requests)));
     expect(charts.find((c) => c.chart === 'limited')?.max).toBe(2);
 
     // The figures equal the usage endpoint (no traffic since the page's last poll).
-    const usage = (await (await api('/api/v1/ai/usage', admin)).json()) as Usage;
+    const usage = (await (await api('/api/v1/ai/usage', admin)).json()) as UsageJson;
     const fields = await page.$$eval('[data-field]', (els) =>
       els.map((el) => ({
         field: (el as unknown as Dom).dataset.field as string,
@@ -273,6 +412,14 @@ describe('the dashboard page in Chromium', () => {
     }
     // 7 answered, 2 failed upstream (counted), 5 of the burst; the 429s never reached upstream.
     expect(usage.usage.total_requests).toBe(14);
+    // The shares are the answer's own counters divided, the drift its own ratio.
+    const { total_cached_prompt_tokens: cached, total_prompt_tokens: prompt } = usage.usage;
+    expect(Number(await page.getAttribute('#cached-share', 'data-value'))).toBe(cached / prompt);
+    const check = usage.pricing_check.last_24h;
+    expect(Number(await page.getAttribute('#pricing-calls', 'data-value'))).toBe(check.calls_billed);
+    expect(await page.getAttribute('#pricing-drift', 'data-value')).toBe(
+      check.calls_billed > 0 ? String(check.drift_ratio) : null,
+    );
     for (const [table, group] of [
       ['#table-operation', usage.by_operation],
       ['#table-model', usage.by_model],
@@ -339,6 +486,79 @@ describe('the dashboard page in Chromium', () => {
     expect(await page.getAttribute('[data-field="usage.total_requests"]', 'data-value')).toBe('15');
     expect(await boxes()).toEqual(before);
   }, 30_000);
+
+  it('shows the reasoning tokens, the cached prompt share and the pricing drift of a usage answer, warning as PricingTableDrift would', async () => {
+    const { page, errors } = await open(admin, controlled.base);
+    await pollsAbove(page, 0);
+    const text = (selector: string) => page.textContent(selector);
+    expect(await page.getAttribute('body', 'data-state')).toBe('live');
+    expect(await text('[data-field="usage.total_reasoning_tokens"]')).toBe('1,500');
+    expect(await text('[data-field="last_hour.reasoning_tokens"]')).toBe('300');
+    expect(await text('#reasoning-share')).toBe('37.5% of output');
+    expect(await text('#cached-share')).toBe('25.0%');
+    expect(await text('#cached-share-hour')).toBe('50.0%');
+    expect(await text('[data-field="usage.total_cached_prompt_tokens"]')).toBe('3,000');
+    expect(await text('[data-field="pricing_check.last_24h.billed_usd"]')).toBe('$0.5000');
+    expect(await text('[data-field="pricing_check.last_24h.priced_usd"]')).toBe('$0.5400');
+    // Per model: grok-4's reasoning and cached share; grok-3 answered nothing, so it has no share.
+    const cells = (model: string) =>
+      page.$$eval(`#table-model tr[data-key="${model}"] td`, (tds) =>
+        Object.fromEntries(tds.map((td) => [(td as unknown as Dom).dataset.col, td.textContent])),
+      );
+    expect(await cells('grok-4')).toMatchObject({ reasoning_tokens: '1,500', cached_prompt_tokens: '25.0%' });
+    expect(await cells('grok-3')).toMatchObject({ reasoning_tokens: '0', cached_prompt_tokens: '—' });
+    // The token chart stacks prompt, visible completion and reasoning: 1,500 at most, 1,250 without
+    // reasoning, 1,000 of prompt; its note sums the hour.
+    expect(await page.getAttribute('#chart-tokens', 'data-maxes')).toBe('1500,1250,1000');
+    expect(await text('#note-tokens')).toBe('650 reasoning · 12.5% of prompt cached, last hour');
+
+    // The drift, signed, with its billed calls; highlighted only past 5 % with at least 20 calls.
+    const cases: [PricingCheckWindowJson, string, string, 'warning' | 'none'][] = [
+      [
+        { calls_billed: 25, billed_usd: 0.5, priced_usd: 0.54, drift_ratio: 0.08 },
+        '+8.0%',
+        '25 billed calls',
+        'warning',
+      ],
+      [{ calls_billed: 19, billed_usd: 0.5, priced_usd: 0.54, drift_ratio: 0.08 }, '+8.0%', '19 billed calls', 'none'],
+      [{ calls_billed: 40, billed_usd: 1, priced_usd: 0.95, drift_ratio: -0.05 }, '-5.0%', '40 billed calls', 'none'],
+      [
+        { calls_billed: 40, billed_usd: 1, priced_usd: 0.949, drift_ratio: -0.051 },
+        '-5.1%',
+        '40 billed calls',
+        'warning',
+      ],
+      [{ calls_billed: 1, billed_usd: 0.02, priced_usd: 0.02, drift_ratio: 0 }, '0.0%', '1 billed call', 'none'],
+    ];
+    for (const [check, drift, calls, tone] of cases) {
+      served.usage = controlledUsage(check);
+      // Two polls: the first may have asked before the answer changed.
+      await pollsAbove(page, (await polls(page)) + 1);
+      const shown = `${check.calls_billed} calls at ${check.drift_ratio}`;
+      expect(await text('#pricing-drift'), shown).toBe(drift);
+      expect(await page.getAttribute('#pricing-drift', 'data-value'), shown).toBe(String(check.drift_ratio));
+      expect(await text('#pricing-calls'), shown).toBe(calls);
+      expect(await page.getAttribute('#kpi-pricing', 'data-tone'), shown).toBe(tone);
+      if (check.drift_ratio === -0.051) {
+        await mkdir(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: join(ARTIFACTS, 'dashboard-pricing-drift.png'), fullPage: true });
+      }
+    }
+
+    // Nothing counted yet: no share and no drift to show, rather than a made-up 0 %.
+    served.usage = freshUsage();
+    await pollsAbove(page, (await polls(page)) + 1);
+    expect(await text('#cached-share')).toBe('—');
+    expect(await page.getAttribute('#cached-share', 'data-value')).toBeNull();
+    expect(await text('#cached-share-hour')).toBe('—');
+    expect(await text('#reasoning-share')).toBe('no output yet');
+    expect(await text('#pricing-drift')).toBe('—');
+    expect(await page.getAttribute('#pricing-drift', 'data-value')).toBeNull();
+    expect(await text('#pricing-calls')).toBe('no billed calls');
+    expect(await page.getAttribute('#kpi-pricing', 'data-tone')).toBe('none');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 60_000);
 
   it('says so when alerting is down and keeps every other panel live', async () => {
     const { page, errors } = live;

@@ -1,5 +1,5 @@
-import type { Usage } from '../gateway/usage';
-import { bar, int, type Style, usd } from '../terminal/style';
+import type { PricingCheckWindow, Usage } from '../gateway/usage';
+import { bar, int, percent, type Style, share, signedPercent, usd } from '../terminal/style';
 
 export interface ViewContext {
   url: string;
@@ -17,6 +17,27 @@ function row(label: string, value: string): string {
   return `${label.padEnd(LABEL)}${value}`;
 }
 
+/**
+ * The default PricingTableDrift rule (services/alerting's seed): the table more than 5 % off the
+ * bill over 24 h, with at least 20 billed calls. A rules file can move the alert's own threshold.
+ */
+const DRIFT_LIMIT = 0.05;
+const DRIFT_MIN_CALLS = 20;
+
+/** Whether the pricing check is past what the default PricingTableDrift rule fires on (either sign). */
+export function pricingDrifts(check: PricingCheckWindow): boolean {
+  return check.calls_billed >= DRIFT_MIN_CALLS && Math.abs(check.drift_ratio) > DRIFT_LIMIT;
+}
+
+/** `+8.0% over 25 billed calls (priced $0.5400 vs billed $0.5000)`, marked when the rule would fire. */
+function pricingRow(check: PricingCheckWindow, s: Style): string {
+  if (check.calls_billed === 0) return s.dim('— no billed calls in the last 24 h');
+  const calls = `${int(check.calls_billed)} billed call${check.calls_billed === 1 ? '' : 's'}`;
+  const text = `${signedPercent(check.drift_ratio)} over ${calls} (priced ${usd(check.priced_usd)} vs billed ${usd(check.billed_usd)})`;
+  // The mark is words too, so a piped (colourless) view still shows it.
+  return pricingDrifts(check) ? s.yellow(`${text}  ! PricingTableDrift`) : text;
+}
+
 /** The share of the alert threshold used in the rolling hour (0 when the threshold is 0). */
 export function thresholdFraction(usage: Usage): number {
   return usage.alert_threshold > 0 ? usage.last_hour.total_tokens / usage.alert_threshold : 0;
@@ -24,8 +45,10 @@ export function thresholdFraction(usage: Usage): number {
 
 /**
  * The compact terminal view of one `/api/v1/ai/usage` answer: tokens in the last hour against the
- * alert threshold (a bar), cost with its projection, requests, totals, the operations, and a
- * banner line that is an alert when `alert_triggered`.
+ * alert threshold (a bar), cost with its projection, requests, totals, reasoning tokens, the cached
+ * share of the prompt (`—` with no prompt tokens), the pricing check over 24 h (yellow and marked
+ * past the PricingTableDrift rule), the operations, and a banner line that is an alert when
+ * `alert_triggered`.
  */
 export function renderView(usage: Usage, { url, now, style: s, columns = 80, problem }: ViewContext): string[] {
   const fraction = thresholdFraction(usage);
@@ -51,6 +74,18 @@ export function renderView(usage: Usage, { url, now, style: s, columns = 80, pro
       'Tokens',
       `${int(usage.usage.total_tokens)} total (prompt ${int(usage.usage.total_prompt_tokens)} · completion ${int(usage.usage.total_completion_tokens)})`,
     ),
+    row(
+      'Reasoning',
+      `${int(usage.usage.total_reasoning_tokens)} total · ${int(hour.reasoning_tokens)} last hour` +
+        (usage.usage.total_completion_tokens > 0
+          ? ` (${percent(usage.usage.total_reasoning_tokens / usage.usage.total_completion_tokens)} of completion)`
+          : ''),
+    ),
+    row(
+      'Cached prompt',
+      `${share(usage.usage.total_cached_prompt_tokens, usage.usage.total_prompt_tokens)} of prompt tokens · ${share(hour.cached_prompt_tokens, hour.prompt_tokens)} last hour`,
+    ),
+    row('Pricing, 24 h', pricingRow(usage.pricing_check.last_24h, s)),
     row('Operations', operations || s.dim('none yet')),
   ];
   if (usage.alert_triggered) {

@@ -47,3 +47,25 @@ export function usd(n: number): string {
   if (Math.abs(n) >= 0.0001) return `$${n.toFixed(4)}`;
   return `$${n.toPrecision(2)}`;
 }
+
+/** `12.5%`: one decimal. */
+export function percent(ratio: number): string {
+  return `${(ratio * 100).toFixed(1)}%`;
+}
+
+const SIGNED_PERCENT = new Intl.NumberFormat('en-US', {
+  style: 'percent',
+  signDisplay: 'exceptZero',
+  minimumFractionDigits: 1,
+  maximumFractionDigits: 1,
+});
+
+/** `+8.0%`, `-5.1%`; a ratio that rounds to zero shows as `0.0%`, with no sign. */
+export function signedPercent(ratio: number): string {
+  return SIGNED_PERCENT.format(ratio);
+}
+
+/** `part` as a percentage of `whole`; `—` when `whole` is 0, where no share exists. */
+export function share(part: number, whole: number): string {
+  return whole > 0 ? percent(part / whole) : '—';
+}

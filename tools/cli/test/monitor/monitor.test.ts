@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { freePort } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/gateway/client';
-import { int, usd } from '../../src/terminal/style';
+import { int, percent, share, usd } from '../../src/terminal/style';
 import { runCli, type Stack, startStack, traffic } from '../helpers/stack';
 
 describe('pnpm monitor against a running gateway', () => {
@@ -32,6 +32,16 @@ describe('pnpm monitor against a running gateway', () => {
     );
     expect(line('Cost')).toContain(`${usd(usage.estimated_cost_usd)} total`);
     expect(line('Cost')).toContain(`${usd(usage.projection.monthly_usd)}/month`);
+    // The simulated provider reasons (the default model is a reasoning one) and has no cache or bill.
+    expect(usage.usage.total_reasoning_tokens).toBeGreaterThan(0);
+    expect(line('Reasoning')).toBe(
+      `Reasoning     ${int(usage.usage.total_reasoning_tokens)} total · ${int(usage.last_hour.reasoning_tokens)} last hour (${percent(usage.usage.total_reasoning_tokens / usage.usage.total_completion_tokens)} of completion)`,
+    );
+    expect(line('Cached prompt')).toBe(
+      `Cached prompt ${share(usage.usage.total_cached_prompt_tokens, usage.usage.total_prompt_tokens)} of prompt tokens · ${share(usage.last_hour.cached_prompt_tokens, usage.last_hour.prompt_tokens)} last hour`,
+    );
+    expect(usage.pricing_check.last_24h.calls_billed).toBe(0);
+    expect(line('Pricing, 24 h')).toBe('Pricing, 24 h — no billed calls in the last 24 h');
     expect(line('Operations')).toContain('chat 2');
     expect(calm.stdout).toContain('OK     below the alert threshold');
     // Plain text when piped: no escape codes.
