@@ -300,6 +300,53 @@ describe('resilient store', () => {
     await after.close();
   });
 
+  it('writes in-flight calls within the turn, clears them with their usage, and keeps both through an outage', async () => {
+    // a begin does not wait for the flush delay (the usage record does)
+    await open('open', { usageFlushDelayMs: 1000 });
+    const other = new RedisStore(createRedisClient({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS }), {
+      keyPrefix: prefix,
+    });
+    await ready((other as unknown as { client: Redis }).client);
+    const call = (callId: string) => ({
+      callId,
+      userId: 'u',
+      model: 'grok-4-fast',
+      operation: 'chat',
+      estimate: { promptTokens: 10, completionTokens: 100, costTicks: 5000 },
+    });
+    const usage = (callId: string): UsageRecord => ({
+      userId: 'u',
+      model: 'grok-4-fast',
+      operation: 'chat',
+      promptTokens: 7,
+      completionTokens: 3,
+      costTicks: 40,
+      callId,
+    });
+    const began = await timed(() => store.beginCall(call('live')));
+    expect(began.ms).toBeLessThan(500);
+    await store.recordUsage(usage('live'));
+
+    // Redis dies: the begin and the usage of a call are buffered, and replayed in order once it is back
+    await server.kill();
+    await waitFor(() => store.isDegraded(), 3000);
+    await store.beginCall(call('through-outage'));
+    await store.recordUsage(usage('through-outage'));
+    await store.beginCall(call('unfinished'));
+    await server.restart();
+    await waitFor(() => !store.isDegraded());
+    await sleep(250);
+    // the unfinished call is the only one a survivor would count, once this replica stops heartbeating
+    const recovered = await other.recoverOrphanedCalls({ staleAfterMs: 200 });
+    expect(recovered.map((r) => r.callId)).toEqual(['unfinished']);
+    expect((await store.usage()).totals).toMatchObject({
+      requests: 3,
+      promptTokens: 7 + 7 + 10,
+      costTicks: 40 + 40 + 5000,
+    });
+    await other.close();
+  });
+
   it('refuses a usageFlushDelayMs that is not a whole number of ms >= 0', async () => {
     const redis = createRedisClient({ url: server.url, commandTimeoutMs: COMMAND_TIMEOUT_MS });
     await ready(redis);
