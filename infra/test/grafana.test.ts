@@ -146,6 +146,14 @@ describe('Grafana dashboards', () => {
       'histogram_quantile(0.99, sum by (le) (rate(gen_ai_client_operation_duration_bucket',
       'outcome!="success"',
       'flashcase_ratelimit_rejections_total',
+      'flashcase_ai_tokens_detail_total{type="reasoning"',
+      'flashcase_ai_tokens_detail_total{type="cached_prompt"',
+      'sum by (source) (rate(flashcase_ai_cost_total',
+      'flashcase_ai_pricing_check_total{side="priced"',
+      'flashcase_ai_pricing_check_total{side="billed"',
+      'histogram_quantile(0.95, sum by (gen_ai_request_model, le) (rate(gen_ai_client_operation_time_to_first_chunk_bucket',
+      'flashcase_ai_calls_recovered_total',
+      'flashcase_ai_usage_invalid_total',
     ]) {
       expect(ai, needle).toContain(needle);
     }

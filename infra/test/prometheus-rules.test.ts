@@ -41,9 +41,10 @@ function seconds(duration = '0s'): number {
 }
 
 /**
- * The alerting service's seed rules (services/alerting/src/rules/seed.ts, contract section 7):
- * name, severity, `for` in seconds, fire and resolve thresholds. ServiceDown counts failed checks
- * there (3, `for` 0); here it is three failed 15 s scrapes, `for: 30s`.
+ * The alerting service's default rules (services/alerting/src/rules/seed.ts: the seed's seven of
+ * contract section 7, and PricingTableDrift): name, severity, `for` in seconds, fire and resolve
+ * thresholds. ServiceDown counts failed checks there (3, `for` 0); here it is three failed 15 s
+ * scrapes, `for: 30s`.
  */
 const SEED = [
   { name: 'HighTokenUsage', severity: 'critical', forS: 60, fire: 100000, resolve: 90000 },
@@ -53,6 +54,7 @@ const SEED = [
   { name: 'ElevatedTokenUsage', severity: 'warning', forS: 300, fire: 50000, resolve: 45000 },
   { name: 'IncreasedErrorRate', severity: 'warning', forS: 300, fire: 0.02, resolve: 0.01 },
   { name: 'HighMemoryUsage', severity: 'warning', forS: 300, fire: 0.8, resolve: 0.75 },
+  { name: 'PricingTableDrift', severity: 'warning', forS: 900, fire: 0.05, resolve: 0.03 },
 ] as const;
 
 describe('Prometheus configuration', () => {
@@ -79,7 +81,7 @@ describe('Prometheus configuration', () => {
 });
 
 describe('Prometheus alert rules', () => {
-  it('are exactly the seven seed alerts, with their severities and `for`', () => {
+  it("are exactly the alerting service's eight default alerts, with their severities and `for`", () => {
     expect(alerts.map((rule) => rule.alert).sort()).toEqual(SEED.map((seed) => seed.name).sort());
     for (const seed of SEED) {
       const rule = alerts.find((candidate) => candidate.alert === seed.name);
@@ -111,6 +113,22 @@ describe('Prometheus alert rules', () => {
     expect(elevated && 'fire' in elevated ? elevated.fire : 0).toBe(tokens.warningThreshold);
     // The resolve thresholds sit at 90 %, as in the alerting service.
     expect(high && 'resolve' in high ? high.resolve : 0).toBe(Math.floor(tokens.alertThreshold * 0.9));
+  });
+
+  it('gate PricingTableDrift, fire and hold alike, on 20 billed calls in the same 24 h as its drift', () => {
+    const recorded = Object.fromEntries(
+      readYaml<{ groups: Array<{ rules: Rule[] }> }>('infra/prometheus/rules', 'flashcase-recording.yml')
+        .groups.flatMap((group) => group.rules)
+        .map((rule) => [rule.record, rule.expr]),
+    );
+    const expr = alerts.find((rule) => rule.alert === 'PricingTableDrift')?.expr ?? '';
+    expect(expr.match(/abs\(flashcase:ai_pricing_drift:ratio_24h\)/g)).toHaveLength(2);
+    expect(expr.match(/and on \(\) flashcase:ai_pricing_check_calls:increase24h >= 20$/gm)).toHaveLength(2);
+    expect(recorded['flashcase:ai_pricing_drift:ratio_24h']).toContain('{side="priced"}[24h]');
+    expect(recorded['flashcase:ai_pricing_drift:ratio_24h']).toContain('{side="billed"}[24h]');
+    expect(recorded['flashcase:ai_pricing_check_calls:increase24h']).toContain(
+      'increase(flashcase_ai_pricing_check_calls_total[24h])',
+    );
   });
 
   it('divide memory by the 512 MiB limit docker-compose.yml gives every FlashCase service', () => {

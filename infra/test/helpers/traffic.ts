@@ -25,9 +25,10 @@ const chat = { messages: [{ role: 'user', content: 'What does ATP stand for?' }]
  * One wave of the suite's traffic through the gateway, the way users make it: successful chat,
  * streamed chat, rewrite and autocomplete calls from several users, a user who runs into the AI
  * limit (429 `ai_per_minute` at ai-proxy), one who runs into the general limit (429
- * `general_per_minute` at the gateway), an unknown route (404), an admin's usage call, and upstream
- * failures (the fake LLM answering 500 then 429: 502 `upstream_error`, 503 `upstream_rate_limited`).
- * Returns every status seen, for the suite to check the events it needs happened.
+ * `general_per_minute` at the gateway), an unknown route (404), an admin's usage call, upstream
+ * failures (the fake LLM answering 500 then 429: 502 `upstream_error`, 503 `upstream_rate_limited`),
+ * and an answer whose usage does not add up (counted as far as known, priced from the table and
+ * marked invalid). Returns every status seen, for the suite to check the events it needs happened.
  */
 export async function driveWave(stack: Stack, wave: number): Promise<number[]> {
   const statuses: number[] = [];
@@ -65,6 +66,9 @@ export async function driveWave(stack: Stack, wave: number): Promise<number[]> {
   record(await call(stack, 'POST', '/api/v1/ai/chat', `unlucky-2-w${wave}`, chat));
   stack.fake.setBehavior({ kind: 'status', status: 429, retryAfterS: 1 });
   record(await call(stack, 'POST', '/api/v1/ai/chat', `unlucky-3-w${wave}`, chat));
+  // A total that matches neither reasoning rule, and no billed cost.
+  stack.fake.setBehavior({ kind: 'usage', usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 5 } });
+  record(await call(stack, 'POST', '/api/v1/ai/chat', `odd-usage-w${wave}`, chat));
   stack.fake.reset();
   return statuses;
 }

@@ -139,7 +139,7 @@ describe('alerting HTTP API', () => {
     expect((await fetch(`${base}/api/v1/alerts?state=bogus`, { headers: admin })).status).toBe(400);
   });
 
-  it('lists the rules, the seed seven by default with thresholds from the config', async () => {
+  it('lists the rules, the seed seven and PricingTableDrift by default with thresholds from the config', async () => {
     const res = await fetch(`${base}/api/v1/alerts/rules`, { headers: internal });
     const { rules } = (await res.json()) as { rules: Array<Record<string, unknown>> };
     expect(rules.map((r) => r.name)).toEqual([
@@ -150,9 +150,20 @@ describe('alerting HTTP API', () => {
       'ElevatedTokenUsage',
       'IncreasedErrorRate',
       'HighMemoryUsage',
+      'PricingTableDrift',
     ]);
     expect(rules[0]).toMatchObject({ severity: 'critical', threshold: 5000, resolve_threshold: 4500 });
     expect(rules[4]).toMatchObject({ severity: 'warning', threshold: 2500 });
+    expect(rules[1]).toMatchObject({ window_s: 300, min_requests: 20 });
+    expect(rules[7]).toMatchObject({
+      severity: 'warning',
+      signal: 'ai_pricing_drift',
+      threshold: 0.05,
+      resolve_threshold: 0.03,
+      for_s: 900,
+      min_requests: 20,
+    });
+    expect(rules[7]).not.toHaveProperty('window_s');
   });
 
   it('creates, lists and deletes a silence', async () => {

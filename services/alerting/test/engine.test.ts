@@ -1,7 +1,9 @@
+import { loadConfig } from '@flashcase/config';
 import { RedisAlertStateStore } from '@flashcase/store';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Evaluator } from '../src/engine/evaluator';
+import { seedRules } from '../src/rules/seed';
 import { AlertRepository } from '../src/state/repository';
 import { engine, RecordingNotifier, rule, ScriptedSignals, T0 } from './helpers/engine';
 
@@ -200,6 +202,117 @@ describe('alert state machine', () => {
     e.signals.memory.gateway = 0.1;
     await e.tick();
     expect((await e.repository.alerts())[0]?.state).toBe('firing');
+  });
+});
+
+describe('PricingTableDrift (the seed rule on ai_pricing_drift)', () => {
+  const config = loadConfig('alerting', { ENVIRONMENT: 'test' });
+  const seed = seedRules(config);
+  const drift = seed.find((r) => r.name === 'PricingTableDrift');
+  if (!drift) throw new Error('the seed has no PricingTableDrift rule');
+  const FOR = 15 * 60 * SECOND;
+
+  it('fires on a stale pricing table (20 % off the bill over 50 billed calls) once it held for 15 minutes', async () => {
+    const e = engine({ rules: [drift] });
+    e.signals.pricing = { callsBilled: 50, driftRatio: 0.2 };
+    const first = await e.tick();
+    expect(first.alerts.map((a) => a.state)).toEqual(['pending']);
+    await e.tick(FOR - 20 * SECOND);
+    expect((await e.repository.alerts())[0]?.state).toBe('pending');
+    expect(e.notifier.sent).toHaveLength(0);
+    await e.tick(20 * SECOND);
+    const [alert] = await e.repository.alerts();
+    expect(alert).toMatchObject({ name: 'PricingTableDrift', severity: 'warning', state: 'firing', value: 0.2 });
+    expect(alert?.summary).toBe(
+      "The pricing table is 20.0 % off the provider's bill over the last 24 h (limit 5.00 %)",
+    );
+    expect(alert?.runbookUrl).toBe('docs/runbook.md#pricingtabledrift');
+    expect(e.notifier.titles()).toEqual(['firing:PricingTableDrift:1/0']);
+  });
+
+  it('fires as well on a table that overcharges as on one that undercharges (the drift is signed)', async () => {
+    const e = engine({ rules: [drift] });
+    e.signals.pricing = { callsBilled: 50, driftRatio: -0.2 };
+    await e.tick();
+    await e.tick(FOR);
+    expect((await e.repository.alerts())[0]).toMatchObject({ state: 'firing', value: 0.2 });
+  });
+
+  it('stays quiet on a correct table (0.1 % off)', async () => {
+    const e = engine({ rules: [drift] });
+    e.signals.pricing = { callsBilled: 5_000, driftRatio: 0.001 };
+    for (let i = 0; i < 8; i++) await e.tick(5 * 60 * SECOND);
+    expect(await e.repository.alerts()).toEqual([]);
+    expect(e.notifier.sent).toHaveLength(0);
+  });
+
+  it('stays quiet below 20 billed calls, however far off, and goes pending at 20', async () => {
+    const e = engine({ rules: [drift] });
+    e.signals.pricing = { callsBilled: 19, driftRatio: 0.5 };
+    for (let i = 0; i < 8; i++) await e.tick(5 * 60 * SECOND);
+    expect(await e.repository.alerts()).toEqual([]);
+    e.signals.pricing = { callsBilled: 20, driftRatio: 0.5 };
+    await e.tick();
+    expect((await e.repository.alerts())[0]).toMatchObject({ state: 'pending', value: 0.5 });
+  });
+
+  it('resolves with hysteresis: stays firing between 3 % and 5 %, resolves at 3 %', async () => {
+    const e = engine({ rules: [drift], groupIntervalS: 10 });
+    e.signals.pricing = { callsBilled: 50, driftRatio: 0.2 };
+    await e.tick();
+    await e.tick(FOR);
+    for (const ratio of [0.04, -0.045, 0.031, 0.049]) {
+      e.signals.pricing = { callsBilled: 60, driftRatio: ratio };
+      await e.tick(60 * SECOND);
+      expect((await e.repository.alerts())[0]?.state, `drift ${ratio}`).toBe('firing');
+    }
+    e.signals.pricing = { callsBilled: 60, driftRatio: -0.03 };
+    const resolved = await e.tick(60 * SECOND);
+    expect(resolved.transitions).toEqual([{ name: 'PricingTableDrift', labels: {}, from: 'firing', to: 'resolved' }]);
+    expect(e.notifier.titles()).toEqual(['firing:PricingTableDrift:1/0', 'resolved:PricingTableDrift:0/1']);
+    // Resolved, it does not come back inside the band.
+    e.signals.pricing = { callsBilled: 60, driftRatio: 0.045 };
+    await e.tick(FOR);
+    expect((await e.repository.alerts())[0]?.state).toBe('resolved');
+  });
+
+  it('lets a firing alert resolve once the billed calls of the last 24 h fall below 20', async () => {
+    const e = engine({ rules: [drift], groupIntervalS: 10 });
+    e.signals.pricing = { callsBilled: 50, driftRatio: 0.2 };
+    await e.tick();
+    await e.tick(FOR);
+    e.signals.pricing = { callsBilled: 12, driftRatio: 0.2 };
+    await e.tick(60 * SECOND);
+    expect((await e.repository.alerts())[0]?.state).toBe('resolved');
+  });
+
+  it('reads ai-proxy usage once per evaluation for the token and the pricing rules together', async () => {
+    const e = engine({ rules: seed });
+    e.signals.tokens = 10;
+    e.signals.pricing = { callsBilled: 50, driftRatio: 0.2 };
+    await e.tick();
+    expect(e.signals.usageReads).toBe(1);
+    await e.tick();
+    expect(e.signals.usageReads).toBe(2);
+    expect((await e.repository.alerts()).map((a) => a.name)).toEqual(['PricingTableDrift']);
+  });
+
+  it('keeps evaluating the token rules when the usage answer has no pricing_check, and logs that once', async () => {
+    const tokens = rule();
+    const e = engine({ rules: [tokens, drift], groupIntervalS: 10 });
+    e.signals.pricing = { callsBilled: 50, driftRatio: 0.2 };
+    await e.tick();
+    await e.tick(FOR);
+    e.signals.pricing = undefined;
+    e.signals.tokens = 150;
+    for (let i = 0; i < 3; i++) await e.tick();
+    const states = Object.fromEntries((await e.repository.alerts()).map((a) => [a.name, a.state]));
+    expect(states).toEqual({ HighTokenUsage: 'firing', PricingTableDrift: 'firing' });
+    expect(e.logs.lines.filter((l) => l.includes('ai-proxy pricing check cannot be read'))).toHaveLength(1);
+    e.signals.pricing = { callsBilled: 50, driftRatio: 0 };
+    await e.tick();
+    expect(e.logs.lines.filter((l) => l.includes('ai-proxy pricing check can be read again'))).toHaveLength(1);
+    expect((await e.repository.alerts()).find((a) => a.name === 'PricingTableDrift')?.state).toBe('resolved');
   });
 });
 

@@ -11,7 +11,7 @@ const config = loadConfig('alerting', { ENVIRONMENT: 'test', TOKEN_USAGE_ALERT_T
 describe('seed rules', () => {
   const rules = seedRules(config);
 
-  it("are the seed's seven, with the contract's severities and thresholds", () => {
+  it("are the seed's seven and PricingTableDrift, with the contract's severities and thresholds", () => {
     const summary = Object.fromEntries(rules.map((r) => [r.name, [r.severity, r.signal, r.threshold]]));
     expect(summary).toEqual({
       HighTokenUsage: ['critical', 'ai_tokens_last_hour', 200_000],
@@ -21,6 +21,7 @@ describe('seed rules', () => {
       ElevatedTokenUsage: ['warning', 'ai_tokens_last_hour', 100_000],
       IncreasedErrorRate: ['warning', 'gateway_error_rate', 0.02],
       HighMemoryUsage: ['warning', 'service_memory_utilization', 0.8],
+      PricingTableDrift: ['warning', 'ai_pricing_drift', 0.05],
     });
     const windows = rules.filter((r) => r.signal.startsWith('gateway_')).map((r) => [r.windowS, r.minRequests]);
     expect(windows).toEqual([
@@ -28,6 +29,13 @@ describe('seed rules', () => {
       [300, 20],
       [300, 20],
     ]);
+    expect(rules.find((r) => r.name === 'PricingTableDrift')).toMatchObject({
+      comparison: '>',
+      resolveThreshold: 0.03,
+      forS: 900,
+      minRequests: 20,
+      runbookUrl: 'docs/runbook.md#pricingtabledrift',
+    });
     expect(rules.find((r) => r.name === 'ServiceDown')).toMatchObject({
       comparison: '>=',
       services: ['gateway', 'ai-proxy'],
@@ -90,6 +98,33 @@ rules:
       runbookUrl: 'docs/runbook.md#errors',
     });
     expect(memory).toMatchObject({ comparison: '>=', services: ['ai-proxy'] });
+  });
+
+  it('reads ai_pricing_drift with its min_requests (billed calls), and refuses a window for it', () => {
+    const [drift] = parseRules(`
+rules:
+  - name: Drift
+    severity: warning
+    signal: ai_pricing_drift
+    threshold: 0.1
+    resolve_threshold: 0.05
+    for: 30m
+    min_requests: 100
+    summary: "{{value}} off the bill"
+`);
+    expect(drift).toMatchObject({
+      signal: 'ai_pricing_drift',
+      threshold: 0.1,
+      resolveThreshold: 0.05,
+      forS: 1800,
+      minRequests: 100,
+      services: [],
+    });
+    expect(() =>
+      parseRules(
+        'rules:\n  - name: A\n    severity: warning\n    signal: ai_pricing_drift\n    threshold: 0.05\n    window: 1h\n    summary: s',
+      ),
+    ).toThrow('window applies only to the gateway_* signals');
   });
 
   it.each([
@@ -156,7 +191,7 @@ rules:
       expect(loadRules(custom).map((r) => r.name)).toEqual(['Only']);
       const missing = loadConfig('alerting', { ENVIRONMENT: 'test', ALERT_RULES_FILE: join(dir, 'missing.yaml') });
       expect(() => loadRules(missing)).toThrow(/ALERT_RULES_FILE .*missing\.yaml cannot be read: ENOENT/);
-      expect(loadRules(config)).toHaveLength(7);
+      expect(loadRules(config)).toHaveLength(8);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

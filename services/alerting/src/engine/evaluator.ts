@@ -1,8 +1,14 @@
 import type { Logger } from '@flashcase/telemetry';
 import type { DeliveryReport } from '../notify/dispatcher';
 import type { Notification } from '../notify/notification';
-import { type AlertRule, GATEWAY_SIGNALS, PER_SERVICE_SIGNALS, type WatchedService } from '../rules/types';
-import type { GatewayStats, SignalReader } from '../signals/reader';
+import {
+  AI_USAGE_SIGNALS,
+  type AlertRule,
+  GATEWAY_SIGNALS,
+  PER_SERVICE_SIGNALS,
+  type WatchedService,
+} from '../rules/types';
+import type { AiUsage, GatewayStats, SignalReader } from '../signals/reader';
 import type { AlertRecord, GroupRecord, HealthRecord, NotificationRecord, SilenceRecord } from '../state/records';
 import type { AlertRepository } from '../state/repository';
 import { alertView } from '../state/views';
@@ -246,7 +252,7 @@ export class Evaluator {
   /** Reads each signal the rules need (once per evaluation) and observes every instance. */
   private async observe(health: Map<string, HealthRecord>): Promise<Instance[]> {
     const { rules, signals } = this.options;
-    let tokens: Promise<number | undefined> | undefined;
+    let usage: Promise<AiUsage | undefined> | undefined;
     const stats = new Map<number, Promise<GatewayStats | undefined>>();
     const read = async <T>(name: string, load: () => Promise<T>): Promise<T | undefined> => {
       try {
@@ -260,13 +266,13 @@ export class Evaluator {
     };
     const instances: Instance[] = [];
     for (const rule of rules) {
-      if (rule.signal === 'ai_tokens_last_hour') {
-        tokens ??= read('ai-proxy usage', () => signals.tokensLastHour());
-        const value = await tokens;
+      if (AI_USAGE_SIGNALS.has(rule.signal)) {
+        usage ??= read('ai-proxy usage', () => signals.aiUsage());
+        const value = await usage;
         instances.push({
           rule,
           labels: instanceLabels(rule, {}),
-          observation: value === undefined ? undefined : observe(rule, value),
+          observation: value === undefined ? undefined : this.observeUsage(rule, value),
         });
       } else if (GATEWAY_SIGNALS.has(rule.signal)) {
         let pending = stats.get(rule.windowS);
@@ -298,6 +304,30 @@ export class Evaluator {
       }
     }
     return instances;
+  }
+
+  /**
+   * Observes an ai-proxy usage rule. A field the answer lacks is an outage of its own signal (logged
+   * once), so a usage answer without `pricing_check` still feeds the token rules.
+   */
+  private observeUsage(rule: AlertRule, usage: AiUsage): Observation | undefined {
+    if (rule.signal === 'ai_pricing_drift') {
+      const check = usage.pricingCheck24h;
+      this.noteOutage(
+        'ai-proxy pricing check',
+        check === undefined ? 'the usage answer has no pricing_check.last_24h; its rules are not evaluated' : undefined,
+      );
+      // The ratio is signed (priced - billed): a table that overcharges is as wrong as one that undercharges.
+      return check === undefined
+        ? undefined
+        : observe(rule, Math.abs(check.driftRatio), check.callsBilled >= rule.minRequests);
+    }
+    const tokens = usage.tokensLastHour;
+    this.noteOutage(
+      'ai-proxy tokens',
+      tokens === undefined ? 'the usage answer has no last_hour.total_tokens; its rules are not evaluated' : undefined,
+    );
+    return tokens === undefined ? undefined : observe(rule, tokens);
   }
 
   /** Logs a signal's outage once when it starts (`problem` set) and once when it ends. */

@@ -3,7 +3,7 @@ import { HttpError } from '@flashcase/telemetry';
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { isSilenced } from '../engine/silences';
-import type { AlertRule } from '../rules/types';
+import { type AlertRule, GATEWAY_SIGNALS, TRAFFIC_GATED_SIGNALS } from '../rules/types';
 import type { AlertRecord, SilenceRecord } from '../state/records';
 import type { AlertRepository } from '../state/repository';
 import { alertView, silenceView } from '../state/views';
@@ -93,7 +93,8 @@ export function alertRoutes({ repository, rules, now = Date.now }: AlertRoutesDe
         threshold: rule.threshold,
         resolve_threshold: rule.resolveThreshold,
         for_s: rule.forS,
-        ...(rule.signal.startsWith('gateway_') ? { window_s: rule.windowS, min_requests: rule.minRequests } : {}),
+        ...(GATEWAY_SIGNALS.has(rule.signal) ? { window_s: rule.windowS } : {}),
+        ...(TRAFFIC_GATED_SIGNALS.has(rule.signal) ? { min_requests: rule.minRequests } : {}),
         ...(rule.services.length > 0 ? { services: rule.services } : {}),
         labels: rule.labels,
         summary: rule.summary,

@@ -6,6 +6,7 @@ export function formatValue(signal: SignalName, value: number | null | undefined
   switch (signal) {
     case 'ai_tokens_last_hour':
       return `${Math.round(value).toLocaleString('en-US')} tokens`;
+    case 'ai_pricing_drift':
     case 'gateway_error_rate':
     case 'service_memory_utilization':
       return `${(value * 100).toFixed(value * 100 < 10 ? 2 : 1)} %`;

@@ -64,8 +64,10 @@ function defaultServices(signal: AlertRule['signal']): WatchedService[] {
  *
  * Edge cases: an unknown field is an error (a typo never silently does nothing); names must be
  * unique; `resolve_threshold` defaults to 90 % of `threshold` and must be below it; `window`
- * (gateway signals, default 5m) must be whole minutes between 1m and 24h; `services` applies to
- * the per-service signals only (ServiceDown cannot watch `alerting` itself).
+ * (gateway signals, default 5m) must be whole minutes between 1m and 24h; `min_requests` (default
+ * 20) gates the gateway signals by requests in the window and `ai_pricing_drift` by billed calls in
+ * the last 24 h (other signals ignore it); `services` applies to the per-service signals only
+ * (ServiceDown cannot watch `alerting` itself).
  *
  * @throws {RulesError} naming the rule and the field.
  */
@@ -128,7 +130,7 @@ export function parseRules(text: string, source = 'rules'): AlertRule[] {
   });
 }
 
-/** The rules the service runs: ALERT_RULES_FILE when set, else the seed's seven. */
+/** The rules the service runs: ALERT_RULES_FILE when set, else the seed's eight. */
 export function loadRules(config: Pick<Config, 'tokens' | 'alerts'>): AlertRule[] {
   const file = config.alerts.rulesFile;
   if (file === undefined) return seedRules(config);

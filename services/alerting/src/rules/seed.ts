@@ -13,12 +13,14 @@ const WATCHED = ['gateway', 'ai-proxy'] as const;
 const ALL = ['gateway', 'ai-proxy', 'alerting'] as const;
 
 /**
- * The seed's seven alerts (contract section 7), with thresholds from the config:
+ * The default alerts, with thresholds from the config: the seed's seven (contract section 7),
  * critical HighTokenUsage, HighErrorRate, ServiceDown, HighResponseTime; warning
- * ElevatedTokenUsage, IncreasedErrorRate, HighMemoryUsage. Used when ALERT_RULES_FILE is unset.
+ * ElevatedTokenUsage, IncreasedErrorRate, HighMemoryUsage; and warning PricingTableDrift (the
+ * pricing table more than 5 % off the provider's bill over the last 24 h, with at least 20 billed
+ * calls). Eight in all; used when ALERT_RULES_FILE is unset.
  *
  * Resolve thresholds sit below the fire thresholds (tokens 90 %, error rates 3 % / 1 %, p95 4 s,
- * memory 75 %, ServiceDown on the first successful check).
+ * memory 75 %, pricing drift 3 %, ServiceDown on the first successful check).
  */
 export function seedRules(config: Pick<Config, 'tokens'>): AlertRule[] {
   const critical = config.tokens.alertThreshold;
@@ -104,6 +106,17 @@ export function seedRules(config: Pick<Config, 'tokens'>): AlertRule[] {
       services: ALL,
       summary: '{{labels.service}} uses {{value}} of its memory limit (warning level {{threshold}})',
       runbookUrl: runbookUrl('HighMemoryUsage'),
+    },
+    {
+      ...base,
+      name: 'PricingTableDrift',
+      severity: 'warning',
+      signal: 'ai_pricing_drift',
+      threshold: 0.05,
+      resolveThreshold: 0.03,
+      forS: 900,
+      summary: "The pricing table is {{value}} off the provider's bill over the last 24 h (limit {{threshold}})",
+      runbookUrl: runbookUrl('PricingTableDrift'),
     },
   ];
   return rules;

@@ -5,6 +5,13 @@ export type Severity = 'critical' | 'warning';
 export const SIGNALS = [
   /** ai-proxy `GET /api/v1/ai/usage` -> `last_hour.total_tokens` (cluster-wide rolling hour). */
   'ai_tokens_last_hour',
+  /**
+   * ai-proxy `GET /api/v1/ai/usage` (the same call) -> `|pricing_check.last_24h.drift_ratio|`: how far
+   * the pricing table is off the provider's bill over the last 24 h (0.05 = 5 %, either way), over
+   * the calls whose usage carried the billed cost; `pricing_check.last_24h.calls_billed` is the traffic
+   * that `minRequests` gates.
+   */
+  'ai_pricing_drift',
   /** gateway `GET /api/v1/internal/stats?window_s=` -> `error_rate` (5xx / requests). */
   'gateway_error_rate',
   /** gateway `GET /api/v1/internal/stats?window_s=` -> `latency_p95_s`. */
@@ -26,6 +33,15 @@ export const PER_SERVICE_SIGNALS: ReadonlySet<SignalName> = new Set([
 /** Signals read from the gateway's request stats, which need a window and a minimum of traffic. */
 export const GATEWAY_SIGNALS: ReadonlySet<SignalName> = new Set(['gateway_error_rate', 'gateway_latency_p95_s']);
 
+/** Signals read from ai-proxy's `GET /api/v1/ai/usage`: one call per evaluation serves them all. */
+export const AI_USAGE_SIGNALS: ReadonlySet<SignalName> = new Set(['ai_tokens_last_hour', 'ai_pricing_drift']);
+
+/**
+ * Signals whose rules need a minimum of traffic (`minRequests`): the gateway's requests in the
+ * window, ai-proxy's billed calls in the last 24 h.
+ */
+export const TRAFFIC_GATED_SIGNALS: ReadonlySet<SignalName> = new Set([...GATEWAY_SIGNALS, 'ai_pricing_drift']);
+
 /** The services alerting can watch. `alerting` itself is measured in-process (memory only). */
 export type WatchedService = 'gateway' | 'ai-proxy' | 'alerting';
 
@@ -46,7 +62,10 @@ export interface AlertRule {
   readonly forS: number;
   /** Gateway signals: the stats window in seconds (60..86400). */
   readonly windowS: number;
-  /** Gateway signals: fewer requests than this in the window never fire (and let a firing alert resolve). */
+  /**
+   * Traffic-gated signals ({@link TRAFFIC_GATED_SIGNALS}): fewer requests in the gateway's window, or
+   * fewer billed calls in ai-proxy's last 24 h, than this never fire (and let a firing alert resolve).
+   */
   readonly minRequests: number;
   /** Per-service signals: the services watched. */
   readonly services: readonly WatchedService[];

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { IDENTITY_HEADERS, memoryCheck } from '@flashcase/telemetry';
 import { Agent, request } from 'undici';
 import type { WatchedService } from '../rules/types';
-import { type GatewayStats, type HealthProbe, SignalError, type SignalReader } from './reader';
+import { type AiUsage, type GatewayStats, type HealthProbe, SignalError, type SignalReader } from './reader';
 
 /** Options of {@link HttpSignalReader}. */
 export interface HttpSignalReaderOptions {
@@ -35,10 +35,11 @@ function finiteNumber(value: unknown): value is number {
 
 /**
  * Reads the signals through the services' own APIs, on loopback or the cluster network:
- * ai-proxy `GET /api/v1/ai/usage` (as `alerting`, admin), gateway `GET /api/v1/internal/stats`
- * (internal token, else a self-signed admin JWT), and each service's `GET /api/v1/health`;
- * alerting's own memory is read in-process. Every call has a timeout and a fresh connection (a
- * pooled socket to a restarted service must not count as a failed health check).
+ * ai-proxy `GET /api/v1/ai/usage` (as `alerting`, admin: the tokens and the pricing check in one
+ * call), gateway `GET /api/v1/internal/stats` (internal token, else a self-signed admin JWT), and
+ * each service's `GET /api/v1/health`; alerting's own memory is read in-process. Every call has a
+ * timeout and a fresh connection (a pooled socket to a restarted service must not count as a
+ * failed health check).
  */
 export class HttpSignalReader implements SignalReader {
   private readonly agent: Agent;
@@ -48,15 +49,26 @@ export class HttpSignalReader implements SignalReader {
     this.agent = new Agent({ connectTimeout: options.timeoutMs, pipelining: 0 });
   }
 
-  async tokensLastHour(): Promise<number> {
-    const body = await this.getJson(`${this.options.aiProxyUrl}/api/v1/ai/usage`, 'ai-proxy usage', {
+  async aiUsage(): Promise<AiUsage> {
+    const body = (await this.getJson(`${this.options.aiProxyUrl}/api/v1/ai/usage`, 'ai-proxy usage', {
       ...this.internalHeaders(),
       [IDENTITY_HEADERS.userId]: 'alerting',
       [IDENTITY_HEADERS.userRole]: 'admin',
-    });
-    const tokens = (body as { last_hour?: { total_tokens?: unknown } }).last_hour?.total_tokens;
-    if (!finiteNumber(tokens)) throw new SignalError('ai-proxy usage: answer has no last_hour.total_tokens');
-    return tokens;
+    })) as {
+      last_hour?: { total_tokens?: unknown } | null;
+      pricing_check?: { last_24h?: { calls_billed?: unknown; drift_ratio?: unknown } | null } | null;
+    };
+    const tokens = body.last_hour?.total_tokens;
+    const check = body.pricing_check?.last_24h;
+    const callsBilled = check?.calls_billed;
+    const driftRatio = check?.drift_ratio;
+    return {
+      tokensLastHour: finiteNumber(tokens) ? tokens : undefined,
+      pricingCheck24h:
+        finiteNumber(callsBilled) && callsBilled >= 0 && finiteNumber(driftRatio)
+          ? { callsBilled, driftRatio }
+          : undefined,
+    };
   }
 
   async gatewayStats(windowS: number): Promise<GatewayStats> {

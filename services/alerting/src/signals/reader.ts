@@ -10,6 +10,26 @@ export interface GatewayStats {
   latencyP95S: number | null;
 }
 
+/** `pricing_check.last_24h` of ai-proxy's usage: the provider's bill against the pricing table. */
+export interface PricingCheck {
+  /** Calls whose upstream usage carried the provider's billed cost (xAI's `cost_in_usd_ticks`). */
+  callsBilled: number;
+  /** (priced - billed) / billed; 0 with no billed call. */
+  driftRatio: number;
+}
+
+/**
+ * ai-proxy's `GET /api/v1/ai/usage`, read once per evaluation for every rule that needs it. A field
+ * the answer lacks (or carries with a wrong type) is undefined: its rules are not evaluated, the
+ * others are (an ai-proxy older than the pricing check still feeds the token rules).
+ */
+export interface AiUsage {
+  /** `last_hour.total_tokens`: cluster-wide tokens in the rolling last hour. */
+  tokensLastHour: number | undefined;
+  /** `pricing_check.last_24h`. */
+  pricingCheck24h: PricingCheck | undefined;
+}
+
 /** One health check: `ok` when the service answered 200 with a health body. */
 export interface HealthProbe {
   ok: boolean;
@@ -24,8 +44,8 @@ export interface HealthProbe {
  * (`SignalError`), except `health`, whose failure is itself the signal.
  */
 export interface SignalReader {
-  /** Cluster-wide tokens in the rolling last hour. */
-  tokensLastHour(): Promise<number>;
+  /** ai-proxy's cluster-wide usage: the tokens of the last hour and the last 24 h's pricing check. */
+  aiUsage(): Promise<AiUsage>;
   gatewayStats(windowS: number): Promise<GatewayStats>;
   health(service: WatchedService): Promise<HealthProbe>;
 }

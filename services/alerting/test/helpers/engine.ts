@@ -5,21 +5,27 @@ import { Evaluator } from '../../src/engine/evaluator';
 import type { DeliveryReport } from '../../src/notify/dispatcher';
 import type { Notification } from '../../src/notify/notification';
 import type { AlertRule, WatchedService } from '../../src/rules/types';
-import type { GatewayStats, HealthProbe, SignalReader } from '../../src/signals/reader';
+import type { AiUsage, GatewayStats, HealthProbe, PricingCheck, SignalReader } from '../../src/signals/reader';
 import { SignalError } from '../../src/signals/reader';
 import { AlertRepository } from '../../src/state/repository';
 
-/** Signal values the test sets by hand; `undefined` = the signal cannot be read. */
+/**
+ * Signal values the test sets by hand; `undefined` = the signal cannot be read (`tokens`: ai-proxy's
+ * usage call fails as a whole; `pricing`: its answer has no `pricing_check`).
+ */
 export class ScriptedSignals implements SignalReader {
   tokens: number | undefined = 0;
+  pricing: PricingCheck | undefined = { callsBilled: 0, driftRatio: 0 };
+  usageReads = 0;
   stats: Omit<GatewayStats, 'windowS'> | undefined = { requests: 0, status5xx: 0, errorRate: 0, latencyP95S: null };
   healthy: Record<string, boolean> = { gateway: true, 'ai-proxy': true, alerting: true };
   memory: Record<string, number> = { gateway: 0.1, 'ai-proxy': 0.1, alerting: 0.1 };
   healthChecks = 0;
 
-  async tokensLastHour(): Promise<number> {
+  async aiUsage(): Promise<AiUsage> {
+    this.usageReads++;
     if (this.tokens === undefined) throw new SignalError('ai-proxy usage: ECONNREFUSED');
-    return this.tokens;
+    return { tokensLastHour: this.tokens, pricingCheck24h: this.pricing };
   }
 
   async gatewayStats(windowS: number): Promise<GatewayStats> {
