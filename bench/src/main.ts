@@ -15,7 +15,10 @@
  * show what memory costs. `--soak=120` instead runs (d) (or the first d target named, e.g.
  * `--targets=d-v8-heap`) at 50 connections for 120 s and reports its memory over time: RSS, and a
  * third in and at the end the heap after a forced full collection (the leak test). `--memlog`
- * preloads memlog.ts into every process and sums up where its memory was.
+ * preloads memlog.ts into every process and sums up where its memory was. c|d-limits turns the
+ * limits on (never reached), as production runs: the AI limit script then carries each call's
+ * in-flight record. `--baseline=name:<checkout>` adds c|d@name (that checkout's services) and
+ * c|d-<variant>@name.
  *
  * Writes bench/results.json (or --out). Limits are off (RATE_LIMIT_*=0) so nothing is refused; every
  * answer is checked (status 200 and a real completion), and a target with any failure is marked
@@ -108,6 +111,17 @@ const VARIANTS: Record<string, { label: string; env: Record<string, string>; nod
   // The old generation grown 20 % past what survives a full GC instead of V8's factor (up to 4x on
   // an idle-looking heap); a command-line flag (NODE_OPTIONS refuses it).
   'tight-old': { label: ', heap growing 20 %', env: {}, nodeArgs: ['--heap-growing-percent=20'] },
+  // Limits on but never reached: the AI limit script runs on every call (and carries its in-flight
+  // record), as in production, where the default limits are on.
+  limits: {
+    label: ', limits on',
+    env: {
+      RATE_LIMIT_AI_PER_MINUTE: '1000000000',
+      RATE_LIMIT_AI_PER_HOUR: '1000000000',
+      RATE_LIMIT_GENERAL_PER_MINUTE: '1000000000',
+      RATE_LIMIT_GENERAL_PER_HOUR: '1000000000',
+    },
+  },
   sampled: {
     label: ', 10 % sampled',
     env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', LOG_SAMPLE_RATE: '0.1' },
@@ -115,27 +129,45 @@ const VARIANTS: Record<string, { label: string; env: Record<string, string>; nod
   ...Object.fromEntries([...BASELINES].map(([name, root]) => [name, { label: ` @${name}`, env: {}, root }])),
 };
 
-function parseTarget(id: TargetId): { letter: string; variant: string } {
-  const m = /^([a-e])(?:-([\w-]+)|@([\w.-]+))?$/.exec(id);
-  const variant = m?.[2] ?? m?.[3] ?? 'full';
-  const isBaseline = m?.[3] !== undefined;
+/**
+ * A target id: its letter, and for c/d a variant (`-otel-off`), a baseline checkout (`@base`), or
+ * both (`-limits@base`: the variant's environment on the baseline's services). `variant` names the
+ * stack the target runs on.
+ */
+function parseTarget(id: TargetId): { letter: string; variant: string; env: string; baseline?: string } {
+  const m = /^([a-e])(?:-([\w-]+))?(?:@([\w.-]+))?$/.exec(id);
+  const env = m?.[2] ?? 'full';
+  const baseline = m?.[3];
   if (
     !m ||
-    (variant !== 'full' && !'cd'.includes(m[1] as string)) ||
-    !(variant in VARIANTS) ||
-    (!isBaseline && BASELINES.has(variant))
+    ((env !== 'full' || baseline !== undefined) && !'cd'.includes(m[1] as string)) ||
+    !(env in VARIANTS) ||
+    BASELINES.has(env) ||
+    (baseline !== undefined && !BASELINES.has(baseline))
   ) {
     const named = Object.keys(VARIANTS).filter((v) => v !== 'full' && !BASELINES.has(v));
     throw new Error(
-      `unknown target ${id}: a, b, c, d, e, ${named.map((v) => `c|d-${v}`).join(', ')}, c|d@<--baseline name>`,
+      `unknown target ${id}: a, b, c, d, e, ${named.map((v) => `c|d-${v}`).join(', ')}, c|d[-<variant>]@<--baseline name>`,
     );
   }
-  return { letter: m[1] as string, variant };
+  const variant = baseline === undefined ? env : env === 'full' ? baseline : `${env}@${baseline}`;
+  return baseline === undefined
+    ? { letter: m[1] as string, variant, env }
+    : { letter: m[1] as string, variant, env, baseline };
+}
+
+/** The stack a variant names: the environment of its `-variant`, the services of its `@baseline`. */
+function variantSpec(id: TargetId): { label: string; env: Record<string, string>; nodeArgs?: string[]; root?: string } {
+  const { env, baseline } = parseTarget(id);
+  const own = VARIANTS[env] as (typeof VARIANTS)[string];
+  if (baseline === undefined) return own;
+  const base = VARIANTS[baseline] as (typeof VARIANTS)[string];
+  return { ...own, label: `${own.label}${base.label}`, ...(base.root ? { root: base.root } : {}) };
 }
 
 function labelOf(id: TargetId): string {
-  const { letter, variant } = parseTarget(id);
-  return `${BASE_LABELS[letter]}${VARIANTS[variant]?.label ?? ''}`;
+  const { letter } = parseTarget(id);
+  return `${BASE_LABELS[letter]}${'cd'.includes(letter) ? variantSpec(id).label : ''}`;
 }
 
 interface Target {
@@ -526,7 +558,7 @@ async function main(): Promise<void> {
       default: {
         // c and d, with their variants
         const { letter, variant } = parseTarget(id);
-        const spec = VARIANTS[variant] as (typeof VARIANTS)[string];
+        const spec = variantSpec(id);
         const needsGateway = wanted.some((t) => {
           const other = parseTarget(t);
           return other.letter === 'd' && other.variant === variant;

@@ -24,9 +24,18 @@ export interface Chain {
   stop(): Promise<void>;
 }
 
-/** gateway -> N ai-proxy replicas (the gateway talks to the first) -> the fake upstream, as processes. */
+/**
+ * gateway -> N ai-proxy replicas (the gateway talks to the first) -> the fake upstream, as processes.
+ * The upstream answers in both usage dialects, alternating (xAI: reasoning outside
+ * `completion_tokens`; OpenAI: inside), so every count these tests check holds for both.
+ */
 export async function startChain(env: Record<string, string>, replicas = 1, nodeArgs: string[] = []): Promise<Chain> {
-  const fake = await startFakeOpenAI({ apiKey: API_KEY, record: false });
+  let answered = 0;
+  const fake = await startFakeOpenAI({
+    apiKey: API_KEY,
+    record: false,
+    dialectOf: () => (answered++ % 2 === 0 ? 'xai' : 'openai'),
+  });
   const common = { INTERNAL_TOKEN, JWT_SECRET, LOG_LEVEL: 'info', ...env };
   const aiProxyMetrics: string[] = [];
   const aiProxies: ServiceProcess[] = [];

@@ -207,8 +207,12 @@ export interface CountersStore {
   /**
    * Checks every window and, only when all admit, records the hit in all of them: one atomic step
    * (one round trip). A refused hit is recorded nowhere. Windows with `limit` 0 are skipped.
+   *
+   * With `begin`, an admitted hit also begins that call (see `beginCall`), in the same round trip:
+   * inside the same script where the store can (standalone Redis), else alongside it. A refused
+   * hit leaves no in-flight call behind.
    */
-  hit(key: string, windows: WindowLimit[]): Promise<RateLimitDecision>;
+  hit(key: string, windows: WindowLimit[], begin?: InflightCall): Promise<RateLimitDecision>;
 
   /**
    * Reserves `tokens` against `key`'s rolling budget (`budget` tokens per `windowMs`) under

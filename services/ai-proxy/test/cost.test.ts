@@ -27,12 +27,14 @@ describe('reading a provider usage object', () => {
       num_sources_used: 2,
       cost_in_usd_ticks: 158_500,
     };
+    xai.prompt_tokens_details = { ...xai.prompt_tokens_details, text_tokens: 190, image_tokens: 9 } as never;
     expect(normalizeUsage(xai, 'inside')).toEqual({
       promptTokens: 199,
       completionTokens: 95,
       reasoningTokens: 94,
       cachedPromptTokens: 163,
       sources: 2,
+      promptDetails: { text: 190, image: 9 },
       billedTicks: 158_500,
     });
     const openai = {

@@ -20,7 +20,13 @@ describe('ai-proxy replicas that die with calls in flight', () => {
   beforeEach(async () => {
     prefix = `flashcase-test:crash:${process.pid}:${Math.random().toString(36).slice(2)}:`;
     // Every answer takes 250 ms: under load each replica always has calls in flight.
-    fake = await startFakeOpenAI({ apiKey: API_KEY, latencyMs: 250 });
+    // Both usage dialects, alternating call by call.
+    let n = 0;
+    fake = await startFakeOpenAI({
+      apiKey: API_KEY,
+      latencyMs: 250,
+      dialectOf: () => (n++ % 2 === 0 ? 'xai' : 'openai'),
+    });
   });
 
   afterEach(async () => {
@@ -82,8 +88,14 @@ describe('ai-proxy replicas that die with calls in flight', () => {
   it('counts every call the upstream served after a replica is SIGKILLed under load, once', async () => {
     replicas = await start(3);
     const [victim, survivor] = replicas as [Replica, Replica, Replica];
-    const traffic = load(replicas, 2000);
-    await sleep(900);
+    const traffic = load(replicas, 2500);
+    // killed once the upstream has calls of every replica under way (18 callers, 250 ms each)
+    await sleep(600);
+    await readUntil(
+      async () => fake.requests.length - fake.answers.length,
+      (pending) => pending >= 12,
+      { timeoutMs: 5000, intervalMs: 5 },
+    );
     victim.child.kill('SIGKILL');
     await traffic;
     await sleep(300); // the last answers' usage windows

@@ -11,7 +11,13 @@ describe('three ai-proxy replicas on one Redis', () => {
   const replicas: Replica[] = [];
 
   beforeAll(async () => {
-    fake = await startFakeOpenAI({ apiKey: API_KEY, record: true });
+    // Both usage dialects, alternating call by call.
+    let n = 0;
+    fake = await startFakeOpenAI({
+      apiKey: API_KEY,
+      record: true,
+      dialectOf: () => (n++ % 2 === 0 ? 'xai' : 'openai'),
+    });
     const env = {
       ENVIRONMENT: 'test',
       LOG_LEVEL: 'info',
@@ -120,6 +126,7 @@ describe('three ai-proxy replicas on one Redis', () => {
             })
           ).json()) as Snapshot,
         (snapshot) => snapshot.usage.total_requests - before.usage.total_requests >= 60,
+        { timeoutMs: 10_000 },
       );
       expect(after.usage.total_tokens - before.usage.total_tokens).toBe(tokens);
       expect(after.usage.total_requests - before.usage.total_requests).toBe(60);

@@ -22,12 +22,18 @@ interface Usage {
   rate_limits: unknown;
 }
 
-for (const storeKind of ['embedded', 'redis'] as const) {
-  describe(`usage accounting (${storeKind} store)`, () => {
+for (const [storeKind, dialect] of [
+  ['embedded', 'xai'],
+  ['redis', 'xai'],
+  ['embedded', 'openai'],
+  ['redis', 'openai'],
+] as const) {
+  describe(`usage accounting (${storeKind} store, ${dialect} usage)`, () => {
     let h: Harness;
     beforeAll(async () => {
       h = await startHarness({
         store: storeKind,
+        fake: { dialect },
         env: { RATE_LIMIT_AI_PER_MINUTE: '0', RATE_LIMIT_AI_PER_HOUR: '0', TOKEN_USAGE_ALERT_THRESHOLD: '400' },
       });
     });

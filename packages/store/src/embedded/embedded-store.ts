@@ -156,7 +156,8 @@ export class EmbeddedStore implements CountersStore {
     }
   }
 
-  async hit(key: string, windows: WindowLimit[]): Promise<RateLimitDecision> {
+  /** `begin` is ignored: in-flight calls die with this process (see `beginCall`). */
+  async hit(key: string, windows: WindowLimit[], _begin?: InflightCall): Promise<RateLimitDecision> {
     const active = activeWindows(windows);
     if (active.length === 0) return { ...UNLIMITED };
     const now = this.now();

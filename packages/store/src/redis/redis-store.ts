@@ -84,6 +84,18 @@ function assertInflightCall(call: InflightCall): void {
   assertCount(call.estimate.costTicks, 'estimate.costTicks');
 }
 
+/** An in-flight call as the scripts keep it (the recovery script reads these names). */
+function inflightJson(call: InflightCall): string {
+  return JSON.stringify({
+    u: call.userId,
+    m: call.model,
+    o: call.operation,
+    p: call.estimate.promptTokens,
+    c: call.estimate.completionTokens,
+    ct: call.estimate.costTicks,
+  });
+}
+
 /** Request stats hash fields: `n`, `s4`, `s5`, then `b0`.. per latency bucket. */
 const REQUEST_FIELDS = { requests: 'n', status4xx: 's4', status5xx: 's5', rateLimited: 's429' } as const;
 
@@ -121,17 +133,53 @@ export class RedisStore implements CountersStore {
     this.writerId = writerId;
   }
 
-  async hit(key: string, windows: WindowLimit[]): Promise<RateLimitDecision> {
+  /**
+   * True when the rate-limit script can write an in-flight call in the same step: on standalone
+   * Redis. On Redis Cluster the limit keys (`{u:<key>}`) and the in-flight records (`{usage}`) are in
+   * different slots, so the call is begun by a usage script sent alongside (same round trip).
+   */
+  get beginsWithHit(): boolean {
+    return !(this.client as { isCluster?: boolean }).isCluster;
+  }
+
+  /**
+   * Checks and records a hit (see `CountersStore.hit`). With `begin`, an admitted hit also begins
+   * that call: in the same script on standalone Redis, by a concurrent `beginCall` on Cluster or
+   * when no window applies (then a refused hit cancels it again).
+   */
+  async hit(key: string, windows: WindowLimit[], begin?: InflightCall): Promise<RateLimitDecision> {
     const active = activeWindows(windows);
-    if (active.length === 0) return { ...UNLIMITED };
-    const args: (string | number)[] = active.map((window) => this.keys.rateLimit(key, window));
-    args.push(randomUUID());
+    if (begin) assertInflightCall(begin);
+    if (active.length === 0) {
+      if (begin) await this.beginCall(begin);
+      return { ...UNLIMITED };
+    }
+    const inline = begin !== undefined && this.beginsWithHit;
+    const keys: string[] = active.map((window) => this.keys.rateLimit(key, window));
+    const args: (string | number)[] = [randomUUID()];
     for (const window of active) args.push(window.limit, window.windowMs);
-    const [allowed, index, limit, remaining, resetMs, retryAfterMs] = asArray(
-      await this.client.flashcaseHit(active.length, ...args),
-    ).map(Number) as [number, number, number, number, number, number];
+    if (inline && begin) {
+      keys.push(this.keys.inflight(this.writerId), this.keys.replicas());
+      args.push(begin.callId, inflightJson(begin), this.writerId, WRITER_TTL_MS);
+    }
+    const script = inline
+      ? this.client.flashcaseHitBegin(keys.length, ...keys, ...args)
+      : this.client.flashcaseHit(keys.length, ...keys, ...args);
+    const separately = begin && !inline ? this.beginCall(begin) : undefined;
+    const [reply] = await Promise.all([script, separately]);
+    const [allowed, index, limit, remaining, resetMs, retryAfterMs] = asArray(reply).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const decision: RateLimitDecision = { allowed: allowed === 1, limit, remaining, resetMs, retryAfterMs };
-    if (!decision.allowed) decision.limitName = active[index - 1]?.name;
+    if (!decision.allowed) {
+      decision.limitName = active[index - 1]?.name;
+      if (separately && begin) await this.cancelCall(begin.callId);
+    }
     return decision;
   }
 
@@ -248,17 +296,7 @@ export class RedisStore implements CountersStore {
       // Begin and cancel touch no user key; the totals key keeps KEYS aligned with the entries.
       keys.push(this.keys.usageTotals());
       const callId = entry.kind === 'begin' ? entry.call.callId : entry.callId;
-      const json =
-        entry.kind === 'begin'
-          ? JSON.stringify({
-              u: entry.call.userId,
-              m: entry.call.model,
-              o: entry.call.operation,
-              p: entry.call.estimate.promptTokens,
-              c: entry.call.estimate.completionTokens,
-              ct: entry.call.estimate.costTicks,
-            })
-          : '';
+      const json = entry.kind === 'begin' ? inflightJson(entry.call) : '';
       args.push(entry.kind === 'begin' ? 'b' : 'x', 0, 0, 0, 0, 0, 0, '', '', '', '', seq, callId, '', '', json);
     });
     if (args.length !== 7 + entries.length * USAGE_ENTRY_ARGS) throw new Error('usage batch layout mismatch');

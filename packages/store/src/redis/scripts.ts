@@ -33,9 +33,14 @@ end
 /**
  * KEYS: one ZSET per window. ARGV[1]: unique hit id; then limit, windowMs per window.
  * Returns {allowed, window index (1-based), limit, remaining, resetMs, retryAfterMs}.
+ *
+ * The `begin` variant (standalone Redis only: its last two keys are in the `{usage}` slot) also
+ * writes an in-flight call when the hit is admitted, in the same atomic step. KEYS: the windows,
+ * then the writer's in-flight HASH and the replicas ZSET; ARGV after the pairs: call id, in-flight
+ * JSON, writer id, in-flight key ttl ms.
  */
-const HIT = `${NOW}
-local n = #KEYS
+const hitScript = (begin: boolean) => `${NOW}
+local n = #KEYS${begin ? ' - 2' : ''}
 local counts = {}
 local refused, longest = 0, 0
 for i = 1, n do
@@ -68,8 +73,19 @@ if tightestRemaining == 0 then
   local oldest = redis.call('ZRANGE', KEYS[tightest], 0, 0, 'WITHSCORES')
   reset = math.max(1, tonumber(oldest[2]) + win - now)
 end
-return {1, tightest, tonumber(ARGV[2 * tightest]), tightestRemaining, reset, 0}
+${
+  begin
+    ? `local b = 2 * n + 2
+redis.call('HSET', KEYS[n + 1], ARGV[b], ARGV[b + 1])
+redis.call('PEXPIRE', KEYS[n + 1], ARGV[b + 3])
+redis.call('ZADD', KEYS[n + 2], now, ARGV[b + 2])
+`
+    : ''
+}return {1, tightest, tonumber(ARGV[2 * tightest]), tightestRemaining, reset, 0}
 `;
+
+const HIT = hitScript(false);
+const HIT_BEGIN = hitScript(true);
 
 const PRUNE_BUDGET = `
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - win)
@@ -404,6 +420,7 @@ return out
 /** The scripts by the command name `defineCommand` gives them on the client. */
 const SCRIPTS = {
   flashcaseHit: HIT,
+  flashcaseHitBegin: HIT_BEGIN,
   flashcaseReserve: RESERVE,
   flashcaseSettle: SETTLE,
   flashcaseUsageBatch: USAGE_BATCH,

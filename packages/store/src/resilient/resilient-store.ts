@@ -1,6 +1,6 @@
 import { EmbeddedStore } from '../embedded/embedded-store';
 import { StoreUnavailableError } from '../errors';
-import { assertCount, assertDuration } from '../limits/validate';
+import { activeWindows, assertCount, assertDuration } from '../limits/validate';
 import type { RedisStore, UsageEntry } from '../redis/redis-store';
 import { assertRequestStatsDelta } from '../stats/request-stats';
 import type {
@@ -182,11 +182,28 @@ export class ResilientStore implements CountersStore {
     return { buffered: this.buffer.length, dropped: this.buffer.dropped, replayed: this.replayed };
   }
 
-  async hit(key: string, windows: WindowLimit[]): Promise<RateLimitDecision> {
-    return this.limit(
-      () => this.redis.hit(key, windows),
+  /**
+   * With `begin`: on Redis the hit and the begin go in one script (standalone) or one round trip
+   * (Cluster, or no window: the begin joins the usage batch of this turn). When the hit falls back
+   * to the embedded store, an admitted call's begin is buffered with the other writes.
+   */
+  async hit(key: string, windows: WindowLimit[], begin?: InflightCall): Promise<RateLimitDecision> {
+    const inline = begin !== undefined && this.redis.beginsWithHit && activeWindows(windows).length > 0;
+    let onRedis = false;
+    const decision = await this.limit(
+      async () => {
+        const hit = this.redis.hit(key, windows, inline ? begin : undefined);
+        const separately = begin && !inline ? this.beginCall(begin) : undefined;
+        const [answer] = await Promise.all([hit, separately]);
+        onRedis = true;
+        if (!answer.allowed && separately && begin) void this.cancelCall(begin.callId);
+        return answer;
+      },
       () => this.fallback.hit(key, windows),
     );
+    // Fell back (degraded, or the script failed: its begin may have landed, and a second is harmless).
+    if (!onRedis && decision.allowed && begin) await this.beginCall(begin);
+    return decision;
   }
 
   async reserveBudget(

@@ -121,6 +121,19 @@ export function describeInflightRecovery(name: string, create: () => Promise<Rep
       expect((await b.usage()).totals.requests).toBe(1);
     });
 
+    it('begins an admitted call with its rate-limit hit, and leaves no call behind a refused one', async () => {
+      const [dead, b] = await replicas();
+      const windows = [{ name: 'ai_per_minute', limit: 2, windowMs: 60_000 }];
+      const decisions = [];
+      for (const id of ['h1', 'h2', 'h3']) decisions.push(await dead.hit('alice', windows, call(id)));
+      expect(decisions.map((d) => d.allowed)).toEqual([true, true, false]);
+      // no window: the call is still begun
+      expect((await dead.hit('alice', [], call('free'))).allowed).toBe(true);
+      await sleep(STALE_MS + 50);
+      const swept = await b.recoverOrphanedCalls({ staleAfterMs: STALE_MS });
+      expect(swept.map((r) => r.callId).sort()).toEqual(['free', 'h1', 'h2']);
+    });
+
     it('counts a record whose call was never begun as a normal record', async () => {
       const [a] = await replicas();
       await a.recordUsage(usage('never-begun'));

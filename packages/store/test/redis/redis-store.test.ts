@@ -44,6 +44,38 @@ describeInflightRecovery('redis', async () => {
   };
 });
 
+describe('redis in-flight calls with the rate-limit hit', () => {
+  it('writes the call in the hit script itself on standalone Redis: no second script', async () => {
+    const prefix = uniquePrefix();
+    const store = await newStore(prefix);
+    try {
+      let batches = 0;
+      const send = store.applyUsageBatch.bind(store);
+      store.applyUsageBatch = (entries, seqs) => {
+        batches++;
+        return send(entries, seqs);
+      };
+      expect(store.beginsWithHit).toBe(true);
+      const begin = {
+        callId: 'one-step',
+        userId: 'u',
+        model: 'm',
+        operation: 'chat',
+        estimate: { promptTokens: 1, completionTokens: 2, costTicks: 3 },
+      };
+      expect((await store.hit('u', [{ name: 'ai_per_minute', limit: 5, windowMs: 60_000 }], begin)).allowed).toBe(true);
+      expect(batches).toBe(0);
+      const raw = client() as Redis;
+      await ready(raw);
+      expect(await raw.hget(`${prefix}{usage}:inflight:${store.writerId}`, 'one-step')).toContain('"ct":3');
+      raw.disconnect();
+    } finally {
+      await store.close();
+      await deleteKeys(REDIS_URL, prefix);
+    }
+  });
+});
+
 describe('redis client', () => {
   it('sends the commands of one event-loop turn in one pipeline, each still answered on its own', async () => {
     const prefix = uniquePrefix();

@@ -70,39 +70,23 @@ export class AiLimits {
 
   /**
    * Admits one AI call or throws the contract's 429 (or 503 when the store refuses in closed mode).
-   * With `call`, its in-flight record is written at the same time as the limits are checked (the
-   * two store steps go out together, so admission costs one round trip), and dropped again when a
-   * limit refuses.
+   * With `call`, its in-flight record is written by the same store step that checks the rate
+   * limits (one script on standalone Redis; one round trip otherwise), and dropped again when the
+   * token budget refuses.
    */
   async admit(userId: string, call: InflightCall | undefined, reserveTokens: () => number): Promise<Admission> {
-    const begun = call ? this.store.beginCall(call) : undefined;
-    try {
-      const admission = await this.check(userId, reserveTokens);
-      await begun;
-      return admission;
-    } catch (err) {
-      if (begun && call) {
-        // Cancelled after the begin, in the same write sequence: never left behind as an orphan.
-        void begun
-          .catch(() => undefined)
-          .then(() => this.store.cancelCall(call.callId))
-          .catch(() => undefined);
-      }
-      throw err;
-    }
-  }
-
-  private async check(userId: string, reserveTokens: () => number): Promise<Admission> {
     let headers: Record<string, string> = {};
+    let begun = false;
     try {
-      if (this.windows.length > 0) {
-        const decision = await this.store.hit(`ai:${userId}`, this.windows);
-        headers = rateLimitHeaders(decision);
+      if (this.windows.length > 0 || call) {
+        const decision = await this.store.hit(`ai:${userId}`, this.windows, call);
+        if (this.windows.length > 0) headers = rateLimitHeaders(decision);
         if (!decision.allowed) {
           const limit = decision.limitName ?? 'ai_per_minute';
           this.instruments.rateLimitRejections.add(1, { limit });
           throw rateLimited(limit, decision.retryAfterMs, headers, `AI rate limit exceeded (${limit})`);
         }
+        begun = call !== undefined;
       }
       const budget = this.options.tokenBudgetPerHour;
       if (budget <= 0) return { headers, settle: async () => {} };
@@ -124,6 +108,8 @@ export class AiLimits {
         },
       };
     } catch (err) {
+      // Refused after the hit began the call (the budget, or the store in closed mode): never an orphan.
+      if (begun && call) void this.store.cancelCall(call.callId).catch(() => undefined);
       if (err instanceof StoreUnavailableError) throw storeDown(err);
       throw err;
     }

@@ -34,6 +34,11 @@ export interface TokenUsage {
   cachedPromptTokens: number;
   /** Live-search sources the provider used (xAI `num_sources_used`). */
   sources: number;
+  /**
+   * The prompt's modalities where the provider itemised them (`prompt_tokens_details`: text, image,
+   * audio tokens; parts of `promptTokens`), for the usage record. They are priced as prompt tokens.
+   */
+  promptDetails?: { text?: number; image?: number; audio?: number } | undefined;
   /** The provider's billed cost in ticks (1e-10 USD; xAI `cost_in_usd_ticks`), when it sent one. */
   billedTicks?: number | undefined;
   /** Set when the provider's figures did not add up: why (they are recorded as far as known). */

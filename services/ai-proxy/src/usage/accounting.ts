@@ -156,6 +156,8 @@ export class UsageAccounting {
       outcome,
       provider: this.deps.providerName,
       ...(callId ? { call_id: callId } : {}),
+      ...(usage.sources > 0 ? { sources_used: usage.sources } : {}),
+      ...(usage.promptDetails ? { prompt_tokens_details: usage.promptDetails } : {}),
       ...(usage.invalid ? { usage_invalid: usage.invalid } : {}),
       ...(priced === undefined ? { unpriced: true } : {}),
     });

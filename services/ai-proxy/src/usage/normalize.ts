@@ -24,7 +24,8 @@ function object(value: unknown): Json | undefined {
 
 /**
  * A provider's `usage` object, normalised (see `TokenUsage`): reads `prompt_tokens`,
- * `completion_tokens`, `total_tokens`, `prompt_tokens_details.cached_tokens`,
+ * `completion_tokens`, `total_tokens`, `prompt_tokens_details` (`cached_tokens`, and the text,
+ * image and audio tokens where present),
  * `completion_tokens_details.reasoning_tokens`, `num_sources_used` and `cost_in_usd_ticks`.
  *
  * Which way reasoning was counted is read off the total: `prompt + completion + reasoning ==
@@ -57,7 +58,8 @@ export function normalizeUsage(raw: unknown, rule: ReasoningRule): TokenUsage | 
   if (prompt === undefined || completion === undefined) return undefined;
   const total = count(usage.total_tokens, 'total_tokens');
   let reasoning = count(object(usage.completion_tokens_details)?.reasoning_tokens, 'reasoning_tokens') ?? 0;
-  let cached = count(object(usage.prompt_tokens_details)?.cached_tokens, 'cached_tokens') ?? 0;
+  const promptDetails = object(usage.prompt_tokens_details);
+  let cached = count(promptDetails?.cached_tokens, 'cached_tokens') ?? 0;
   const sources = count(usage.num_sources_used, 'num_sources_used') ?? 0;
   const billed = count(usage.cost_in_usd_ticks, 'cost_in_usd_ticks');
 
@@ -82,6 +84,18 @@ export function normalizeUsage(raw: unknown, rule: ReasoningRule): TokenUsage | 
     cachedPromptTokens: cached,
     sources,
   };
+  if (promptDetails) {
+    const modalities: NonNullable<TokenUsage['promptDetails']> = {};
+    for (const [name, field] of [
+      ['text', 'text_tokens'],
+      ['image', 'image_tokens'],
+      ['audio', 'audio_tokens'],
+    ] as const) {
+      const value = count(promptDetails[field], field);
+      if (value !== undefined) modalities[name] = value;
+    }
+    if (Object.keys(modalities).length > 0) normalised.promptDetails = modalities;
+  }
   // A cost that had to be clamped is no bill: the call is priced from the table instead.
   if (billed !== undefined && billed === usage.cost_in_usd_ticks) normalised.billedTicks = billed;
   if (problems.length > 0) normalised.invalid = problems[0];
