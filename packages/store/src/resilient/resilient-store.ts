@@ -66,6 +66,14 @@ type BufferedWrite = Sequenced & { attempts: number } & (
 
 type UsageWrite = Extract<BufferedWrite, { kind: 'usage' }>;
 
+/** A usage entry waiting for its flush: as buffered, as sent now, and its caller's resolver. */
+type Queued = { write: UsageWrite; direct: UsageEntry; done: () => void };
+
+/** The writer sequence a usage entry is sent with: begins and cancels (stream `inflight`) need none. */
+function sentSeq(write: UsageWrite): number {
+  return write.stream === 'usage' ? write.seq : 0;
+}
+
 /** Usage writes replayed per script call: one round trip (and one AOF fsync) for many records. */
 const REPLAY_BATCH = 200;
 
@@ -116,7 +124,7 @@ export class ResilientStore implements CountersStore {
   private readonly buffer: WriteBuffer<BufferedWrite>;
   private readonly listeners = new Set<StoreStateListener>();
   private readonly timer: NodeJS.Timeout;
-  private readonly seqs = { usage: 0, stats: 0, settle: 0 };
+  private readonly seqs = { usage: 0, stats: 0, settle: 0, inflight: 0 };
   private degraded = false;
   private closed = false;
   private replayed = 0;
@@ -126,7 +134,9 @@ export class ResilientStore implements CountersStore {
   private flushDeadline = Number.POSITIVE_INFINITY;
   private readonly usageFlushDelayMs: number;
   /** Usage records waiting for the scheduled flush (counted in `inflightWrites`). */
-  private usageQueue: Array<{ write: UsageWrite; direct: UsageEntry; done: () => void }> = [];
+  private usageQueue: Queued[] = [];
+  /** Begins and cancels waiting for the end of this turn (counted in `inflightWrites`). */
+  private inflightQueue: Queued[] = [];
   /** Settles when the queued records (the scheduled flush) are applied or buffered. */
   private usageFlush: Promise<void> | undefined;
   /** Runs the scheduled flush now (a read or `close()` will not wait for the timer). */
@@ -238,21 +248,42 @@ export class ResilientStore implements CountersStore {
     assertUsageRecord(record);
     // A buffered record keeps the time it happened, so the replay lands in the right minute bucket.
     const stamped = { ...record, timestampMs: record.timestampMs ?? Date.now() };
-    await this.enqueue({ kind: 'usage', record: stamped }, { kind: 'usage', record }, false);
+    await this.enqueue({ kind: 'usage', record: stamped }, { kind: 'usage', record });
   }
 
   /**
-   * Writes the in-flight record at the end of this event-loop turn (not after the flush delay:
-   * the caller waits for it before asking the upstream), together with the other entries queued.
+   * Writes the in-flight record at the end of this event-loop turn (the caller waits for it before
+   * asking the upstream), with the other begins and cancels of the turn, in their own script call:
+   * the usage records keep their flush window. Begins and cancels are idempotent (set and delete
+   * one field), so they need no write sequence; while degraded they are buffered in order with the
+   * usage records (a call's record always comes after its begin).
    */
   async beginCall(call: InflightCall): Promise<void> {
-    const entry: UsageEntry = { kind: 'begin', call };
-    await this.enqueue(entry, entry, true);
+    await this.inflight({ kind: 'begin', call });
   }
 
   async cancelCall(callId: string): Promise<void> {
-    const entry: UsageEntry = { kind: 'cancel', callId };
-    await this.enqueue(entry, entry, false);
+    await this.inflight({ kind: 'cancel', callId });
+  }
+
+  private async inflight(entry: UsageEntry): Promise<void> {
+    const write: UsageWrite = { stream: 'inflight', seq: ++this.seqs.inflight, attempts: 0, kind: 'usage', entry };
+    if (this.degraded) {
+      this.buffer.insert(write);
+      return;
+    }
+    this.inflightWrites++;
+    await new Promise<void>((done) => {
+      this.inflightQueue.push({ write, direct: entry, done });
+      if (this.inflightQueue.length === 1) setImmediate(() => void this.flushInflight());
+    });
+  }
+
+  /** Sends the queued begins and cancels in one script call (buffered when Redis fails). */
+  private async flushInflight(): Promise<void> {
+    const queue = this.inflightQueue;
+    this.inflightQueue = [];
+    await this.send(queue);
   }
 
   /** Skipped (none recovered) while degraded: the sweep needs Redis, and runs again later. */
@@ -267,11 +298,8 @@ export class ResilientStore implements CountersStore {
     }
   }
 
-  /**
-   * Queues one usage entry for the next flush (`urgent`: at the end of this turn, else after the
-   * flush delay); buffered at once while degraded. Resolves once applied or buffered.
-   */
-  private async enqueue(buffered: UsageEntry, direct: UsageEntry, urgent: boolean): Promise<void> {
+  /** Queues one usage record for the next flush; buffered at once while degraded. Resolves once applied or buffered. */
+  private async enqueue(buffered: UsageEntry, direct: UsageEntry): Promise<void> {
     const write: UsageWrite = { stream: 'usage', seq: ++this.seqs.usage, attempts: 0, kind: 'usage', entry: buffered };
     if (this.degraded) {
       this.buffer.insert(write);
@@ -291,14 +319,9 @@ export class ResilientStore implements CountersStore {
           void sent.then(flushed);
         };
         this.usageFlushNow = run;
-        const timer = this.usageFlushDelayMs > 0 && !urgent ? setTimeout(run, this.usageFlushDelayMs) : undefined;
+        const timer = this.usageFlushDelayMs > 0 ? setTimeout(run, this.usageFlushDelayMs) : undefined;
         if (!timer) setImmediate(run);
       });
-      // A flush already waiting for its timer goes at the end of this turn instead.
-      if (urgent) {
-        const run = this.usageFlushNow;
-        if (run) setImmediate(run);
-      }
     });
   }
 
@@ -311,6 +334,11 @@ export class ResilientStore implements CountersStore {
   private async flushUsage(): Promise<void> {
     const queue = this.usageQueue;
     this.usageQueue = [];
+    await this.send(queue);
+  }
+
+  /** Sends queued entries in script calls of at most LIVE_BATCH, in order; buffers them when Redis fails. */
+  private async send(queue: Queued[]): Promise<void> {
     const calls: Promise<void>[] = [];
     for (let from = 0; from < queue.length; from += LIVE_BATCH) {
       const chunk = queue.slice(from, from + LIVE_BATCH);
@@ -325,7 +353,7 @@ export class ResilientStore implements CountersStore {
       }
       const sent = this.redis.applyUsageBatch(
         chunk.map((entry) => entry.direct),
-        chunk.map((entry) => entry.write.seq),
+        chunk.map((entry) => sentSeq(entry.write)),
       );
       calls.push(
         this.bounded(sent).then(
@@ -449,7 +477,7 @@ export class ResilientStore implements CountersStore {
     const sequence = { writerId: this.redis.writerId, seq: write.seq };
     switch (write.kind) {
       case 'usage':
-        await this.redis.applyUsageBatch([write.entry], [write.seq]);
+        await this.redis.applyUsageBatch([write.entry], [sentSeq(write)]);
         return;
       case 'stats':
         return this.redis.addRequestStats(write.delta, sequence);
@@ -530,7 +558,7 @@ export class ResilientStore implements CountersStore {
     const usage = batch as UsageWrite[];
     await this.redis.applyUsageBatch(
       usage.map((w) => w.entry),
-      usage.map((w) => w.seq),
+      usage.map(sentSeq),
     );
   }
 

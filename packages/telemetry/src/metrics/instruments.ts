@@ -138,7 +138,8 @@ export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): 
       unit: 'USD',
     }),
     aiTokensDetail: meter.createCounter('flashcase.ai.tokens.detail', {
-      description: 'Reasoning tokens (part of completion) and cached prompt tokens (part of prompt), by type, model and operation',
+      description:
+        'Reasoning tokens (part of completion) and cached prompt tokens (part of prompt), by type, model and operation',
       unit: '{token}',
       valueType: ValueType.INT,
     }),
@@ -148,7 +149,8 @@ export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): 
       advice: { explicitBucketBoundaries: GENAI_DURATION_BUCKETS_S },
     }),
     aiPricingCheck: meter.createCounter('flashcase.ai.pricing_check', {
-      description: 'Over calls the provider billed: the bill (side=billed) and the pricing table price (side=priced), USD',
+      description:
+        'Over calls the provider billed: the bill (side=billed) and the pricing table price (side=priced), USD',
       unit: 'USD',
     }),
     aiPricingCheckCalls: meter.createCounter('flashcase.ai.pricing_check.calls', {

@@ -157,7 +157,10 @@ export class UsageAccounting {
       provider: this.deps.providerName,
       ...(callId ? { call_id: callId } : {}),
       ...(usage.sources > 0 ? { sources_used: usage.sources } : {}),
-      ...(usage.promptDetails ? { prompt_tokens_details: usage.promptDetails } : {}),
+      // Itemised only when the prompt was more than text (images, audio).
+      ...(usage.promptDetails?.image || usage.promptDetails?.audio
+        ? { prompt_tokens_details: usage.promptDetails }
+        : {}),
       ...(usage.invalid ? { usage_invalid: usage.invalid } : {}),
       ...(priced === undefined ? { unpriced: true } : {}),
     });
