@@ -253,6 +253,24 @@ export class RedisStore implements CountersStore {
     }
     if (seqs && seqs.length !== entries.length) throw new RangeError('one sequence number per entry is required');
     if (entries.length === 0) return 0;
+    // Begins and cancels alone (a turn's admissions) go in the slim script: they are idempotent,
+    // so they need no writer sequence either.
+    if (entries.every((entry) => entry.kind !== 'usage')) {
+      const args: string[] = [];
+      for (const entry of entries) {
+        if (entry.kind === 'begin') args.push(entry.call.callId, inflightJson(entry.call));
+        else if (entry.kind === 'cancel') args.push(entry.callId, '');
+      }
+      await this.client.flashcaseInflight(
+        2,
+        this.keys.inflight(this.writerId),
+        this.keys.replicas(),
+        this.writerId,
+        WRITER_TTL_MS,
+        ...args,
+      );
+      return 0;
+    }
     const keys = [
       this.keys.usageTotals(),
       this.keys.usageWriter(this.writerId),

@@ -285,6 +285,28 @@ return applied
 `;
 
 /**
+ * Begins and cancels in-flight calls, nothing else: the slim script a turn's begins go in when
+ * no usage record rides along. KEYS: the writer's in-flight HASH, replicas ZSET. ARGV: 1 writer
+ * id, 2 in-flight key ttl ms, then call id, in-flight JSON ('' = cancel) pairs. Returns 1.
+ */
+const INFLIGHT = `${NOW}
+local began = false
+for i = 3, #ARGV, 2 do
+  if ARGV[i + 1] == '' then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  else
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    began = true
+  end
+end
+if began then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('ZADD', KEYS[2], now, ARGV[1])
+end
+return 1
+`;
+
+/**
  * Heartbeats one writer and counts the in-flight calls of writers whose heartbeat is older than the
  * staleness as estimated usage, each once: the call is removed in the same step, and a tombstone
  * with what was counted lets the writer's own late record correct it.
@@ -425,6 +447,7 @@ const SCRIPTS = {
   flashcaseSettle: SETTLE,
   flashcaseUsageBatch: USAGE_BATCH,
   flashcaseRecover: RECOVER,
+  flashcaseInflight: INFLIGHT,
   flashcaseUsageSnapshot: USAGE_SNAPSHOT,
   flashcaseUsageMinutes: USAGE_MINUTES,
   flashcaseAddRequestStats: ADD_REQUEST_STATS,
