@@ -194,7 +194,7 @@ export class ResilientStore implements CountersStore {
 
   /**
    * With `begin`: on Redis the hit and the begin go in one script (standalone) or one round trip
-   * (Cluster, or no window: the begin joins the usage batch of this turn). When the hit falls back
+   * (Cluster, or no window: the begin goes with the other begins of this turn). When the hit falls back
    * to the embedded store, an admitted call's begin is buffered with the other writes.
    */
   async hit(key: string, windows: WindowLimit[], begin?: InflightCall): Promise<RateLimitDecision> {
