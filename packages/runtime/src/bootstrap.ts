@@ -32,6 +32,7 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
     error: {
       code: 'invalid_request',
       message: tooLarge ? 'Request headers are too large' : 'Malformed HTTP request',
+      type: 'invalid_request_error',
       request_id: randomUUID(),
     },
   });

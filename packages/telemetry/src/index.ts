@@ -7,7 +7,14 @@ export {
   type StoreState,
 } from './health/health';
 export { type ErrorHandlerOptions, errorHandler, notFound } from './http/error-handler';
-export { type ErrorCode, errorBody, HttpError, type HttpErrorOptions } from './http/http-error';
+export {
+  type ErrorCode,
+  errorBody,
+  HttpError,
+  type HttpErrorOptions,
+  type OpenAIErrorType,
+  openAIErrorType,
+} from './http/http-error';
 export {
   IDENTITY_HEADERS,
   type Identity,

@@ -16,6 +16,7 @@ import { AiCalls } from './calls/ai-calls';
 import { AiLimits } from './limits/ai-limits';
 import { genAiProviderName, type Provider } from './providers/types';
 import { aiRoutes } from './routes/ai';
+import { modelsRoutes } from './routes/models';
 import { usageRoutes } from './routes/usage';
 import { UsageAccounting } from './usage/accounting';
 import type { PricingTable } from './usage/pricing';
@@ -90,6 +91,7 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  app.use(modelsRoutes({ models: Object.keys(pricing), created: Math.floor(Date.now() / 1000) }));
   app.use(
     usageRoutes({
       store,

@@ -24,7 +24,8 @@ export interface HttpErrorOptions {
 
 /**
  * The one error type the edges translate into the contract's JSON:
- * `{"error": {"code", "message", "request_id", ...details}}` with `status`.
+ * `{"error": {"code", "message", "type", "request_id", ...details}}` with `status` (`type` is
+ * OpenAI's error type for the status, see {@link openAIErrorType}).
  * Internals throw it; the error middleware renders it.
  */
 export class HttpError extends Error {
@@ -44,7 +45,37 @@ export class HttpError extends Error {
   }
 }
 
+/** OpenAI's error `type` names, by which OpenAI clients classify an error (contract section 6). */
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'api_error';
+
+/**
+ * OpenAI's error `type` for an HTTP status: 401 authentication, 403 permission, 404 not found, 429
+ * rate limit, other 4xx invalid request, everything else (5xx, 499) an API error.
+ */
+export function openAIErrorType(status: number): OpenAIErrorType {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status >= 400 && status < 500 && status !== 499) return 'invalid_request_error';
+  return 'api_error';
+}
+
 /** The contract's error body for `error` answered to request `requestId`. */
 export function errorBody(error: HttpError, requestId: string | undefined): Record<string, unknown> {
-  return { error: { code: error.code, message: error.message, request_id: requestId ?? null, ...error.details } };
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      type: openAIErrorType(error.status),
+      request_id: requestId ?? null,
+      ...error.details,
+    },
+  };
 }
