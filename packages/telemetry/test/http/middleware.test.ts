@@ -9,6 +9,7 @@ import {
   getLogger,
   HttpError,
   notFound,
+  openAIErrorType,
   requestId,
   requestTelemetry,
   setupLogging,
@@ -68,7 +69,7 @@ describe('shared express middleware', () => {
     const id = res.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await res.json()).toEqual({
-      error: { code: 'not_found', message: 'No route for GET /nope', request_id: id },
+      error: { code: 'not_found', message: 'No route for GET /nope', type: 'not_found_error', request_id: id },
     });
   });
 
@@ -111,6 +112,7 @@ describe('shared express middleware', () => {
       error: {
         code: 'rate_limited',
         message: 'Too many requests',
+        type: 'rate_limit_error',
         request_id: res.headers.get('x-request-id'),
         limit: 'ai_per_minute',
         retry_after_s: 12,
@@ -159,5 +161,26 @@ describe('shared express middleware', () => {
     await (await pending).json();
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(await active()).toBe(0);
+  });
+});
+
+describe("OpenAI's error type", () => {
+  it('maps every status class to the type OpenAI clients classify by', () => {
+    expect(
+      [400, 401, 403, 404, 413, 422, 429, 499, 500, 502, 503, 504].map((status) => openAIErrorType(status)),
+    ).toEqual([
+      'invalid_request_error',
+      'authentication_error',
+      'permission_error',
+      'not_found_error',
+      'invalid_request_error',
+      'invalid_request_error',
+      'rate_limit_error',
+      'api_error',
+      'api_error',
+      'api_error',
+      'api_error',
+      'api_error',
+    ]);
   });
 });
