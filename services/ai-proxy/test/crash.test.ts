@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { UsageJson } from '@flashcase/config';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
-import { readUntil } from '@flashcase/testkit';
-import { Redis } from 'ioredis';
+import { deleteKeys, readUntil } from '@flashcase/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { billOf } from './helpers/bill';
-import { API_KEY, INTERNAL_TOKEN, REDIS_URL } from './helpers/harness';
-import { asUser, type Replica, startReplica, stopReplicas } from './helpers/replica';
+import { billOf, usageTotalsJson } from './helpers/bill';
+import { API_KEY, REDIS_URL } from './helpers/harness';
+import { alternatingDialects, asUser, type Replica, replicaEnv, startReplica, stopReplicas } from './helpers/replica';
 
 const STALE_MS = 1500;
 /** What the contract allows (AI_UPSTREAM_TIMEOUT_MS + 30 s) is far more; this is what we expect here. */
@@ -21,40 +20,20 @@ describe('ai-proxy replicas that die with calls in flight', () => {
     prefix = `flashcase-test:crash:${process.pid}:${Math.random().toString(36).slice(2)}:`;
     // Every answer takes 250 ms: under load each replica always has calls in flight.
     // Both usage dialects, alternating call by call.
-    let n = 0;
-    fake = await startFakeOpenAI({
-      apiKey: API_KEY,
-      latencyMs: 250,
-      dialectOf: () => (n++ % 2 === 0 ? 'xai' : 'openai'),
-    });
+    fake = await startFakeOpenAI({ apiKey: API_KEY, latencyMs: 250, dialectOf: alternatingDialects() });
   });
 
   afterEach(async () => {
     await stopReplicas(replicas, 'SIGKILL');
     replicas = [];
     await fake.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(REDIS_URL, prefix);
   });
 
   const start = (n: number) =>
     Promise.all(
       Array.from({ length: n }, () =>
-        startReplica({
-          ENVIRONMENT: 'test',
-          LOG_LEVEL: 'info',
-          METRICS_PORT: '0',
-          REDIS_URL,
-          REDIS_KEY_PREFIX: prefix,
-          XAI_API_KEY: API_KEY,
-          XAI_BASE_URL: fake.url,
-          INTERNAL_TOKEN,
-          RATE_LIMIT_AI_PER_MINUTE: '0',
-          RATE_LIMIT_AI_PER_HOUR: '0',
-          AI_INFLIGHT_STALE_MS: String(STALE_MS),
-        }),
+        startReplica(replicaEnv(prefix, fake.url, { AI_INFLIGHT_STALE_MS: String(STALE_MS) })),
       ),
     );
 
@@ -139,14 +118,7 @@ describe('ai-proxy replicas that die with calls in flight', () => {
       (u) => u.usage.total_prompt_tokens === bill.promptTokens && u.usage.total_requests === bill.requests,
       { timeoutMs: RECOVERY_MS, intervalMs: 100 },
     );
-    expect(settled.usage).toEqual({
-      total_prompt_tokens: bill.promptTokens,
-      total_completion_tokens: bill.completionTokens,
-      total_tokens: bill.promptTokens + bill.completionTokens,
-      total_requests: bill.requests,
-      total_reasoning_tokens: bill.reasoningTokens,
-      total_cached_prompt_tokens: bill.cachedPromptTokens,
-    });
+    expect(settled.usage).toEqual(usageTotalsJson(bill));
     expect(settled.estimated_cost_usd).toBe(bill.costTicks / 1e10);
   }, 30_000);
 });

@@ -1,15 +1,11 @@
 import type { UsageJson } from '@flashcase/config';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
-import { readUntil } from '@flashcase/testkit';
-import { Redis } from 'ioredis';
+import { deleteKeys, readUntil } from '@flashcase/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billOf } from './helpers/bill';
-import { API_KEY, INTERNAL_TOKEN, REDIS_URL, readSse } from './helpers/harness';
-import { asUser, type Replica, startReplica, stopReplicas } from './helpers/replica';
-
-// Above grok-4-fast's 128k-token long-context threshold.
-const LONG_PROMPT = [0, 1, 2].map((i) => ({ role: 'user' as const, content: `${'study card '.repeat(16_363)}${i}` }));
+import { billOf, LONG_PROMPT, usageTotalsJson } from './helpers/bill';
+import { API_KEY, REDIS_URL, readSse } from './helpers/harness';
+import { alternatingDialects, asUser, type Replica, replicaEnv, startReplica, stopReplicas } from './helpers/replica';
 
 describe('three ai-proxy replicas on one Redis, both usage dialects', () => {
   const prefix = `flashcase-test:replicas-billing:${process.pid}:${Date.now()}:`;
@@ -18,33 +14,14 @@ describe('three ai-proxy replicas on one Redis, both usage dialects', () => {
 
   beforeAll(async () => {
     // xAI's and OpenAI's usage alternate, call by call, whichever replica sends it
-    let n = 0;
-    fake = await startFakeOpenAI({ apiKey: API_KEY, dialectOf: () => (n++ % 2 === 0 ? 'xai' : 'openai') });
-    replicas = await Promise.all(
-      [0, 1, 2].map(() =>
-        startReplica({
-          ENVIRONMENT: 'test',
-          LOG_LEVEL: 'info',
-          METRICS_PORT: '0',
-          REDIS_URL,
-          REDIS_KEY_PREFIX: prefix,
-          XAI_API_KEY: API_KEY,
-          XAI_BASE_URL: fake.url,
-          INTERNAL_TOKEN,
-          RATE_LIMIT_AI_PER_MINUTE: '0',
-          RATE_LIMIT_AI_PER_HOUR: '0',
-        }),
-      ),
-    );
+    fake = await startFakeOpenAI({ apiKey: API_KEY, dialectOf: alternatingDialects() });
+    replicas = await Promise.all([0, 1, 2].map(() => startReplica(replicaEnv(prefix, fake.url))));
   }, 60_000);
 
   afterAll(async () => {
     await stopReplicas(replicas);
     await fake.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(REDIS_URL, prefix);
   });
 
   it('leaves every counter equal to the upstream usage, and the cost to the bill plus the table, to the tick', async () => {
@@ -98,14 +75,7 @@ describe('three ai-proxy replicas on one Redis, both usage dialects', () => {
           ).json()) as UsageJson,
         (u) => u.usage.total_requests >= 21,
       );
-      expect(usage.usage).toEqual({
-        total_prompt_tokens: bill.promptTokens,
-        total_completion_tokens: bill.completionTokens,
-        total_tokens: bill.promptTokens + bill.completionTokens,
-        total_requests: 21,
-        total_reasoning_tokens: bill.reasoningTokens,
-        total_cached_prompt_tokens: bill.cachedPromptTokens,
-      });
+      expect(usage.usage).toEqual(usageTotalsJson(bill));
       expect(Math.round(usage.estimated_cost_usd * 1e10)).toBe(bill.costTicks);
       expect(usage.pricing_check.calls_billed).toBe(bill.billedCalls);
       expect(Math.round(usage.pricing_check.billed_usd * 1e10)).toBe(bill.billedTicks);

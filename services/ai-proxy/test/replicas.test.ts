@@ -1,9 +1,8 @@
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
-import { readUntil } from '@flashcase/testkit';
-import { Redis } from 'ioredis';
+import { deleteKeys, readUntil } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, INTERNAL_TOKEN, REDIS_URL } from './helpers/harness';
-import { type Replica, startReplica, stopReplicas } from './helpers/replica';
+import { alternatingDialects, type Replica, replicaEnv, startReplica, stopReplicas } from './helpers/replica';
 
 describe('three ai-proxy replicas on one Redis', () => {
   const prefix = `flashcase-test:replicas:${process.pid}:${Date.now()}:`;
@@ -12,26 +11,13 @@ describe('three ai-proxy replicas on one Redis', () => {
 
   beforeAll(async () => {
     // Both usage dialects, alternating call by call.
-    let n = 0;
-    fake = await startFakeOpenAI({
-      apiKey: API_KEY,
-      record: true,
-      dialectOf: () => (n++ % 2 === 0 ? 'xai' : 'openai'),
-    });
-    const env = {
-      ENVIRONMENT: 'test',
-      LOG_LEVEL: 'info',
-      METRICS_PORT: '0',
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      XAI_API_KEY: API_KEY,
-      XAI_BASE_URL: fake.url,
-      INTERNAL_TOKEN,
+    fake = await startFakeOpenAI({ apiKey: API_KEY, record: true, dialectOf: alternatingDialects() });
+    const env = replicaEnv(prefix, fake.url, {
       RATE_LIMIT_AI_PER_MINUTE: '10',
       RATE_LIMIT_AI_PER_HOUR: '100',
       AI_TOKEN_BUDGET_PER_USER_PER_HOUR: '1200',
       AI_MAX_TOKENS_CHAT: '100',
-    };
+    });
     // Each replica is kept as soon as it is up, so afterAll stops it even if a sibling failed.
     await Promise.all([0, 1, 2].map(async () => replicas.push(await startReplica(env))));
   });
@@ -39,10 +25,7 @@ describe('three ai-proxy replicas on one Redis', () => {
   afterAll(async () => {
     await stopReplicas(replicas);
     await fake.close();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await deleteKeys(REDIS_URL, prefix);
   });
 
   const call = (i: number, userId: string, content = 'name a bone') =>

@@ -149,7 +149,7 @@ export class AiCalls {
    */
   private inflight(userId: string, req: UpstreamRequest): InflightCall | undefined {
     if (!this.deps.trackingEnabled) return undefined;
-    const estimate = { ...plainUsage(roughPromptTokens(req.messages), req.maxTokens) };
+    const estimate = plainUsage(roughPromptTokens(req.messages), req.maxTokens);
     return {
       callId: randomUUID(),
       userId,

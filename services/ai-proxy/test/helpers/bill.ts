@@ -14,6 +14,24 @@ export interface Bill {
   billedTicks: number;
 }
 
+/** The `usage` totals `/api/v1/ai/usage` must report for `bill` (completion includes reasoning). */
+export function usageTotalsJson(bill: Bill) {
+  return {
+    total_prompt_tokens: bill.promptTokens,
+    total_completion_tokens: bill.completionTokens,
+    total_tokens: bill.promptTokens + bill.completionTokens,
+    total_requests: bill.requests,
+    total_reasoning_tokens: bill.reasoningTokens,
+    total_cached_prompt_tokens: bill.cachedPromptTokens,
+  };
+}
+
+/** A prompt above grok-4-fast's 128k-token long-context threshold: three messages of 180 000 characters. */
+export const LONG_PROMPT = [0, 1, 2].map((i) => ({
+  role: 'user' as const,
+  content: `${'study card '.repeat(16_363)}${i}`,
+}));
+
 interface WireUsage {
   prompt_tokens: number;
   completion_tokens: number;

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import type { UsageDialect } from '@flashcase/fake-openai';
 import { freePort } from '@flashcase/testkit';
-import { INTERNAL_TOKEN } from './harness';
+import { API_KEY, INTERNAL_TOKEN, REDIS_URL } from './harness';
 
 const MAIN = join(__dirname, '../../dist/main.js');
 
@@ -58,4 +59,34 @@ export async function stopReplicas(replicas: readonly Replica[], signal: NodeJS.
 /** Headers the gateway would send for `userId`. */
 export function asUser(userId: string, role: 'user' | 'admin' = 'user'): Record<string, string> {
   return { 'x-internal-token': INTERNAL_TOKEN, 'x-flashcase-user-id': userId, 'x-flashcase-user-role': role };
+}
+
+/**
+ * A replica's environment on the shared test Redis under `prefix`, with `upstreamUrl` (the fake's
+ * `url`) as its provider and the AI limits off; `extra` adds or overrides variables.
+ */
+export function replicaEnv(
+  prefix: string,
+  upstreamUrl: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ENVIRONMENT: 'test',
+    LOG_LEVEL: 'info',
+    METRICS_PORT: '0',
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    XAI_API_KEY: API_KEY,
+    XAI_BASE_URL: upstreamUrl,
+    INTERNAL_TOKEN,
+    RATE_LIMIT_AI_PER_MINUTE: '0',
+    RATE_LIMIT_AI_PER_HOUR: '0',
+    ...extra,
+  };
+}
+
+/** A fake's `dialectOf` that answers xAI's and OpenAI's usage in turn, call by call. */
+export function alternatingDialects(): () => UsageDialect {
+  let n = 0;
+  return () => (n++ % 2 === 0 ? 'xai' : 'openai');
 }
