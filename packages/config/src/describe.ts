@@ -70,6 +70,7 @@ export function describeConfig(config: Config) {
       model: config.ai.model,
       defaultTemperature: config.ai.defaultTemperature,
       maxTokens: { ...config.ai.maxTokens },
+      maxN: config.ai.maxN,
       upstreamTimeoutMs: config.ai.upstreamTimeoutMs,
       inflightStaleMs: config.ai.inflightStaleMs,
       simulatedLatencyMs: config.ai.simulatedLatencyMs,

@@ -91,6 +91,8 @@ export interface Config {
       readonly rewrite: number;
       readonly autocomplete: number;
     };
+    /** `AI_MAX_N` (default 4): the largest `n` a Chat Completions request may ask; above it 400. */
+    readonly maxN: number;
     /** `AI_UPSTREAM_TIMEOUT_MS`. */
     readonly upstreamTimeoutMs: number;
     /**
