@@ -25,7 +25,7 @@ export {
 } from './http/identity';
 export { type RequestIdOptions, requestId } from './http/request-id';
 export { type RequestTelemetryOptions, requestTelemetry, routeOf } from './http/request-telemetry';
-export { JSON_CONTENT_TYPE, sendJson } from './http/send-json';
+export { JSON_CONTENT_TYPE, sendJson, sendJsonText } from './http/send-json';
 export { SERVER_SPAN_SCOPE, serverSpans } from './http/server-span';
 export { createServiceApp, HEALTH_PATH, type ServiceAppOptions } from './http/service-app';
 export { AILogger, type AIRequestLogFields } from './logging/ai-logger';

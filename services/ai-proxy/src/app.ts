@@ -88,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
         temperature: config.ai.defaultTemperature,
         maxTokens: config.ai.maxTokens,
         allowedModels: new Set(Object.keys(pricing)),
+        maxN: config.ai.maxN,
       },
     }),
   );

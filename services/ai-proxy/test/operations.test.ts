@@ -145,7 +145,21 @@ describe('ai-proxy operations against an OpenAI-compatible upstream', () => {
       ['/api/v1/ai/chat', { messages: [{ role: 'user', content: 'x' }], temperature: 9 }, 'temperature'],
       ['/api/v1/ai/rewrite', { text: 42 }, 'text'],
       ['/api/v1/ai/autocomplete', { text: 'x', max_tokens: -1 }, 'max_tokens'],
-      ['/api/v1/ai/chat/completions', { messages: [{ role: 'user', content: 'x' }], n: 3 }, 'n'],
+      ['/api/v1/ai/chat/completions', { messages: [{ role: 'user', content: 'x' }], n: 5 }, 'n'],
+      ['/api/v1/ai/chat/completions', { messages: [{ role: 'wizard', content: 'x' }] }, 'messages.0.role'],
+      ['/api/v1/ai/chat/completions', { messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.tool_call_id'],
+      [
+        '/api/v1/ai/chat/completions',
+        { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: {} }] }] },
+        'messages.0.content',
+      ],
+      [
+        '/api/v1/ai/chat/completions',
+        { messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema' } },
+        'response_format',
+      ],
+      ['/api/v1/ai/chat/completions', { messages: [{ role: 'user', content: 'x' }], stream_options: {} }, 'stream_options'],
+      ['/api/v1/ai/chat/completions', { messages: [{ role: 'user', content: 'x' }], tools: 'all' }, 'tools'],
       ['/api/v1/ai/chat', [1, 2], 'body'],
     ];
     for (const [path, body, field] of cases) {

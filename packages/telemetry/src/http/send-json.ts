@@ -13,7 +13,11 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
  * freshness, for a header that is always this one. (ETags are off in every service.)
  */
 export function sendJson(res: ServerResponse, body: unknown, status = res.statusCode): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, JSON.stringify(body), status);
+}
+
+/** Sends `text`, already JSON (an upstream's answer relayed as it came), as {@link sendJson} would. */
+export function sendJsonText(res: ServerResponse, text: string, status = res.statusCode): void {
   res.statusCode = status;
   res.setHeader('Content-Type', JSON_CONTENT_TYPE);
   res.setHeader('Content-Length', Buffer.byteLength(text));

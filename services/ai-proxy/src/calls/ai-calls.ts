@@ -45,6 +45,31 @@ function errorType(err: unknown): string {
   return (err as Error)?.name ?? 'Error';
 }
 
+/**
+ * The request parameters the GenAI semconv records, from a `chat/completions` body's pass-through
+ * fields; tool definitions as their type and name only (the semconv's required properties: no
+ * descriptions or schemas, which may hold prompt content).
+ */
+function setRequestParameters(span: Span, extra: Record<string, unknown>): void {
+  const { seed, top_p, stop, presence_penalty, frequency_penalty, response_format, tools } = extra;
+  if (typeof seed === 'number') span.setAttribute('gen_ai.request.seed', seed);
+  if (typeof top_p === 'number') span.setAttribute('gen_ai.request.top_p', top_p);
+  if (typeof presence_penalty === 'number') span.setAttribute('gen_ai.request.presence_penalty', presence_penalty);
+  if (typeof frequency_penalty === 'number') span.setAttribute('gen_ai.request.frequency_penalty', frequency_penalty);
+  if (typeof stop === 'string') span.setAttribute('gen_ai.request.stop_sequences', [stop]);
+  else if (Array.isArray(stop)) span.setAttribute('gen_ai.request.stop_sequences', stop as string[]);
+  const format = (response_format as { type?: unknown } | null | undefined)?.type;
+  if (typeof format === 'string') span.setAttribute('gen_ai.output.type', format === 'text' ? 'text' : 'json');
+  if (Array.isArray(tools) && tools.length > 0) {
+    const definitions = (tools as Array<{ type?: string; function?: { name?: string } }>).map((t) => ({
+      type: t.type,
+      name: t.function?.name,
+    }));
+    span.setAttribute('gen_ai.tool.definitions', JSON.stringify(definitions));
+    span.setAttribute('flashcase.ai.request.tool_count', tools.length);
+  }
+}
+
 export interface CallResult {
   result: CompletionResult;
   usage: TokenUsage;
@@ -92,7 +117,7 @@ export class AiCalls {
 
   private startSpan(req: UpstreamRequest, userId: string): Span {
     const server = this.deps.provider.server;
-    return tracer().startSpan(`${req.operation} ${req.model}`, {
+    const span = tracer().startSpan(`${req.operation} ${req.model}`, {
       kind: SpanKind.CLIENT,
       attributes: {
         'gen_ai.operation.name': 'chat',
@@ -106,6 +131,9 @@ export class AiCalls {
         ...(server ? { 'server.address': server.address, 'server.port': server.port } : {}),
       },
     });
+    if (req.choices !== 1) span.setAttribute('gen_ai.request.choice.count', req.choices);
+    if (req.extra !== undefined) setRequestParameters(span, req.extra);
+    return span;
   }
 
   private endSpan(
@@ -115,12 +143,12 @@ export class AiCalls {
       estimated: boolean;
       model: string;
       cost: CallCost;
-      finish?: string | undefined;
+      finishReasons?: readonly string[] | undefined;
       responseId?: string | undefined;
       err?: unknown;
     },
   ) {
-    const { usage, estimated, model, cost, finish, responseId, err } = end;
+    const { usage, estimated, model, cost, finishReasons, responseId, err } = end;
     span.setAttributes({
       'gen_ai.response.model': model,
       'gen_ai.usage.input_tokens': usage.promptTokens,
@@ -133,7 +161,7 @@ export class AiCalls {
     });
     if (usage.invalid) span.setAttribute('flashcase.ai.usage_invalid', usage.invalid);
     if (responseId) span.setAttribute('gen_ai.response.id', responseId);
-    if (finish) span.setAttribute('gen_ai.response.finish_reasons', [finish]);
+    if (finishReasons && finishReasons.length > 0) span.setAttribute('gen_ai.response.finish_reasons', finishReasons);
     if (err) {
       span.setAttribute('error.type', errorType(err));
       span.recordException(err instanceof Error ? err : String(err));
@@ -149,7 +177,7 @@ export class AiCalls {
    */
   private inflight(userId: string, req: UpstreamRequest): InflightCall | undefined {
     if (!this.deps.trackingEnabled) return undefined;
-    const estimate = plainUsage(roughPromptTokens(req.messages), req.maxTokens);
+    const estimate = plainUsage(roughPromptTokens(req), req.maxTokens * req.choices);
     return {
       callId: randomUUID(),
       userId,
@@ -168,7 +196,7 @@ export class AiCalls {
     const admission = await this.deps.limits.admit(
       userId,
       call,
-      () => estimatePromptTokens(req.messages) + req.maxTokens,
+      () => estimatePromptTokens(req) + req.maxTokens * req.choices,
     );
     const span = this.startSpan(req, userId);
     const started = performance.now();
@@ -176,7 +204,7 @@ export class AiCalls {
       const result = await this.deps.provider.complete(req, signal);
       const estimated = result.usage === undefined;
       const usage = result.usage ?? {
-        ...plainUsage(estimatePromptTokens(req.messages), estimateTextTokens(result.content)),
+        ...plainUsage(estimatePromptTokens(req), estimateTextTokens(result.generated)),
         invalid: result.usageInvalid,
       };
       const cost = this.deps.accounting.record({
@@ -195,7 +223,7 @@ export class AiCalls {
         estimated,
         model: result.model,
         cost,
-        finish: result.finishReason,
+        finishReasons: result.finishReasons,
         responseId: result.id,
       });
       return { result, usage, estimated, cost, headers: admission.headers };
@@ -228,14 +256,14 @@ export class AiCalls {
     const admission = await this.deps.limits.admit(
       userId,
       call,
-      () => estimatePromptTokens(req.messages) + req.maxTokens,
+      () => estimatePromptTokens(req) + req.maxTokens * req.choices,
     );
     const span = this.startSpan(req, userId);
     const started = performance.now();
     let text = '';
     let usage: TokenUsage | undefined;
     let usageInvalid: string | undefined;
-    let finishReason: string | undefined;
+    const finishReasons: string[] = [];
     let responseId: string | undefined;
     let model = req.model;
     let begun = false;
@@ -254,8 +282,8 @@ export class AiCalls {
         }
         if (typeof chunk.raw.model === 'string') model = chunk.raw.model;
         if (responseId === undefined && typeof chunk.raw.id === 'string') responseId = chunk.raw.id;
-        text += chunk.delta;
-        if (chunk.finishReason) finishReason = chunk.finishReason;
+        text += chunk.generated;
+        if (chunk.finishes) for (const { index, reason } of chunk.finishes) finishReasons[index] = reason;
         if (chunk.usage) usage = chunk.usage;
         else if (chunk.usageInvalid) usageInvalid = chunk.usageInvalid;
         sink.chunk(chunk);
@@ -270,7 +298,7 @@ export class AiCalls {
     // estimated from the prompt and the text that did arrive: those tokens were generated and billed.
     const estimated = usage === undefined;
     const counted: TokenUsage = usage ?? {
-      ...plainUsage(text.length > 0 || !failure ? estimatePromptTokens(req.messages) : 0, estimateTextTokens(text)),
+      ...plainUsage(text.length > 0 || !failure ? estimatePromptTokens(req) : 0, estimateTextTokens(text)),
       invalid: usageInvalid,
     };
     const httpError = failure ? toHttpError(failure) : undefined;
@@ -286,8 +314,9 @@ export class AiCalls {
       callId: call?.callId,
     });
     await admission.settle(counted.promptTokens + counted.completionTokens);
-    this.endSpan(span, { usage: counted, estimated, model, cost, finish: finishReason, responseId, err: failure });
+    const finishes = Array.from(finishReasons, (reason) => reason ?? 'stop');
+    this.endSpan(span, { usage: counted, estimated, model, cost, finishReasons: finishes, responseId, err: failure });
     if (httpError && !begun) throw httpError;
-    return { usage: counted, estimated, cost, finishReason: finishReason ?? 'stop', error: httpError };
+    return { usage: counted, estimated, cost, finishReason: finishes[0] ?? 'stop', error: httpError };
   }
 }

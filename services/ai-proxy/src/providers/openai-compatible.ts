@@ -1,6 +1,7 @@
 import { Agent, errors as undiciErrors } from 'undici';
 import type { UpstreamRequest } from '../operations/types';
 import { invalidReason, normalizeUsage, type ReasoningRule, reasoningRuleOf } from '../usage/normalize';
+import { readAnswer, readChunk } from './answers';
 import { DispatchedStream, type StreamHead } from './dispatched-stream';
 import { type CompletionResult, type OpenAIChunk, type Provider, type StreamChunk, UpstreamError } from './types';
 
@@ -12,16 +13,26 @@ export interface OpenAICompatibleOptions {
   connections?: number;
 }
 
+/**
+ * The upstream body: the client's own fields as sent, then the ones we control (model, messages,
+ * temperature, the clamped cap under the client's name for it, stream, and the usage chunk always
+ * asked for on a stream).
+ */
 function payload(req: UpstreamRequest): string {
-  return JSON.stringify({
+  const body: Record<string, unknown> = {
     ...req.extra,
     model: req.model,
     messages: req.messages,
     temperature: req.temperature,
-    max_tokens: req.maxTokens,
+    [req.maxTokensField ?? 'max_tokens']: req.maxTokens,
     stream: req.stream,
-    ...(req.stream ? { stream_options: { include_usage: true } } : {}),
-  });
+  };
+  if (req.stream) {
+    const asked = req.extra?.stream_options;
+    body.stream_options =
+      asked && typeof asked === 'object' ? { ...asked, include_usage: true } : { include_usage: true };
+  }
+  return JSON.stringify(body);
 }
 
 function retryAfter(header: string | string[] | undefined): number | undefined {
@@ -148,31 +159,26 @@ export class OpenAICompatibleProvider implements Provider {
       const res = await answer.head;
       const text = await answer.text();
       if (res.statusCode < 200 || res.statusCode >= 300) throw await statusError(res.statusCode, res.headers, text);
-      let body: {
-        id?: string;
-        model?: string;
-        created?: number;
-        choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>;
-        usage?: unknown;
-      };
+      let body: { id?: unknown; model?: unknown; created?: unknown; choices?: unknown; usage?: unknown };
       try {
         body = JSON.parse(text);
       } catch (err) {
         throw new UpstreamError('malformed', 'Upstream sent malformed JSON', res.statusCode, undefined, { cause: err });
       }
-      const choice = body?.choices?.[0];
-      if (!choice || typeof choice !== 'object') {
+      const reading = body !== null && typeof body === 'object' ? readAnswer(body.choices) : undefined;
+      if (reading === undefined) {
         throw new UpstreamError('malformed', 'Upstream response has no choices', res.statusCode);
       }
       return {
         id: typeof body.id === 'string' ? body.id : `chatcmpl-${Date.now()}`,
         model: typeof body.model === 'string' ? body.model : req.model,
         created: typeof body.created === 'number' ? body.created : Math.floor(Date.now() / 1000),
-        content: typeof choice.message?.content === 'string' ? choice.message.content : '',
-        finishReason: choice.finish_reason ?? 'stop',
+        ...reading,
         usage: normalizeUsage(body.usage, this.reasoningRule),
         rawUsage: body.usage ?? undefined,
         usageInvalid: invalidReason(body.usage),
+        body: body as Record<string, unknown>,
+        text,
       };
     } catch (err) {
       throw classify(err, signal, timedOut);
@@ -219,19 +225,15 @@ export class OpenAICompatibleProvider implements Provider {
               cause: err,
             });
           }
-          if (chunk && typeof chunk === 'object' && 'error' in chunk) {
+          if (chunk === null || typeof chunk !== 'object') {
+            throw new UpstreamError('malformed', 'Upstream sent a stream event that is not an object', res.statusCode);
+          }
+          if ('error' in chunk) {
             throw new UpstreamError('status', 'Upstream reported an error mid-stream', res.statusCode);
           }
-          const choice = chunk.choices?.[0];
           const usage = normalizeUsage(chunk.usage, this.reasoningRule);
           if (usage) sawUsage = true;
-          yield {
-            raw: chunk,
-            delta: typeof choice?.delta?.content === 'string' ? choice.delta.content : '',
-            finishReason: choice?.finish_reason ?? undefined,
-            usage,
-            usageInvalid: usage ? undefined : invalidReason(chunk.usage),
-          };
+          yield readChunk(chunk, usage, usage ? undefined : invalidReason(chunk.usage));
         }
       }
       // The body ended without [DONE]: complete if the usage chunk came, else broken off.

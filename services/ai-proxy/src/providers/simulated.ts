@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenUsage, UpstreamRequest } from '../operations/types';
-import { estimatePromptTokens } from '../usage/tokenizer';
+import { estimatePromptTokens, messageText } from '../usage/tokenizer';
+import { readChunk } from './answers';
 import { type CompletionResult, type Provider, type StreamChunk, UpstreamError } from './types';
 
 /** Grok models that think before they answer (all but grok-3, grok-2 and the `-non-reasoning` names). */
@@ -38,10 +39,12 @@ export class SimulatedProvider implements Provider {
    * The usage of an answer of `words` words, as xAI reports it: reasoning tokens (8-32, for
    * reasoning models) outside `completion_tokens` and inside `total_tokens`; no cache, no bill.
    */
-  private usage(req: UpstreamRequest, words: number): { usage: TokenUsage; raw: Record<string, unknown> } {
-    const promptTokens = estimatePromptTokens(req.messages);
-    const last = req.messages[req.messages.length - 1]?.content ?? '';
-    const reasoning = isReasoningModel(req.model) ? 8 + (hash(`reasoning:${last}`) % 25) : 0;
+  private usage(req: UpstreamRequest, answerWords: number): { usage: TokenUsage; raw: Record<string, unknown> } {
+    const promptTokens = estimatePromptTokens(req);
+    const last = messageText(req.messages.at(-1));
+    // Every choice is the same answer, generated (and billed) once per choice.
+    const words = answerWords * req.choices;
+    const reasoning = isReasoningModel(req.model) ? (8 + (hash(`reasoning:${last}`) % 25)) * req.choices : 0;
     return {
       usage: {
         promptTokens,
@@ -67,7 +70,7 @@ export class SimulatedProvider implements Provider {
   }
 
   private words(req: UpstreamRequest): string[] {
-    const last = req.messages[req.messages.length - 1]?.content ?? '';
+    const last = messageText(req.messages.at(-1));
     let seed = hash(`${req.operation}:${last}`);
     const count = Math.min(req.maxTokens, 12 + (seed % 48));
     const out = ['[simulated]'];
@@ -91,14 +94,27 @@ export class SimulatedProvider implements Provider {
     await this.wait(this.latencyMs, signal);
     const words = this.words(req);
     const { usage, raw } = this.usage(req, words.length);
+    const content = words.join(' ');
+    const finishReason = words.length >= req.maxTokens ? 'length' : 'stop';
+    const id = `sim-${hash(JSON.stringify(req.messages)).toString(16)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const choices = Array.from({ length: req.choices }, (_, index) => ({
+      index,
+      message: { role: 'assistant', content, refusal: null },
+      logprobs: null,
+      finish_reason: finishReason,
+    }));
     return {
-      id: `sim-${hash(JSON.stringify(req.messages)).toString(16)}`,
+      id,
       model: req.model,
-      created: Math.floor(Date.now() / 1000),
-      content: words.join(' '),
-      finishReason: words.length >= req.maxTokens ? 'length' : 'stop',
+      created,
+      content,
+      finishReason,
+      finishReasons: choices.map(() => finishReason),
+      generated: content.repeat(req.choices),
       usage,
       rawUsage: raw,
+      body: { id, object: 'chat.completion', created, model: req.model, choices, usage: raw },
     };
   }
 
@@ -110,17 +126,17 @@ export class SimulatedProvider implements Provider {
     await this.wait(this.latencyMs, signal);
     for (let i = 0; i < words.length; i++) {
       const delta = i === 0 ? (words[i] ?? '') : ` ${words[i]}`;
-      yield { raw: { ...base, choices: [{ index: 0, delta: { content: delta }, finish_reason: null }] }, delta };
+      for (let index = 0; index < req.choices; index++) {
+        yield readChunk({ ...base, choices: [{ index, delta: { content: delta }, finish_reason: null }] }, undefined);
+      }
       await this.wait(Math.round(this.latencyMs / 20), signal);
     }
     const finishReason = words.length >= req.maxTokens ? 'length' : 'stop';
-    yield {
-      raw: { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishReason }] },
-      delta: '',
-      finishReason,
-    };
+    for (let index = 0; index < req.choices; index++) {
+      yield readChunk({ ...base, choices: [{ index, delta: {}, finish_reason: finishReason }] }, undefined);
+    }
     const { usage, raw } = this.usage(req, words.length);
-    yield { raw: { ...base, choices: [], usage: raw }, delta: '', usage };
+    yield readChunk({ ...base, choices: [], usage: raw }, usage);
   }
 
   async close(): Promise<void> {}

@@ -1,5 +1,16 @@
 import type { TokenUsage, UpstreamRequest } from '../operations/types';
 
+/** A choice's delta in a stream chunk: what accounting reads of it (the rest is relayed as sent). */
+export interface ChunkDelta {
+  role?: string;
+  content?: string | null;
+  /** xAI's visible reasoning (grok-3-mini): generated and billed like content. */
+  reasoning_content?: string | null;
+  refusal?: string | null;
+  tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
+  [key: string]: unknown;
+}
+
 /** An OpenAI Chat Completions stream chunk, as sent upstream (kept whole for pass-through). */
 export interface OpenAIChunk {
   id?: string;
@@ -8,8 +19,9 @@ export interface OpenAIChunk {
   model?: string;
   choices?: Array<{
     index?: number;
-    delta?: { role?: string; content?: string | null };
+    delta?: ChunkDelta;
     finish_reason?: string | null;
+    [key: string]: unknown;
   }>;
   /** The provider's usage object, as sent (read with `normalizeUsage`). */
   usage?: unknown;
@@ -19,8 +31,17 @@ export interface OpenAIChunk {
 export interface CompletionResult {
   id: string;
   model: string;
+  /** The first choice's text: what our own operations answer. */
   content: string;
+  /** The first choice's finish reason. */
   finishReason: string;
+  /** Every choice's finish reason, in choice order (`gen_ai.response.finish_reasons`). */
+  finishReasons: string[];
+  /**
+   * Everything the model generated, over every choice: content, reasoning, refusals and tool-call
+   * arguments. What the completion tokens are estimated from when the upstream sent no usage.
+   */
+  generated: string;
   /** Absent when the upstream sent none (then it is estimated). */
   usage?: TokenUsage | undefined;
   /** The provider's usage object exactly as sent (relayed unchanged by `chat/completions`). */
@@ -28,12 +49,20 @@ export interface CompletionResult {
   /** Set when the upstream sent a usage object that could not be read at all. */
   usageInvalid?: string | undefined;
   created: number;
+  /** The whole answer as the upstream sent it, parsed: `chat/completions` relays it unchanged. */
+  body: Record<string, unknown>;
+  /** The answer's JSON text as it arrived, when there is one: relayed byte for byte. */
+  text?: string | undefined;
 }
 
 export interface StreamChunk {
   raw: OpenAIChunk;
+  /** The first choice's `delta.content`: what our own operations relay. */
   delta: string;
-  finishReason?: string | undefined;
+  /** Everything this chunk generated, over every choice (see {@link CompletionResult.generated}). */
+  generated: string;
+  /** The finish reasons this chunk carries, by choice index (usually none). */
+  finishes?: ReadonlyArray<{ index: number; reason: string }> | undefined;
   usage?: TokenUsage | undefined;
   /** Set when this chunk carried a usage object that could not be read at all. */
   usageInvalid?: string | undefined;

@@ -1,4 +1,4 @@
-import { errorBody, HttpError, requireUser, sendJson } from '@flashcase/telemetry';
+import { errorBody, HttpError, requireUser, sendJson, sendJsonText } from '@flashcase/telemetry';
 import { type Request, type Response, Router } from 'express';
 import type { AiCalls } from '../calls/ai-calls';
 import { buildCompletionsRequest, buildOperationRequest, type RequestDefaults } from '../operations/requests';
@@ -99,28 +99,18 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
     if (!upstream.stream) {
       const call = await calls.complete(userOf(req), upstream, signal);
       res.set(call.headers);
-      sendJson(res, {
-        id: call.result.id,
-        object: 'chat.completion',
-        created: call.result.created,
-        model: call.result.model,
-        choices: [
-          {
-            index: 0,
-            message: { role: 'assistant', content: call.result.content, refusal: null },
-            logprobs: null,
-            finish_reason: call.result.finishReason,
-          },
-        ],
-        usage: openAIUsageJson(call.result.rawUsage, call.usage),
-      });
+      // The answer as the upstream sent it (tool calls, refusals, reasoning, logprobs, every choice);
+      // only an answer without usage gets ours, estimated, in OpenAI's shape.
+      const { body, text, rawUsage } = call.result;
+      if (rawUsage !== undefined && text !== undefined) sendJsonText(res, text);
+      else sendJson(res, { ...body, usage: openAIUsageJson(rawUsage, call.usage) });
       return;
     }
     const summary = await calls.stream(userOf(req), upstream, signal, {
       start: (headers) => startSse(res, headers),
       chunk: (chunk) => {
         // We always ask upstream for the usage chunk; pass it on only to clients that asked too.
-        const usageOnly = chunk.usage !== undefined && (chunk.raw.choices?.length ?? 0) === 0;
+        const usageOnly = chunk.raw.usage != null && (chunk.raw.choices?.length ?? 0) === 0;
         if (usageOnly && !upstream.clientWantsUsage) return;
         sendEvent(res, chunk.raw);
       },

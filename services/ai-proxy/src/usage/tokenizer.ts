@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../operations/types';
+import type { ChatMessage, UpstreamRequest } from '../operations/types';
 
 type CountTokens = (text: string) => number;
 
@@ -11,16 +11,65 @@ function tokenizer(): CountTokens {
   return countTokens;
 }
 
+/** About 4 characters a token: the estimate where the tokenizer's cost is not worth its precision. */
+const roughCount: CountTokens = (text) => Math.ceil(text.length / 4);
+
 /** Per-message framing overhead of chat formats (role markers), as OpenAI documents it. */
 const TOKENS_PER_MESSAGE = 4;
 const TOKENS_PER_REPLY = 3;
+/** One image in a prompt: the upper end of what the providers bill for an image (an estimate). */
+const IMAGE_TOKENS = 1_792;
+
+/** What a prompt estimate reads: the messages, and the tool definitions and schema the model sees. */
+export type PromptSource = Pick<UpstreamRequest, 'messages' | 'extra'>;
+
+/** The text of a message's content: a string as is, text parts joined, anything else ''. */
+export function messageText(message: ChatMessage | undefined): string {
+  const content = message?.content;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content) if (typeof part.text === 'string') text += part.text;
+  return text;
+}
+
+function estimate({ messages, extra }: PromptSource, count: CountTokens): number {
+  let total = TOKENS_PER_REPLY;
+  for (const message of messages) {
+    total += TOKENS_PER_MESSAGE;
+    const content = message.content;
+    if (typeof content === 'string') {
+      total += count(content);
+    } else if (Array.isArray(content)) {
+      for (const part of content) {
+        if (typeof part.text === 'string') total += count(part.text);
+        else if (part.type === 'image_url') total += IMAGE_TOKENS;
+      }
+    }
+    if (message.tool_calls) {
+      for (const call of message.tool_calls) total += count(call.function.name) + count(call.function.arguments);
+    }
+  }
+  if (extra !== undefined) {
+    // The provider puts tool definitions and a JSON schema into the prompt it bills.
+    if (Array.isArray(extra.tools) && extra.tools.length > 0) total += count(JSON.stringify(extra.tools));
+    const format = extra.response_format as { type?: unknown; json_schema?: unknown } | undefined;
+    if (format?.type === 'json_schema') total += count(JSON.stringify(format.json_schema ?? null));
+  }
+  return total;
+}
 
 /** Estimated prompt tokens of a chat request, for budgets and for usage an upstream never sent. */
-export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
-  const count = tokenizer();
-  let total = TOKENS_PER_REPLY;
-  for (const message of messages) total += TOKENS_PER_MESSAGE + count(message.content);
-  return total;
+export function estimatePromptTokens(request: PromptSource): number {
+  return estimate(request, tokenizer());
+}
+
+/**
+ * A tokenizer-free prompt estimate (about 4 characters a token, plus the framing): for the
+ * in-flight record every call writes, where the tokenizer's cost is not worth its precision.
+ */
+export function roughPromptTokens(request: PromptSource): number {
+  return estimate(request, roughCount);
 }
 
 /** Estimated tokens of generated text (a stream cut short). */
@@ -31,14 +80,4 @@ export function estimateTextTokens(text: string): number {
 /** Loads the tokenizer now, so the first cut-short stream does not pay for it. */
 export function warmTokenizer(): void {
   tokenizer();
-}
-
-/**
- * A tokenizer-free prompt estimate (about 4 characters a token, plus the framing): for the
- * in-flight record every call writes, where the tokenizer's cost is not worth its precision.
- */
-export function roughPromptTokens(messages: readonly ChatMessage[]): number {
-  let total = TOKENS_PER_REPLY;
-  for (const message of messages) total += TOKENS_PER_MESSAGE + Math.ceil(message.content.length / 4);
-  return total;
 }
