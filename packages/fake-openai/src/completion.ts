@@ -33,6 +33,12 @@ export interface FakeCompletionOptions {
    * defaults to false, giving `reasoningTokens: 0`.
    */
   reasoning?: boolean;
+  /**
+   * The choice index (for `n` > 1); defaults to 0. Choice 0 is the reply documented on
+   * {@link fakeCompletion}; choice `i` > 0 differs only in its digest piece, ` <digest(i + ':' + echoed text)>`,
+   * so every choice has as many pieces as choice 0.
+   */
+  choice?: number;
 }
 
 /** Tokens charged per message on top of its text, as the prompt counting rule's overhead. */
@@ -107,6 +113,16 @@ function reasoningTokensOf(lastUserDigest: string): number {
   return REASONING_BASE_TOKENS + (Number.parseInt(lastUserDigest, 16) % REASONING_SPREAD);
 }
 
+/**
+ * The text the reply echoes: the last message's when it is a `role: 'tool'` result (the second call of
+ * a tool round trip, so a test sees the tool's output reached the model), else the last user message's
+ * ('' when there is none).
+ */
+export function echoedText(messages: readonly ChatMessageLike[]): string {
+  const last = messages[messages.length - 1];
+  return last?.role === 'tool' ? messageText(last.content) : lastUserText(messages);
+}
+
 function lastUserText(messages: readonly ChatMessageLike[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
     if (messages[i]?.role === 'user') return messageText(messages[i]?.content);
@@ -115,9 +131,11 @@ function lastUserText(messages: readonly ChatMessageLike[]): string {
 }
 
 /**
- * The deterministic reply to `messages`: the pieces `Echo:`, ` <digest of the last user message>`,
- * then ` <word>` for each of the first 16 words of that message (taken from its first 256 chars).
- * With no user message, the digest is of ''. `replyTokens` repeats these pieces cyclically to that
+ * The deterministic reply to `messages`: the pieces `Echo:`, ` <digest of the echoed text>`,
+ * then ` <word>` for each of the first 16 words of that text (taken from its first 256 chars). The
+ * echoed text is the last user message, or the last message when it is a `role: 'tool'` result
+ * (see {@link echoedText}); with neither, the digest is of ''. `choice` > 0 changes only the digest
+ * piece (see {@link FakeCompletionOptions.choice}). `replyTokens` repeats these pieces cyclically to that
  * length; `maxTokens` then cuts the reply to at most that many pieces, with finish reason `length`
  * only when something was cut. Completion tokens are the number of pieces, so a stream's content
  * chunks always add up to `completionTokens`. With `reasoning`, `reasoningTokens` follows
@@ -125,12 +143,16 @@ function lastUserText(messages: readonly ChatMessageLike[]): string {
  */
 export function fakeCompletion(
   messages: readonly ChatMessageLike[],
-  { maxTokens, replyTokens, reasoning = false }: FakeCompletionOptions = {},
+  { maxTokens, replyTokens, reasoning = false, choice = 0 }: FakeCompletionOptions = {},
 ): FakeCompletion {
   const lastUser = lastUserText(messages);
   const lastUserDigest = digest(lastUser);
-  const natural = ['Echo:', ` ${lastUserDigest}`];
-  const head = lastUser.length > ECHO_SCAN_CHARS ? lastUser.slice(0, ECHO_SCAN_CHARS) : lastUser;
+  const last = messages[messages.length - 1];
+  const echo = last?.role === 'tool' ? messageText(last.content) : lastUser;
+  let shown = echo === lastUser ? lastUserDigest : digest(echo);
+  if (choice > 0) shown = digest(`${choice}:${echo}`);
+  const natural = ['Echo:', ` ${shown}`];
+  const head = echo.length > ECHO_SCAN_CHARS ? echo.slice(0, ECHO_SCAN_CHARS) : echo;
   for (const word of head.split(/\s+/)) {
     if (natural.length - 2 >= ECHO_MAX_WORDS) break;
     if (word) natural.push(` ${word}`);

@@ -1,8 +1,18 @@
 export { type Behavior, DEFAULT_BEHAVIOR } from './behavior';
 export {
+  exposesReasoningContent,
+  type FakeToolCall,
+  fakeToolArguments,
+  reasoningPieces,
+  schemaSeed,
+  TOOL_CALL_TOKENS,
+  toolCallTokens,
+} from './choices';
+export {
   type ChatMessageLike,
   countPromptTokens,
   digest,
+  echoedText,
   type FakeCompletion,
   type FakeCompletionOptions,
   fakeCompletion,
@@ -19,6 +29,7 @@ export {
   type PriceTable,
   TICKS_PER_USD,
 } from './pricing';
+export { fakeSchemaValue, type SchemaSeed } from './schema-value';
 export {
   type Billed,
   type ChatRequestBody,

@@ -2,11 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { type Behavior, DEFAULT_BEHAVIOR } from './behavior';
-import { type ChatMessageLike, fakeCompletion, isReasoningModel } from './completion';
+import { exposesReasoningContent, type FakeAnswer, fakeAnswer } from './choices';
+import { type ChatMessageLike, type FakeCompletion, fakeCompletion, isReasoningModel } from './completion';
+import { type Features, mayHaveFeatures, parseFeatures, RequestError } from './features';
 import { compiledCost, compilePrices, DEFAULT_PRICES, type PriceTable } from './pricing';
 import { DEFAULT_PROMPT_CACHE_PREFIXES, PromptCache } from './prompt-cache';
 import { asDialect, fakeSourcesUsed, fakeUsage, type UsageDialect } from './usage';
-import { type AnswerMeta, ChunkWriter, completionJson, DONE_EVENT, errorJson, statusErrorJson } from './wire';
+import {
+  type AnswerMeta,
+  answerJson,
+  ChunkWriter,
+  completionJson,
+  DONE_EVENT,
+  errorJson,
+  layoutOf,
+  type StreamedAnswer,
+  statusErrorJson,
+  streamedAnswer,
+} from './wire';
 
 /** Options of {@link startFakeOpenAI}; every field is optional. */
 export interface FakeOpenAIOptions {
@@ -107,8 +120,16 @@ export interface RecordedRequest {
   path: string;
   /** Headers with lower-cased names; repeated headers joined with `, `. */
   headers: Record<string, string>;
-  /** The parsed JSON body; the raw text when it is not valid JSON; undefined when empty. */
+  /**
+   * The parsed JSON body, every field as sent (nothing is dropped or defaulted); the raw text when it
+   * is not valid JSON; undefined when empty.
+   */
   body: unknown;
+  /**
+   * The body exactly as received (UTF-8 decoded); '' when empty. For what parsing would blur: an
+   * integer above 2^53 (a `seed`), a repeated key, the order and spacing of the keys.
+   */
+  rawBody: string;
   /** Set when the caller closed the connection before the answer was complete (an abandoned call). */
   abandoned?: boolean;
 }
@@ -179,9 +200,17 @@ const DIALECT_HEADER = 'x-fake-dialect';
  *
  * Edge answers, in OpenAI's `{"error":{"message","type","param","code"}}` shape: unknown path or method
  * -> 404; wrong or missing key (when `apiKey` is set) -> 401; invalid JSON, a missing `model` or
- * `messages`, a `max_tokens` below 1, `stream_options` without `stream`, or an `x-fake-dialect`
+ * `messages`, a `max_tokens` below 1, `stream_options` without `stream`, a bad `n`, `top_logprobs`,
+ * `tools`, `tool_choice` or `response_format` (see `parseFeatures`), or an `x-fake-dialect`
  * header other than `xai` / `openai` -> 400; a body over 16 MiB -> 413. Keep-alive is supported;
  * resolves once listening, rejects if the port cannot be bound or an option is invalid.
+ *
+ * Beyond text (see `fakeAnswer`): tool calls when the request has `tools` (`finish_reason:
+ * 'tool_calls'`; streamed whole per call in the `xai` dialect, in argument fragments in the `openai`
+ * one), `n` choices, `logprobs` / `top_logprobs`, `response_format` JSON replies, and, in the `xai`
+ * dialect for models that expose it (`exposesReasoningContent`), `reasoning_content` (streamed as
+ * deltas before the content). Every answer and chunk carries `system_fingerprint`, every message
+ * `refusal: null`. Every other request parameter is only recorded in `requests`.
  *
  * Usage speaks xAI's dialect by default, OpenAI's on request (see {@link UsageDialect}); per answer
  * the dialect is, first that applies: the request's `x-fake-dialect` header, `dialectOf(body)`, the
@@ -189,7 +218,9 @@ const DIALECT_HEADER = 'x-fake-dialect';
  * `countPromptTokens`, visible completion tokens = content pieces (= stream content chunks),
  * reasoning tokens by `fakeReasoningTokens`, cached tokens from the prompt cache (`promptCache`),
  * sources by `fakeSourcesUsed` (xAI only), the cost by `costInUsdTicks` with `prices` (xAI only,
- * priced models only). A stream and a plain answer to the same request report the same figures but
+ * priced models only). With `n` > 1 the prompt is counted once and completion and reasoning tokens
+ * are summed over the choices (each choice is billed as output, as both providers do); a tool call's
+ * completion tokens are `toolCallTokens` of its arguments. A stream and a plain answer to the same request report the same figures but
  * for `cached_tokens` (and so the cost), which depend on the requests before.
  */
 export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeOpenAI> {
@@ -276,7 +307,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       }
     }
     if (record) {
-      const entry: RecordedRequest = { method, path, headers: flatHeaders(req), body };
+      const entry: RecordedRequest = { method, path, headers: flatHeaders(req), body, rawBody: raw };
       requests.push(entry);
       res.once('close', () => {
         if (!res.writableFinished) entry.abandoned = true;
@@ -406,8 +437,25 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return;
     }
 
+    let features: Features | undefined;
+    if (mayHaveFeatures(request)) {
+      try {
+        features = parseFeatures(request);
+      } catch (err) {
+        if (!(err instanceof RequestError)) throw err;
+        invalid(res, err.message, err.param, err.code);
+        return;
+      }
+    }
+
     const answerDialect = dialectFor(res, request, dialectHeader);
     if (answerDialect === undefined) return;
+    const reasons = reasoning && isReasoningModel(request.model);
+    // NOTE: only xAI's Chat Completions carry `reasoning_content` (OpenAI's have no such field).
+    const exposeReasoning = reasons && answerDialect === 'xai' && exposesReasoningContent(request.model);
+    if (exposeReasoning && features === undefined) {
+      features = { n: 1, calls: [], format: { kind: 'text' }, logprobs: false, topLogprobs: 0 };
+    }
 
     const current = behavior;
     if (current.kind === 'hang') return;
@@ -419,11 +467,16 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         sendJson(res, current.status, current.body ?? statusErrorJson(current.status), headers);
         return;
       }
-      const completion = fakeCompletion(request.messages, {
-        maxTokens,
-        replyTokens,
-        reasoning: reasoning && isReasoningModel(request.model),
-      });
+      // The plain text answer keeps to `fakeCompletion`; `fakeAnswer` only for requests with features.
+      const full =
+        features === undefined
+          ? undefined
+          : fakeAnswer(request.messages, features, { maxTokens, replyTokens, reasoning: reasons, exposeReasoning });
+      const plain =
+        full === undefined
+          ? fakeCompletion(request.messages, { maxTokens, replyTokens, reasoning: reasons })
+          : undefined;
+      const completion = (full ?? plain) as FakeAnswer | FakeCompletion;
       const cachedTokens = promptCache === undefined ? 0 : promptCache.lookupAndRemember(request.messages);
       seq += 1;
       const meta: AnswerMeta = {
@@ -468,7 +521,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (!stream) {
         const withUsage = current.kind !== 'no-usage';
         const usage = withUsage ? usageOf() : undefined;
-        const json = completionJson(meta, completion, usage);
+        const json =
+          plain !== undefined
+            ? completionJson(meta, plain, usage)
+            : answerJson(meta, full as FakeAnswer, layoutOf(features as Features, answerDialect), usage);
         if (current.kind === 'malformed-json') {
           sendJson(res, 200, json.slice(0, Math.floor(json.length / 2)), { 'x-request-id': requestId });
           return;
@@ -494,32 +550,46 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         res.end(chunks.role() + chunks.malformed() + DONE_EVENT);
         return;
       }
+      // The plain answer's chunks are written straight from its pieces; an answer with features is
+      // laid out first (head: every choice's first chunk; body: the rest, interleaved by index).
+      const laidOut: StreamedAnswer | undefined =
+        full === undefined ? undefined : streamedAnswer(chunks, full, layoutOf(features as Features, answerDialect));
+      const head = laidOut === undefined ? chunks.role() : laidOut.head;
+      const bodyLength = laidOut === undefined ? (plain as FakeCompletion).pieces.length : laidOut.body.length;
+      const bodyChunk = (i: number): string =>
+        laidOut === undefined
+          ? chunks.content((plain as FakeCompletion).pieces[i] as string)
+          : (laidOut.body[i] as string);
       if (current.kind === 'stall-stream' || current.kind === 'reset-mid-stream') {
-        let partial = chunks.role();
-        const sent = Math.min(current.afterChunks, completion.pieces.length);
-        for (let i = 0; i < sent; i++) partial += chunks.content(completion.pieces[i] as string);
+        let partial = head;
+        const sent = Math.min(current.afterChunks, bodyLength);
+        for (let i = 0; i < sent; i++) partial += bodyChunk(i);
         breakOff(res, partial, current.kind === 'reset-mid-stream');
         return;
       }
       const withUsage = includeUsage && current.kind !== 'no-usage';
       const usage = withUsage ? usageOf() : undefined;
-      let ending = chunks.finish(completion.finishReason);
+      let ending = laidOut === undefined ? chunks.finish((plain as FakeCompletion).finishReason) : laidOut.finish;
       if (withUsage) ending += chunks.usage(usage);
       ending += DONE_EVENT;
 
       const chunkDelayMs = current.kind === 'ok' ? (current.chunkDelayMs ?? 0) : 0;
       if (chunkDelayMs <= 0) {
-        let all = chunks.role();
-        for (const piece of completion.pieces) all += chunks.content(piece);
+        let all = head;
+        if (plain !== undefined) {
+          for (const piece of plain.pieces) all += chunks.content(piece);
+        } else {
+          for (const chunk of (laidOut as StreamedAnswer).body) all += chunk;
+        }
         res.end(all + ending);
         if (withUsage) sent(usage);
         return;
       }
-      res.write(chunks.role());
+      res.write(head);
       let next = 0;
       const step = () => {
-        if (next < completion.pieces.length) {
-          res.write(chunks.content(completion.pieces[next] as string));
+        if (next < bodyLength) {
+          res.write(bodyChunk(next));
           next += 1;
           after(res, chunkDelayMs, step);
         } else {

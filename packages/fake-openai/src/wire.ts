@@ -1,4 +1,7 @@
+import { argumentFragments, type FakeAnswer, type FakeChoice, fakeLogprob } from './choices';
 import type { FakeCompletion } from './completion';
+import type { Features } from './features';
+import type { UsageDialect } from './usage';
 
 /** OpenAI's error envelope, as every non-2xx answer of the fake carries it. */
 export interface OpenAIErrorBody {
@@ -102,6 +105,16 @@ export class ChunkWriter {
     return this.#choice('{}', `"${reason}"`);
   }
 
+  /** A chunk of choice `index` with the given delta and logprobs JSON and no finish reason. */
+  delta(index: number, delta: string, logprobs = 'null'): string {
+    return `${this.#head}[{"index":${index},"delta":${delta},"logprobs":${logprobs},"finish_reason":null}]${this.#tail}`;
+  }
+
+  /** The finishing chunk of choice `index`: an empty delta and the finish reason. */
+  finishChoice(index: number, reason: FakeChoice['finishReason']): string {
+    return `${this.#head}[{"index":${index},"delta":{},"logprobs":null,"finish_reason":"${reason}"}]${this.#tail}`;
+  }
+
   /** The usage chunk sent only for `stream_options.include_usage`; `usage` is any JSON value, sent as given. */
   usage(usage: unknown): string {
     return `${this.#head}[],"usage":${JSON.stringify(usage) ?? 'null'}}\n\n`;
@@ -119,3 +132,136 @@ export class ChunkWriter {
 
 /** The event that ends every stream. */
 export const DONE_EVENT = 'data: [DONE]\n\n';
+
+/** How one answer with features is laid out on the wire. */
+export interface AnswerLayout {
+  /** Add `logprobs.content` per content piece, with this many `top_logprobs`; undefined for `logprobs: null`. */
+  topLogprobs: number | undefined;
+  /** How a stream sends tool calls: whole (`xai`) or in argument fragments (`openai`). */
+  dialect: UsageDialect;
+}
+
+/** The layout of an answer to a request with `features` in `dialect`. */
+export function layoutOf(features: Features, dialect: UsageDialect): AnswerLayout {
+  return { topLogprobs: features.logprobs ? features.topLogprobs : undefined, dialect };
+}
+
+/**
+ * A non-streaming `chat.completion` body of every choice of `answer`. Each message is
+ * `{ role, content, reasoning_content?, tool_calls?, refusal: null }`; `logprobs` is
+ * `{ content: [...], refusal: null }` with `logprobs: true` (`content: null` for a tool call), else null.
+ */
+export function answerJson(meta: AnswerMeta, answer: FakeAnswer, layout: AnswerLayout, usage: unknown): string {
+  return JSON.stringify({
+    id: meta.id,
+    object: 'chat.completion',
+    created: meta.created,
+    model: meta.model,
+    system_fingerprint: SYSTEM_FINGERPRINT,
+    choices: answer.choices.map((choice) => ({
+      index: choice.index,
+      message: {
+        role: 'assistant',
+        content: choice.content,
+        ...(choice.reasoning === undefined ? {} : { reasoning_content: choice.reasoning.join('') }),
+        ...(choice.toolCalls.length === 0
+          ? {}
+          : {
+              tool_calls: choice.toolCalls.map((call) => ({
+                id: call.id,
+                type: 'function',
+                function: { name: call.name, arguments: call.arguments },
+              })),
+            }),
+        refusal: null,
+      },
+      logprobs:
+        layout.topLogprobs === undefined
+          ? null
+          : {
+              content:
+                choice.content === null
+                  ? null
+                  : choice.pieces.map((piece, p) => fakeLogprob(piece, choice.index, p, layout.topLogprobs as number)),
+              refusal: null,
+            },
+      finish_reason: choice.finishReason,
+    })),
+    ...(usage === undefined ? {} : { usage }),
+  });
+}
+
+/** The chunks of a streamed answer: `head` (every choice's first chunk), then `body`, then `finish`. */
+export interface StreamedAnswer {
+  head: string;
+  body: string[];
+  /** Every choice's finishing chunk, in index order. */
+  finish: string;
+}
+
+/**
+ * The chunks of `answer` streamed with `chunks`. Per choice, in order: a text choice's role chunk
+ * (`{"role":"assistant","content":"","refusal":null}`), its `reasoning_content` deltas, then one
+ * `content` delta per piece (with `logprobs.content` of that piece when asked). A tool-call choice's
+ * first delta carries `"role":"assistant","content":null`; after its reasoning deltas, the `xai`
+ * dialect sends each call whole in one delta (`{"tool_calls":[{index, id, type, function: { name,
+ * arguments }}]}`, as xAI documents it), the `openai` dialect sends per call a delta with
+ * `arguments: ''` and then one delta per 4-character fragment (`{"tool_calls":[{index, function:
+ * { arguments }}]}`). The choices' chunks are interleaved: step s of every choice, by index, then step
+ * s + 1; every choice then gets its own finishing chunk.
+ */
+export function streamedAnswer(chunks: ChunkWriter, answer: FakeAnswer, layout: AnswerLayout): StreamedAnswer {
+  const perChoice = answer.choices.map((choice) => choiceChunks(chunks, choice, layout));
+  let head = '';
+  const body: string[] = [];
+  let longest = 0;
+  for (const list of perChoice) {
+    head += list[0] ?? '';
+    longest = Math.max(longest, list.length);
+  }
+  for (let step = 1; step < longest; step++) {
+    for (const list of perChoice) {
+      const chunk = list[step];
+      if (chunk !== undefined) body.push(chunk);
+    }
+  }
+  let finish = '';
+  for (const choice of answer.choices) finish += chunks.finishChoice(choice.index, choice.finishReason);
+  return { head, body, finish };
+}
+
+function choiceChunks(chunks: ChunkWriter, choice: FakeChoice, layout: AnswerLayout): string[] {
+  const { index } = choice;
+  const deltas: string[] = [];
+  const out: string[] = [];
+  if (choice.content !== null) {
+    out.push(chunks.delta(index, '{"role":"assistant","content":"","refusal":null}'));
+    for (const piece of choice.reasoning ?? []) {
+      out.push(chunks.delta(index, `{"reasoning_content":${JSON.stringify(piece)}}`));
+    }
+    choice.pieces.forEach((piece, p) => {
+      const logprobs =
+        layout.topLogprobs === undefined
+          ? 'null'
+          : `{"content":[${JSON.stringify(fakeLogprob(piece, index, p, layout.topLogprobs))}],"refusal":null}`;
+      out.push(chunks.delta(index, `{"content":${JSON.stringify(piece)}}`, logprobs));
+    });
+    return out;
+  }
+  for (const piece of choice.reasoning ?? []) deltas.push(`"reasoning_content":${JSON.stringify(piece)}`);
+  choice.toolCalls.forEach((call, k) => {
+    const fn = JSON.stringify({ name: call.name, arguments: layout.dialect === 'xai' ? call.arguments : '' });
+    deltas.push(`"tool_calls":[{"index":${k},"id":${JSON.stringify(call.id)},"type":"function","function":${fn}}]`);
+    if (layout.dialect === 'openai') {
+      for (const fragment of argumentFragments(call.arguments)) {
+        deltas.push(`"tool_calls":[{"index":${k},"function":{"arguments":${JSON.stringify(fragment)}}}]`);
+      }
+    }
+  });
+  if (deltas.length === 0) deltas.push('"tool_calls":[]');
+  for (let d = 0; d < deltas.length; d++) {
+    const delta = deltas[d] as string;
+    out.push(chunks.delta(index, d === 0 ? `{"role":"assistant","content":null,${delta}}` : `{${delta}}`));
+  }
+  return out;
+}

@@ -46,7 +46,13 @@ describe('the fake, as the official openai SDK sees it', () => {
     expect(completion.choices).toEqual([
       {
         index: 0,
-        message: { role: 'assistant', content: expected.content, refusal: null },
+        message: {
+          role: 'assistant',
+          content: expected.content,
+          // grok-3-mini shows its thinking in xAI's dialect (docs.x.ai reasoning guide).
+          reasoning_content: `Thinking about ${digest(messages[1].content)} before answering.`,
+          refusal: null,
+        },
         logprobs: null,
         finish_reason: 'stop',
       },
@@ -88,7 +94,14 @@ describe('the fake, as the official openai SDK sees it', () => {
     expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk' && chunk.model === MODEL)).toBe(true);
     expect(chunks[0]?.choices[0]?.delta).toMatchObject({ role: 'assistant', content: '' });
 
-    const contentChunks = chunks.slice(1, -2);
+    // grok-3-mini streams its reasoning_content deltas between the role chunk and the content.
+    const deltas = chunks.slice(1, -2).map((chunk) => chunk.choices[0]?.delta as Record<string, unknown>);
+    const thinking = deltas.filter((delta) => 'reasoning_content' in delta);
+    expect(thinking.map((delta) => delta.reasoning_content).join('')).toBe(
+      `Thinking about ${digest(messages[1].content)} before answering.`,
+    );
+    expect(deltas.slice(0, thinking.length)).toEqual(thinking);
+    const contentChunks = chunks.slice(1 + thinking.length, -2);
     const text = contentChunks.map((chunk) => chunk.choices[0]?.delta.content).join('');
     expect(text).toBe(fakeCompletion(messages).content);
 
@@ -235,7 +248,8 @@ describe('the fake on the wire', () => {
       ],
       usage: null,
     });
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: chunks.length - 3 } });
+    const contentChunks = chunks.filter((chunk) => typeof chunk.choices[0]?.delta.content === 'string').length - 1;
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: contentChunks } });
   });
 
   it('answers an unknown path or method with a 404 in OpenAI’s error shape', async () => {
