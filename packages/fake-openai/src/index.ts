@@ -1,7 +1,6 @@
 export { type Behavior, DEFAULT_BEHAVIOR } from './behavior';
 export {
   exposesReasoningContent,
-  type FakeToolCall,
   fakeToolArguments,
   reasoningPieces,
   schemaSeed,
