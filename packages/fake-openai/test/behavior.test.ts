@@ -116,6 +116,20 @@ describe('fault behaviours', () => {
       expect(chunks.slice(1).map((chunk) => chunk.choices[0].delta.content)).toEqual(pieces.slice(0, 3));
     });
 
+    it('counts the chunks after every choice’s first one for an answer with n choices or tool calls', async () => {
+      fake.setBehavior({ kind: 'stall-stream', afterChunks: 2 });
+      const res = await post({ n: 2, stream: true });
+      const { text, ended } = await readUntilQuiet(res.body as ReadableStream<Uint8Array>, 400);
+      expect(ended).toBe(false);
+      const chunks = sseData(text).map((payload) => JSON.parse(payload));
+      expect(chunks.map((chunk) => [chunk.choices[0].index, chunk.choices[0].delta.content])).toEqual([
+        [0, ''],
+        [1, ''],
+        [0, pieces[0]],
+        [1, fakeCompletion(messages, { choice: 1 }).pieces[0]],
+      ]);
+    });
+
     it('stalls a non-streaming answer halfway through its body', async () => {
       fake.setBehavior({ kind: 'stall-stream', afterChunks: 0 });
       const res = await post({});
