@@ -146,7 +146,161 @@ function body(bytes: Buffer, label?: string): Body {
   };
 }
 
+/** Chat Completions bodies of every message role and content form, valid and subtly not. */
+const junk = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.object({ maxDepth: 1 }));
+const contentPart = fc.oneof(
+  fc.record({ type: fc.constant('text'), text: fc.oneof(fc.string({ maxLength: 100 }), junk) }),
+  fc.record({
+    type: fc.constant('image_url'),
+    image_url: fc.oneof(
+      fc.record({
+        url: fc.constantFrom('https://example.com/a.png', 'data:image/png;base64,iVBORw0KGgo='),
+        detail: fc.constantFrom('auto', 'low', 'high', 'ultra'),
+      }),
+      junk,
+    ),
+  }),
+  fc.record({ type: fc.string({ maxLength: 12 }), text: junk }),
+);
+const toolCall = fc.record({
+  id: fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), junk),
+  type: fc.constantFrom('function', 'code'),
+  function: fc.oneof(fc.record({ name: fc.string({ maxLength: 20 }), arguments: fc.oneof(fc.json(), junk) }), junk),
+});
+const completionsMessage = fc.record(
+  {
+    role: fc.constantFrom('system', 'developer', 'user', 'assistant', 'tool', 'function', 'admin'),
+    content: fc.oneof(fc.string({ maxLength: 200 }), fc.constant(null), fc.array(contentPart, { maxLength: 3 }), junk),
+    tool_calls: fc.array(toolCall, { maxLength: 2 }),
+    tool_call_id: fc.oneof(fc.string({ maxLength: 20 }), junk),
+    name: fc.oneof(fc.string({ maxLength: 80 }), junk),
+  },
+  { requiredKeys: ['role'] },
+);
+const completionsBody = fc.record(
+  {
+    model: fc.oneof(fc.constantFrom('grok-4-fast', 'grok-4', 'grok-3-mini', 'gpt-4o'), junk),
+    messages: fc.array(completionsMessage, { maxLength: 4 }),
+    n: fc.oneof(fc.integer({ min: -1, max: 9 }), junk),
+    tools: fc.oneof(
+      fc.array(
+        fc.record({
+          type: fc.constantFrom('function', 'live_search'),
+          function: fc.record({
+            name: fc.string({ minLength: 1, maxLength: 20 }),
+            parameters: fc.constant({ type: 'object' }),
+          }),
+        }),
+        { maxLength: 3 },
+      ),
+      junk,
+    ),
+    tool_choice: fc.oneof(fc.constantFrom('auto', 'none', 'required', 'sometimes'), junk),
+    response_format: fc.oneof(
+      fc.constantFrom({ type: 'text' }, { type: 'json_object' }, { type: 'json_schema' }, { type: 'yaml' }),
+      fc.record({ type: fc.constant('json_schema'), json_schema: fc.record({ name: fc.string({ maxLength: 70 }) }) }),
+      junk,
+    ),
+    stream: fc.oneof(fc.boolean(), junk),
+    stream_options: fc.oneof(fc.record({ include_usage: fc.oneof(fc.boolean(), junk) }), junk),
+    logprobs: fc.oneof(fc.boolean(), junk),
+    top_logprobs: fc.oneof(fc.integer({ min: -1, max: 25 }), junk),
+    seed: fc.oneof(fc.integer(), fc.double(), junk),
+    stop: fc.oneof(fc.string({ maxLength: 10 }), fc.array(fc.string({ maxLength: 10 }), { maxLength: 6 }), junk),
+    max_completion_tokens: fc.oneof(fc.integer({ min: -5, max: 100_000 }), junk),
+    anything_else: fc.jsonValue({ maxDepth: 2 }),
+  },
+  { requiredKeys: ['messages'] },
+);
+
+/** Chat Completions bodies the API accepts: every role, content form and optional parameter. */
+const text = fc.string({ minLength: 1, maxLength: 80 });
+const textParts = fc.array(fc.record({ type: fc.constant('text'), text }), { minLength: 1, maxLength: 3 });
+const validToolCall = fc.record({
+  id: fc.string({ minLength: 1, maxLength: 20 }),
+  type: fc.constant('function'),
+  function: fc.record({ name: fc.constantFrom('card_hint', 'define'), arguments: fc.json({ maxDepth: 1 }) }),
+});
+const validMessage = fc.oneof(
+  fc.record({ role: fc.constantFrom('system', 'developer'), content: fc.oneof(text, textParts) }),
+  fc.record(
+    {
+      role: fc.constant('user'),
+      content: fc.oneof(
+        text,
+        fc.array(
+          fc.oneof(
+            fc.record({ type: fc.constant('text'), text }),
+            fc.record({
+              type: fc.constant('image_url'),
+              image_url: fc.record(
+                {
+                  url: fc.constantFrom('https://example.com/card.png', 'data:image/png;base64,iVBORw0KGgo='),
+                  detail: fc.constantFrom('auto', 'low', 'high'),
+                },
+                { requiredKeys: ['url'] },
+              ),
+            }),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+      ),
+      name: fc.stringMatching(/^[a-z]{1,10}$/),
+    },
+    { requiredKeys: ['role', 'content'] },
+  ),
+  fc.record(
+    {
+      role: fc.constant('assistant'),
+      content: fc.oneof(text, fc.constant(null)),
+      tool_calls: fc.array(validToolCall, { minLength: 1, maxLength: 2 }),
+    },
+    { requiredKeys: ['role', 'content'] },
+  ),
+  fc.record({
+    role: fc.constant('tool'),
+    content: fc.oneof(text, textParts),
+    tool_call_id: fc.string({ minLength: 1, maxLength: 20 }),
+  }),
+);
+const validTools = fc.uniqueArray(
+  fc.record({
+    type: fc.constant('function'),
+    function: fc.record({
+      name: fc.stringMatching(/^[a-z_]{1,20}$/),
+      parameters: fc.constant({ type: 'object', properties: { topic: { type: 'string' } } }),
+    }),
+  }),
+  { minLength: 1, maxLength: 3, selector: (t) => t.function.name },
+);
+const validCompletionsBody = fc
+  .record(
+    {
+      model: fc.constantFrom('grok-4-fast', 'grok-4', 'grok-3-mini'),
+      messages: fc.array(validMessage, { minLength: 1, maxLength: 4 }),
+      n: fc.integer({ min: 1, max: 4 }),
+      tools: validTools,
+      response_format: fc.oneof(
+        fc.constantFrom({ type: 'text' }, { type: 'json_object' }),
+        fc.record({
+          type: fc.constant('json_schema'),
+          json_schema: fc.record({ name: fc.constant('card'), schema: fc.constant({ type: 'object' }) }),
+        }),
+      ),
+      stream: fc.boolean(),
+      logprobs: fc.boolean(),
+      seed: fc.integer(),
+      stop: fc.oneof(text, fc.array(text, { maxLength: 4 })),
+      temperature: fc.double({ min: 0, max: 2, noNaN: true }),
+      max_completion_tokens: fc.integer({ min: 1, max: 100_000 }),
+      anything_else: fc.jsonValue({ maxDepth: 2 }),
+    },
+    { requiredKeys: ['messages'] },
+  )
+  .map((v) => (v.stream ? { ...v, stream_options: { include_usage: true } } : v));
+
 const hostileBody: fc.Arbitrary<Body> = fc.oneof(
+  completionsBody.map((v) => body(Buffer.from(JSON.stringify(v)))),
   fc.jsonValue({ maxDepth: 4 }).map((v) => body(Buffer.from(JSON.stringify(v)))),
   fc
     .record({
@@ -253,6 +407,38 @@ describe('hostile input at every public route', () => {
     expect(chain.aiProxies[0]?.child.exitCode).toBeNull();
     expect((await fetch(`${chain.gateway.base}/api/v1/health`)).status).toBe(200);
   }, 120_000);
+
+  it('answers every Chat Completions body the API accepts with a success, and a malformed one with a 400 naming the field', async () => {
+    const statuses = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          validCompletionsBody.map((v) => ({ valid: true, v })),
+          completionsBody.map((v) => ({ valid: false, v })),
+        ),
+        async ({ valid, v: value }) => {
+          const answer = await send(
+            chain.gateway.base,
+            'POST',
+            '/api/v1/ai/chat/completions',
+            { authorization: `Bearer ${token('schema-fuzz')}`, 'content-type': 'application/json' },
+            Buffer.from(JSON.stringify(value)),
+          );
+          assertContractShape(answer);
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          expect(valid ? [200] : [200, 400], answer.body.toString().slice(0, 300)).toContain(answer.status);
+          if (answer.status === 400) {
+            const { error } = JSON.parse(answer.body.toString()) as { error: { type: string; message: string } };
+            expect(error.type).toBe('invalid_request_error');
+            expect(error.message).toMatch(/field|Upstream rejected/);
+          }
+        },
+      ),
+      { numRuns: 150, interruptAfterTimeLimit: 40_000 },
+    );
+    expect(statuses.get(400)).toBeGreaterThan(0);
+    expect(chain.aiProxies[0]?.child.exitCode).toBeNull();
+  }, 60_000);
 
   it('answers raw protocol abuse (header injection, oversized headers, garbage request lines) with JSON or a closed socket', async () => {
     const url = new URL(chain.gateway.base);

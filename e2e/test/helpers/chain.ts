@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
+import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from '@flashcase/fake-openai';
 import { freePort, type ServiceProcess, startService } from '@flashcase/testkit';
 
 export const JWT_SECRET = 'e2e-secret-e2e-secret-e2e-secret-0123456789';
@@ -28,13 +28,20 @@ export interface Chain {
  * gateway -> N ai-proxy replicas (the gateway talks to the first) -> the fake upstream, as processes.
  * The upstream answers in both usage dialects, alternating (xAI: reasoning outside
  * `completion_tokens`; OpenAI: inside), so every count these tests check holds for both.
+ * `fakeOptions` override the fake's (recording requests, another dialect rule).
  */
-export async function startChain(env: Record<string, string>, replicas = 1, nodeArgs: string[] = []): Promise<Chain> {
+export async function startChain(
+  env: Record<string, string>,
+  replicas = 1,
+  nodeArgs: string[] = [],
+  fakeOptions: Omit<FakeOpenAIOptions, 'apiKey'> = {},
+): Promise<Chain> {
   let answered = 0;
   const fake = await startFakeOpenAI({
     apiKey: API_KEY,
     record: false,
     dialectOf: () => (answered++ % 2 === 0 ? 'xai' : 'openai'),
+    ...fakeOptions,
   });
   const common = { INTERNAL_TOKEN, JWT_SECRET, LOG_LEVEL: 'info', ...env };
   const aiProxyMetrics: string[] = [];

@@ -63,6 +63,54 @@ describe('the GenAI client span', () => {
     });
   });
 
+  it("records the request parameters and every choice's finish reason, tool definitions by name only", async () => {
+    const tools = [
+      {
+        type: 'function',
+        function: {
+          name: 'card_hint',
+          description: 'SECRET-DESCRIPTION',
+          parameters: { type: 'object', properties: { topic: { type: 'string' } } },
+        },
+      },
+    ];
+    const res = await h.post(
+      '/api/v1/ai/chat/completions',
+      {
+        model: 'grok-4',
+        messages: [{ role: 'user', content: 'hint on ATP' }],
+        tools,
+        n: 2,
+        seed: 7,
+        top_p: 0.5,
+        stop: 'END',
+        presence_penalty: 0.25,
+        frequency_penalty: 0.5,
+        response_format: { type: 'json_object' },
+      },
+      'span-tools-user',
+    );
+    const body = (await res.json()) as { choices: Array<{ finish_reason: string }> };
+    expect(body.choices).toHaveLength(2);
+    const span = spans.getFinishedSpans().find((s) => s.attributes['flashcase.user.id'] === 'span-tools-user');
+    expect(span?.attributes).toMatchObject({
+      'gen_ai.request.choice.count': 2,
+      'gen_ai.request.seed': 7,
+      'gen_ai.request.top_p': 0.5,
+      'gen_ai.request.stop_sequences': ['END'],
+      'gen_ai.request.presence_penalty': 0.25,
+      'gen_ai.request.frequency_penalty': 0.5,
+      'gen_ai.output.type': 'json',
+      'flashcase.ai.request.tool_count': 1,
+      'gen_ai.response.finish_reasons': body.choices.map((c) => c.finish_reason),
+    });
+    expect(body.choices.map((c) => c.finish_reason)).toEqual(['tool_calls', 'tool_calls']);
+    expect(JSON.parse(String(span?.attributes['gen_ai.tool.definitions']))).toEqual([
+      { type: 'function', name: 'card_hint' },
+    ]);
+    expect(JSON.stringify(span?.attributes)).not.toContain('SECRET-DESCRIPTION');
+  });
+
   it('is marked as an error with error.type when the upstream fails', async () => {
     h.fake.setBehavior({ kind: 'status', status: 503 });
     await h.post('/api/v1/ai/chat', { messages: [{ role: 'user', content: 'x' }] });

@@ -78,6 +78,34 @@ describe('per-user hourly token budget', () => {
     if (fits >= needed) expect(later.status).toBe(200);
   });
 
+  it('reserves max_tokens for every choice a chat/completions call asks (n)', async () => {
+    // 3 x 150 + the prompt fits the 1000-token budget; 7 x 150 does not, though n = 1 would
+    const body = (n: number) => ({ messages: [{ role: 'user', content: 'two cards on ATP' }], n });
+    const many = await h.post('/api/v1/ai/chat/completions', body(4), 'choices-user', {});
+    expect(many.status).toBe(200);
+    const answer = (await many.json()) as { choices: unknown[]; usage: { total_tokens: number } };
+    expect(answer.choices).toHaveLength(4);
+    const harness = await startHarness({
+      env: {
+        RATE_LIMIT_AI_PER_MINUTE: '0',
+        RATE_LIMIT_AI_PER_HOUR: '0',
+        AI_TOKEN_BUDGET_PER_USER_PER_HOUR: '1000',
+        AI_MAX_TOKENS_CHAT: '150',
+        AI_MAX_N: '8',
+      },
+    });
+    try {
+      const refused = await harness.post('/api/v1/ai/chat/completions', body(7), 'choices-user');
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/token budget/);
+      expect(harness.fake.requests).toHaveLength(0);
+      const single = await harness.post('/api/v1/ai/chat/completions', body(1), 'choices-user');
+      expect(single.status).toBe(200);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('refuses a single call larger than the whole budget', async () => {
     const res = await h.post(
       '/api/v1/ai/chat',

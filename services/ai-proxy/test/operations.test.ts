@@ -158,7 +158,11 @@ describe('ai-proxy operations against an OpenAI-compatible upstream', () => {
         { messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema' } },
         'response_format',
       ],
-      ['/api/v1/ai/chat/completions', { messages: [{ role: 'user', content: 'x' }], stream_options: {} }, 'stream_options'],
+      [
+        '/api/v1/ai/chat/completions',
+        { messages: [{ role: 'user', content: 'x' }], stream_options: {} },
+        'stream_options',
+      ],
       ['/api/v1/ai/chat/completions', { messages: [{ role: 'user', content: 'x' }], tools: 'all' }, 'tools'],
       ['/api/v1/ai/chat', [1, 2], 'body'],
     ];
