@@ -229,12 +229,28 @@ describe('real OpenAI clients through the gateway', () => {
     expect((await usageOf('relay-user')).total_tokens).toBe((answer.usage?.total_tokens ?? 0) + total);
   });
 
-  it('refuses n above AI_MAX_N with a 400 the SDK raises as BadRequestError', async () => {
-    const err = await sdk('n-user')
-      .chat.completions.create({ model: 'grok-4-fast', messages: [{ role: 'user', content: 'x' }], n: 5 })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((err as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('n');
+  it("lists the models and raises the SDK's own error classes through the gateway", async () => {
+    const client = sdk('errors-user');
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(expect.arrayContaining(['grok-4-fast', 'grok-4', 'grok-3-mini']));
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+
+    const tooMany = await failure(
+      client.chat.completions.create({ model: 'grok-4-fast', messages: [{ role: 'user', content: 'x' }], n: 5 }),
+    );
+    expect(tooMany).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((tooMany as InstanceType<typeof OpenAI.APIError>).message).toContain('AI_MAX_N');
+    const badToken = await failure(
+      new OpenAI({ baseURL: `${chain.gateway.base}/api/v1/ai`, apiKey: 'not-a-jwt', maxRetries: 0 }).models.list(),
+    );
+    expect(badToken).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(await failure(client.get('/usage'))).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(await failure(client.models.retrieve('gpt-4o'))).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it("waits for our Retry-After in the openai SDK's own retry", async () => {
