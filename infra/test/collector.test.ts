@@ -1,38 +1,20 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${VAR} here is compose, collector and Grafana placeholder text, never a JS template
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import {
+  type CollectorConfig,
+  exportersOf as exportersOfConfig,
+  type Pipeline,
+  resolve,
+  undefinedComponents,
+} from './helpers/collector';
 import { readText, readYaml } from './helpers/repo';
-
-interface Pipeline {
-  receivers: string[];
-  processors?: string[];
-  exporters: string[] | string;
-}
-interface CollectorConfig {
-  extensions: Record<string, { endpoint?: string } | null>;
-  receivers: Record<string, { protocols?: Record<string, { endpoint: string }> }>;
-  processors: Record<string, Record<string, unknown>>;
-  connectors: Record<string, Record<string, unknown>>;
-  exporters: Record<string, Record<string, unknown>>;
-  service: { extensions: string[]; pipelines: Record<string, Pipeline> };
-}
 
 const TEXT = readText('otel-collector.yaml');
 const config = parse(TEXT) as CollectorConfig;
 
-/**
- * A whole-field `${env:NAME:-default}` as the collector resolves it: the variable's value, else the
- * default, parsed as YAML (confmap's env provider).
- */
-function resolve(value: unknown, env: Record<string, string> = {}): unknown {
-  if (typeof value !== 'string') return value;
-  const match = /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?\}$/.exec(value);
-  if (!match) return value;
-  return parse(env[match[1] as string] ?? match[2] ?? '');
-}
-
 function exportersOf(name: string, env: Record<string, string> = {}): string[] {
-  return resolve(config.service.pipelines[name]?.exporters, env) as string[];
+  return exportersOfConfig(config, name, env);
 }
 
 /** The commented vendor blocks, uncommented (`# ` lines; `##` lines are notes): `{ aws: 'awsxray: ...' }`. */
@@ -92,7 +74,7 @@ describe('otel-collector.yaml', () => {
     expect(config.service.pipelines.metrics?.receivers).toEqual(
       expect.arrayContaining(['spanmetrics', 'servicegraph']),
     );
-    expect(config.connectors.spanmetrics).toMatchObject({
+    expect(config.connectors?.spanmetrics).toMatchObject({
       namespace: 'traces.span.metrics',
       exemplars: { enabled: true },
     });
@@ -120,19 +102,7 @@ describe('otel-collector.yaml', () => {
   });
 
   it('references only components it defines', () => {
-    const defined = {
-      receivers: new Set([...Object.keys(config.receivers), ...Object.keys(config.connectors)]),
-      processors: new Set(Object.keys(config.processors)),
-      exporters: new Set([...Object.keys(config.exporters), ...Object.keys(config.connectors)]),
-    };
-    for (const [name, pipeline] of Object.entries(config.service.pipelines)) {
-      for (const receiver of pipeline.receivers) expect(defined.receivers, `${name}: ${receiver}`).toContain(receiver);
-      for (const processor of pipeline.processors ?? []) {
-        expect(defined.processors, `${name}: ${processor}`).toContain(processor);
-      }
-      for (const exporter of exportersOf(name)) expect(defined.exporters, `${name}: ${exporter}`).toContain(exporter);
-    }
-    for (const extension of config.service.extensions) expect(Object.keys(config.extensions)).toContain(extension);
+    expect(undefinedComponents(config)).toEqual([]);
   });
 
   it('has commented, switchable exporter blocks for AWS, GCP, Azure Monitor, Datadog and Sentry-style vendors', () => {
