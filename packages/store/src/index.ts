@@ -53,6 +53,11 @@ export type { RedisStoreOptions, UsageEntry, WriteSequence } from './redis/redis
  * are thrown as they are; use `ResilientStore` for the contract's failure modes.
  */
 export { RedisStore } from './redis/redis-store';
+/**
+ * Reads and restores the running usage counters (totals and per user hashes) for an audit
+ * (`pnpm reconcile`); restores add the difference in one script, so they are idempotent.
+ */
+export { RedisUsageAudit, type StoredUsage, type UsageTarget } from './redis/usage-audit';
 export type {
   FailureMode,
   ResilientStoreOptions,
@@ -94,3 +99,16 @@ export type {
 } from './types';
 /** Zeroed usage counters and pricing checks, a new object each call (safe to mutate); `addCounters` sums into the first. */
 export { addCounters, emptyCounters, emptyPricingCheck } from './usage/counters';
+/**
+ * The usage hashes' fields as integer maps: `addLedgerCall` adds what the usage script adds for one
+ * call, `fieldsFromHash` reads an `HGETALL` (legacy micros as ticks), `diffFields` is want - have,
+ * `countersOfFields` gives the totals, per-operation and per-model counters and the pricing check.
+ */
+export {
+  addLedgerCall,
+  countersOfFields,
+  diffFields,
+  fieldsFromHash,
+  type LedgerCall,
+  type UsageFields,
+} from './usage/ledger';

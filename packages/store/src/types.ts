@@ -103,11 +103,17 @@ export interface InflightCall {
   operation: string;
   /** What to count when the call is orphaned: worst-case tokens and their price. */
   estimate: { promptTokens: number; completionTokens: number; costTicks: number };
+  /** The request it serves (`x-request-id`), kept for the orphan's usage record. */
+  requestId?: string | undefined;
+  /** Its trace (32 hex digits), kept for the orphan's usage record. */
+  traceId?: string | undefined;
 }
 
 /** An orphaned call a sweep counted: the call as begun, and when its estimate was counted. */
 export interface RecoveredCall extends InflightCall {
   countedAtMs: number;
+  /** The writer (replica) that began the call and stopped heartbeating. */
+  writerId: string;
 }
 
 /** Options of `CountersStore.recoverOrphanedCalls`. */

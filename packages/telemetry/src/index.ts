@@ -23,12 +23,13 @@ export {
   type Role,
   requireUser,
 } from './http/identity';
+export { currentRequestId } from './http/request-context';
 export { type RequestIdOptions, requestId } from './http/request-id';
 export { type RequestTelemetryOptions, requestTelemetry, routeOf } from './http/request-telemetry';
 export { JSON_CONTENT_TYPE, sendJson, sendJsonText } from './http/send-json';
 export { SERVER_SPAN_SCOPE, serverSpans } from './http/server-span';
 export { createServiceApp, HEALTH_PATH, type ServiceAppOptions } from './http/service-app';
-export { AILogger, type AIRequestLogFields } from './logging/ai-logger';
+export { AILogger, type AILoggerOptions, type AIRequestLogFields, PROCESS_REPLICA_ID } from './logging/ai-logger';
 export {
   type Environment,
   getLogger,

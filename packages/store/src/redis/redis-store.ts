@@ -93,6 +93,8 @@ function inflightJson(call: InflightCall): string {
     p: call.estimate.promptTokens,
     c: call.estimate.completionTokens,
     ct: call.estimate.costTicks,
+    ...(call.requestId ? { q: call.requestId } : {}),
+    ...(call.traceId ? { tr: call.traceId } : {}),
   });
 }
 
@@ -353,6 +355,9 @@ export class RedisStore implements CountersStore {
         c: number;
         ct: number;
         t: number;
+        w: string;
+        q?: string;
+        tr?: string;
       };
       return {
         callId: call.id,
@@ -361,6 +366,9 @@ export class RedisStore implements CountersStore {
         operation: call.o,
         estimate: { promptTokens: call.p, completionTokens: call.c, costTicks: call.ct },
         countedAtMs: call.t,
+        writerId: call.w,
+        ...(call.q ? { requestId: call.q } : {}),
+        ...(call.tr ? { traceId: call.tr } : {}),
       };
     });
   }

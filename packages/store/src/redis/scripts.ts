@@ -314,7 +314,7 @@ return 1
  * ARGV: 1 global minute prefix, 2 global retention ms, 3 user retention ms, 4 hour prefix,
  * 5 recovered-call prefix, 6 this writer id, 7 staleness ms, 8 most calls to recover, 9 in-flight
  * prefix, 10 user hash prefix, 11 user minute base, 12 tombstone ttl ms.
- * Returns {count, JSON of each recovered call (with `id` and `t`, the time it was counted)}.
+ * Returns {count, JSON of each recovered call (with `id`, `w` its writer and `t`, the time it was counted)}.
  */
 const RECOVER = `${NOW}${INT}
 local TOTALS, GMIN, HOUR = KEYS[1], ARGV[1], ARGV[4]
@@ -336,6 +336,7 @@ for _, writer in ipairs(dead) do
         {p = call.p, c = call.c, rt = 0, cp = 0, ct = call.ct, r = 1, e = 0}, nil)
       call.t = now
       call.id = flat[i]
+      call.w = writer
       local json = cjson.encode(call)
       redis.call('SET', ARGV[5] .. flat[i], json, 'PX', ARGV[12])
       out[#out + 1] = json
@@ -347,6 +348,35 @@ end
 commit()
 out[1] = #out - 1
 return out
+`;
+
+/**
+ * Restores usage hashes from an audit (`RedisUsageAudit.restore`): adds signed increments, all at
+ * once, and moves each hash's `since` back to the first call restored into it. KEYS: the usage
+ * hashes (one slot: `{usage}`). ARGV per key: since ms ('' = leave it), the number of fields n,
+ * then n field, increment pairs. Returns the fields changed.
+ */
+const USAGE_RESTORE = `${INT}
+local changed, a = 0, 1
+for k = 1, #KEYS do
+  local since, n = ARGV[a], tonumber(ARGV[a + 1])
+  for i = 1, n do
+    local d = tonumber(ARGV[a + 2 * i + 1])
+    if d ~= 0 then
+      redis.call('HINCRBY', KEYS[k], ARGV[a + 2 * i], int(d))
+      changed = changed + 1
+    end
+  end
+  if since ~= '' then
+    local current = redis.call('HGET', KEYS[k], 'since')
+    if not current or tonumber(current) > tonumber(since) then
+      redis.call('HSET', KEYS[k], 'since', since)
+      changed = changed + 1
+    end
+  end
+  a = a + 2 + 2 * n
+end
+return changed
 `;
 
 /** Sums the last-hour minute buckets under prefix ARGV[1] into the USAGE_FIELDS order. */
@@ -447,6 +477,7 @@ const SCRIPTS = {
   flashcaseSettle: SETTLE,
   flashcaseUsageBatch: USAGE_BATCH,
   flashcaseRecover: RECOVER,
+  flashcaseUsageRestore: USAGE_RESTORE,
   flashcaseInflight: INFLIGHT,
   flashcaseUsageSnapshot: USAGE_SNAPSHOT,
   flashcaseUsageMinutes: USAGE_MINUTES,

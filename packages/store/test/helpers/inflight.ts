@@ -55,7 +55,7 @@ export function describeInflightRecovery(name: string, create: () => Promise<Rep
     it("counts a dead replica's calls once, as their estimate, and its late record corrects them", async () => {
       const [dead, b, c] = await replicas();
       await dead.beginCall(call('served'));
-      await dead.beginCall(call('orphan'));
+      await dead.beginCall({ ...call('orphan'), requestId: 'req-7', traceId: 'a'.repeat(32) });
       await dead.recordUsage(usage('served'));
       // fresh heartbeat (the begin): not orphaned yet
       expect(await b.recoverOrphanedCalls({ staleAfterMs: STALE_MS })).toEqual([]);
@@ -69,7 +69,15 @@ export function describeInflightRecovery(name: string, create: () => Promise<Rep
         ])
       ).flat();
       expect(swept.map((r) => r.callId)).toEqual(['orphan']);
-      expect(swept[0]).toMatchObject({ userId: 'alice', model: 'grok-4-fast', estimate: call('orphan').estimate });
+      // with what its usage record needs: the request, its trace and the replica that began it
+      expect(swept[0]).toMatchObject({
+        userId: 'alice',
+        model: 'grok-4-fast',
+        estimate: call('orphan').estimate,
+        requestId: 'req-7',
+        traceId: 'a'.repeat(32),
+        writerId: dead.writerId,
+      });
 
       const afterSweep = await b.usage();
       expect(afterSweep.totals).toMatchObject({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { setCurrentRequestId } from './request-context';
 
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -20,7 +21,8 @@ export interface RequestIdOptions {
 
 /**
  * Gives every request an id, echoed in the response header: the client's when it is sane, a new
- * UUID when absent or not (a header-injection attempt or a 10 KB blob never reaches logs).
+ * UUID when absent or not (a header-injection attempt or a 10 KB blob never reaches logs). Code
+ * running for the request reads it with `currentRequestId()` (the AI usage records do).
  */
 export function requestId({ headerName = 'x-request-id', trustIncoming = true }: RequestIdOptions = {}) {
   const lower = headerName.toLowerCase();
@@ -28,6 +30,7 @@ export function requestId({ headerName = 'x-request-id', trustIncoming = true }:
     const incoming = req.headers[lower];
     const id = trustIncoming && typeof incoming === 'string' && SANE_ID.test(incoming) ? incoming : randomUUID();
     req.id = id;
+    setCurrentRequestId(id);
     res.setHeader(headerName, id);
     next();
   };

@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { NextFunction, Request, Response } from 'express';
+import { withRequestSlot } from './request-context';
 import { routeOf } from './request-telemetry';
 
 /** The instrumentation scope of the server spans. */
@@ -99,7 +100,7 @@ export function serverSpans() {
     };
     res.once('finish', end);
     res.once('close', end);
-    context.with(trace.setSpan(parent, span), next);
+    context.with(withRequestSlot(trace.setSpan(parent, span)), next);
   };
 }
 

@@ -3,7 +3,16 @@ import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemoryLogRecordExporter, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AILogger, getLogger, RequestLogger, setupLogging, startTelemetry, type Telemetry } from '../../src/index';
+import {
+  AILogger,
+  getLogger,
+  RequestLogger,
+  requestId,
+  serverSpans,
+  setupLogging,
+  startTelemetry,
+  type Telemetry,
+} from '../../src/index';
 
 const SEED_FIELDS = [
   'timestamp',
@@ -176,5 +185,38 @@ describe('logging', () => {
       prompt: 'my private flashcard about mitochondria',
     });
     expect(out.lines.join('\n')).not.toContain('mitochondria');
+  });
+
+  it("numbers each replica's usage records and carries the request id of the request they run for", async () => {
+    const ids = ['audit-a', 'audit-b'];
+    const a = new AILogger(getLogger('ai-proxy.usage'), { replicaId: ids[0] as string });
+    const b = new AILogger(getLogger('ai-proxy.recovery'), { replicaId: ids[0] as string });
+    const other = new AILogger(getLogger('ai-proxy.usage'), { replicaId: ids[1] as string });
+    const record = { operation: 'chat', model: 'm', tokensUsed: 1, costEstimate: 0, durationMs: 1 };
+    // A request's context, as the server span and request-id middleware open and fill it.
+    const express = require('express') as typeof import('express');
+    const app = express();
+    app.use(serverSpans());
+    app.use(requestId());
+    app.get('/x', (_req, res) => {
+      a.logAIRequest(record);
+      res.end();
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const { port } = server.address() as { port: number };
+    await fetch(`http://127.0.0.1:${port}/x`, { headers: { 'x-request-id': 'req-42' } });
+    server.close();
+    b.logAIRequest(record);
+    other.logAIRequest(record);
+    a.logAIRequest({ ...record, requestId: 'given' });
+    const lines = out.json().filter((line) => line.record_type === 'ai_usage');
+    expect(lines.map((l) => [l.replica_id, l.seq, l.request_id])).toEqual([
+      ['audit-a', 1, 'req-42'],
+      ['audit-a', 2, undefined],
+      ['audit-b', 1, undefined],
+      ['audit-a', 3, 'given'],
+    ]);
+    expect(typeof lines[0]?.trace_id).toBe('string');
   });
 });

@@ -6,7 +6,8 @@ import {
   StoreUnavailableError,
   type WindowLimit,
 } from '@flashcase/store';
-import { HttpError, type Instruments } from '@flashcase/telemetry';
+import { currentRequestId, HttpError, type Instruments } from '@flashcase/telemetry';
+import { trace } from '@opentelemetry/api';
 
 export interface AiLimitsOptions {
   perMinute: number;
@@ -72,9 +73,11 @@ export class AiLimits {
    * Admits one AI call or throws the contract's 429 (or 503 when the store refuses in closed mode).
    * With `call`, its in-flight record is written by the same store step that checks the rate
    * limits (one script on standalone Redis; one round trip otherwise), and dropped again when the
-   * token budget refuses.
+   * token budget refuses. The record keeps the request and trace ids, for the usage record a
+   * surviving replica writes if this one dies.
    */
-  async admit(userId: string, call: InflightCall | undefined, reserveTokens: () => number): Promise<Admission> {
+  async admit(userId: string, inflight: InflightCall | undefined, reserveTokens: () => number): Promise<Admission> {
+    const call = inflight && withRequest(inflight);
     let headers: Record<string, string> = {};
     let begun = false;
     try {
@@ -114,4 +117,12 @@ export class AiLimits {
       throw err;
     }
   }
+}
+
+/** The call with the current request's id and trace id (when there is one). */
+function withRequest(call: InflightCall): InflightCall {
+  const requestId = call.requestId ?? currentRequestId();
+  const span = trace.getActiveSpan()?.spanContext();
+  const traceId = call.traceId ?? (span && trace.isSpanContextValid(span) ? span.traceId : undefined);
+  return { ...call, ...(requestId ? { requestId } : {}), ...(traceId ? { traceId } : {}) };
 }

@@ -42,7 +42,9 @@ export interface AccountingDeps {
 /**
  * Where every AI request is counted, once: store counters (tokens, reasoning and cached tokens,
  * requests, errors, cost in ticks, the pricing check; unless TOKEN_USAGE_TRACKING_ENABLED=false),
- * the flashcase.ai.* and gen_ai.* metrics, and one AILogger usage record.
+ * the flashcase.ai.* and gen_ai.* metrics, and one AILogger usage record: the audit trail
+ * `pnpm reconcile` rebuilds the counters from, so it carries every figure the counters add (tokens,
+ * cost ticks and source, the priced ticks of a billed call, the outcome, the call id).
  *
  * The cost is the provider's bill when the usage carried one (`billed`), else the table's price
  * (`priced`, or `estimated` when the tokens were). Billed calls of priced models also count in the
@@ -156,6 +158,8 @@ export class UsageAccounting {
       outcome,
       provider: this.deps.providerName,
       ...(callId ? { call_id: callId } : {}),
+      // With the bill, the table's price: what the pricing check (and a reconcile of it) adds.
+      ...(check ? { priced_usd_ticks: check.pricedTicks } : {}),
       ...(usage.sources > 0 ? { sources_used: usage.sources } : {}),
       // Itemised only when the prompt was more than text (images, audio).
       ...(usage.promptDetails?.image || usage.promptDetails?.audio

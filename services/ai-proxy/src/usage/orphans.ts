@@ -20,7 +20,10 @@ export interface OrphanSweeperOptions {
  * sweeps the in-flight calls of replicas that stopped heartbeating (SIGKILL, OOM, a lost node),
  * counting each as estimated usage (the store does that atomically, once, whichever replicas
  * sweep). Here the recovered calls get their metrics and usage records: `outcome` `replica_lost`,
- * `cost_source` `estimated`. A call is counted at most `staleAfterMs + intervalMs` after its replica
+ * `cost_source` `estimated`, the call's request and trace ids, and `origin_writer_id` (the store
+ * writer that began it); the record's `replica_id` and `seq` are this replica's, which counted it.
+ * If the lost replica was only frozen and writes its own record later, that record (same
+ * `call_id`) replaces the estimate, in the store and in `pnpm reconcile`. A call is counted at most `staleAfterMs + intervalMs` after its replica
  * died. A sweep failure (Redis away) is logged once and retried at the next interval.
  */
 export class OrphanSweeper {
@@ -88,6 +91,10 @@ export class OrphanSweeper {
         outcome: 'replica_lost',
         provider: providerName,
         call_id: call.callId,
+        requestId: call.requestId,
+        // The call's own trace, not this sweep's (the logger keeps a trace id given when no span is active).
+        ...(call.traceId ? { trace_id: call.traceId } : {}),
+        origin_writer_id: call.writerId,
       });
     }
   }
