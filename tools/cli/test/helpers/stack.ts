@@ -64,9 +64,9 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs a built tool (`dist/<tool>/main.js`) the way `pnpm monitor` / `pnpm loadgen` do. */
+/** Runs a built tool (`dist/<tool>/main.js`) the way `pnpm monitor` / `pnpm loadgen` / `pnpm reconcile` do. */
 export function runCli(
-  tool: 'monitor' | 'loadgen',
+  tool: 'monitor' | 'loadgen' | 'reconcile',
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 30_000,
