@@ -77,6 +77,7 @@ export function describeConfig(config: Config) {
       pricingFile: config.ai.pricingFile ?? null,
       tokenBudgetPerUserPerHour: config.ai.tokenBudgetPerUserPerHour,
     },
+    budgets: { ...config.budgets },
     rateLimits: { ...config.rateLimits },
     courtlistenerConfigured: config.courtlistenerConfigured,
     auth: {

@@ -18,6 +18,8 @@ import {
   redisUrl,
   smtpUrl,
   text,
+  timeZone,
+  usdTicks,
   version,
   withDefault,
 } from './variables';
@@ -38,6 +40,9 @@ const DEV_JWT_SECRET = 'flashcase-development-only-jwt-secret-never-use-in-produ
 
 /** HS256 keys shorter than the hash output (256 bits) weaken the signature (RFC 7518, 3.2). */
 const MIN_PRODUCTION_JWT_SECRET_BYTES = 32;
+
+/** The largest spend budget: its ticks (1e-10 USD) stay exact integers in Lua's doubles. */
+const MAX_BUDGET_USD = 900_000;
 
 // The contract's variables, in the order they are reported. Defaults that depend on the service
 // or on another variable (ports, AI_PROVIDER, TOKEN_USAGE_WARNING_THRESHOLD) are resolved after.
@@ -95,6 +100,11 @@ const environmentSchema = z.object({
   ALERT_GROUP_INTERVAL_S: withDefault(positiveInteger(), 300),
   ALERT_REPEAT_INTERVAL_S: withDefault(positiveInteger(), 14_400),
   AI_TOKEN_BUDGET_PER_USER_PER_HOUR: withDefault(nonNegativeInteger(), 0),
+  AI_BUDGET_USD_PER_USER_PER_DAY: withDefault(usdTicks(MAX_BUDGET_USD), 0),
+  AI_BUDGET_USD_PER_USER_PER_MONTH: withDefault(usdTicks(MAX_BUDGET_USD), 0),
+  AI_BUDGET_USD_PER_MONTH: withDefault(usdTicks(MAX_BUDGET_USD), 0),
+  AI_BUDGET_SOFT_RATIO: withDefault(decimal(0, 1), 0.8),
+  BUDGET_TIMEZONE: withDefault(timeZone(), 'UTC'),
 });
 
 type ParsedEnvironment = z.output<typeof environmentSchema>;
@@ -256,6 +266,13 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       simulatedLatencyMs: vars.AI_SIMULATED_LATENCY_MS,
       pricingFile: vars.PRICING_FILE,
       tokenBudgetPerUserPerHour: vars.AI_TOKEN_BUDGET_PER_USER_PER_HOUR,
+    },
+    budgets: {
+      userDailyTicks: vars.AI_BUDGET_USD_PER_USER_PER_DAY,
+      userMonthlyTicks: vars.AI_BUDGET_USD_PER_USER_PER_MONTH,
+      monthlyTicks: vars.AI_BUDGET_USD_PER_MONTH,
+      softRatio: vars.AI_BUDGET_SOFT_RATIO,
+      timeZone: vars.BUDGET_TIMEZONE,
     },
     rateLimits: {
       aiPerMinute: vars.RATE_LIMIT_AI_PER_MINUTE,

@@ -107,6 +107,19 @@ export interface Config {
     /** `AI_TOKEN_BUDGET_PER_USER_PER_HOUR`; 0 = off. */
     readonly tokenBudgetPerUserPerHour: number;
   };
+  /** Spend budgets, in ticks (1e-10 USD); 0 = that budget is off (a per-user override still applies). */
+  readonly budgets: {
+    /** `AI_BUDGET_USD_PER_USER_PER_DAY`: each user, per calendar day in `timeZone`. */
+    readonly userDailyTicks: number;
+    /** `AI_BUDGET_USD_PER_USER_PER_MONTH`: each user, per calendar month. */
+    readonly userMonthlyTicks: number;
+    /** `AI_BUDGET_USD_PER_MONTH`: the whole deployment, per calendar month. */
+    readonly monthlyTicks: number;
+    /** `AI_BUDGET_SOFT_RATIO` (0..1, default 0.8): the share that raises the warning alerts. */
+    readonly softRatio: number;
+    /** `BUDGET_TIMEZONE` (IANA, default UTC): where calendar days and months begin. */
+    readonly timeZone: string;
+  };
   /** `RATE_LIMIT_*`, per user over rolling windows; 0 = that limit is off. */
   readonly rateLimits: {
     readonly aiPerMinute: number;

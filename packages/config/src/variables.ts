@@ -79,6 +79,33 @@ export function decimal(min: number, max: number) {
   ).transform(Number);
 }
 
+const USD = /^\d+(?:\.\d{0,10})?$/;
+
+/**
+ * An amount of US dollars as a plain decimal with at most 10 decimals, up to `max`, as integer
+ * ticks (1e-10 USD), converted digit by digit so `0.01` is exactly 100 000 000 ticks.
+ */
+export function usdTicks(max: number) {
+  return checked(
+    `an amount of US dollars from 0 to ${max} (at most 10 decimals)`,
+    (value) => USD.test(value) && Number(value) <= max,
+  ).transform((value) => {
+    const [whole = '0', fraction = ''] = value.split('.');
+    return Number(whole) * 1e10 + Number(fraction.padEnd(10, '0'));
+  });
+}
+
+/** An IANA time zone name the runtime knows (`UTC`, `Europe/Berlin`). */
+export const timeZone = () =>
+  checked('an IANA time zone such as UTC or Europe/Berlin', (value) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: value });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
 /** true/false/1/0/yes/no, case-insensitive; anything else is an error. */
 export const boolean = () =>
   z.stringbool({

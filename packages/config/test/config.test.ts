@@ -67,6 +67,7 @@ describe('loadConfig defaults', () => {
         pricingFile: undefined,
         tokenBudgetPerUserPerHour: 0,
       },
+      budgets: { userDailyTicks: 0, userMonthlyTicks: 0, monthlyTicks: 0, softRatio: 0.8, timeZone: 'UTC' },
       rateLimits: { aiPerMinute: 5, aiPerHour: 50, generalPerMinute: 10, generalPerHour: 100 },
       courtlistenerConfigured: false,
       auth: { jwtSecret: expect.any(String), jwtJwksUrl: undefined, usingDevSecret: true },
@@ -124,6 +125,11 @@ describe('loadConfig defaults', () => {
       RATE_LIMIT_GENERAL_PER_HOUR: '600',
       AI_TOKEN_BUDGET_PER_USER_PER_HOUR: '20000',
       AI_MAX_N: '2',
+      AI_BUDGET_USD_PER_USER_PER_DAY: '0.01',
+      AI_BUDGET_USD_PER_USER_PER_MONTH: '12.5',
+      AI_BUDGET_USD_PER_MONTH: '900000',
+      AI_BUDGET_SOFT_RATIO: '0.9',
+      BUDGET_TIMEZONE: 'Europe/Berlin',
       COURTLISTENER_API_KEY: 'cl-key',
       JWT_JWKS_URL: 'https://issuer.example.com/.well-known/jwks.json',
       INTERNAL_TOKEN: 'internal',
@@ -174,6 +180,13 @@ describe('loadConfig defaults', () => {
         upstreamTimeoutMs: 1500,
         pricingFile: './pricing.yaml',
         tokenBudgetPerUserPerHour: 20_000,
+      },
+      budgets: {
+        userDailyTicks: 100_000_000,
+        userMonthlyTicks: 125_000_000_000,
+        monthlyTicks: 9_000_000_000_000_000,
+        softRatio: 0.9,
+        timeZone: 'Europe/Berlin',
       },
       rateLimits: { aiPerMinute: 0, aiPerHour: 0, generalPerMinute: 60, generalPerHour: 600 },
       courtlistenerConfigured: true,
@@ -238,6 +251,17 @@ describe('loadConfig defaults', () => {
 });
 
 describe('loadConfig bad values', () => {
+  it.each([
+    ['AI_BUDGET_USD_PER_USER_PER_DAY', '-1'],
+    ['AI_BUDGET_USD_PER_USER_PER_DAY', '0.00000000001'],
+    ['AI_BUDGET_USD_PER_MONTH', '1e3'],
+    ['AI_BUDGET_USD_PER_MONTH', '900001'],
+    ['AI_BUDGET_SOFT_RATIO', '1.5'],
+    ['BUDGET_TIMEZONE', 'Mars/Olympus_Mons'],
+  ])('refuses %s=%s', (variable, value) => {
+    expect(configErrorFor({ [variable]: value }).variable).toBe(variable);
+  });
+
   it('throws a one-line ConfigError naming the variable and the value', () => {
     const error = configErrorFor({ RATE_LIMIT_AI_PER_MINUTE: '-5' });
     expect(error).toBeInstanceOf(Error);
