@@ -9,6 +9,11 @@ export interface TrailStats {
   duplicates: number;
   /** Orphan estimates (`replica_lost`) replaced by their replica's own late record (same call id). */
   correctedOrphans: number;
+  /**
+   * Records written before their call's orphan estimate: the replica logged the call and died before
+   * its counters reached the store, so the store counted the estimate, and so does the rebuild.
+   */
+  diedBeforeCounting: number;
   /** Two different final records for one call id (the first is counted). */
   conflicts: number;
   /** Per replica, sequence numbers missing between its first and last record in the period. */
@@ -24,8 +29,9 @@ export interface Rebuilt {
 /**
  * Rebuilds the store's running counters from usage records, as the store counts them: one request
  * per call; an orphan estimate (`replica_lost`, counted without an error) unless its replica's own
- * record for the same call id arrived later, whose figures then stand (the store corrects the
- * estimate the same way); a billed call with its priced ticks in the pricing check.
+ * record for the same call id came after it, whose figures then stand (the store corrects the
+ * estimate the same way; a record from before the estimate never reached the store, or there would
+ * have been no orphan); a billed call with its priced ticks in the pricing check.
  */
 export class TrailRebuild {
   private readonly seen = new Set<string>();
@@ -36,6 +42,7 @@ export class TrailRebuild {
     records: 0,
     duplicates: 0,
     correctedOrphans: 0,
+    diedBeforeCounting: 0,
     conflicts: 0,
     sequenceGaps: new Map(),
   };
@@ -64,13 +71,21 @@ export class TrailRebuild {
     const earlier = this.byCall.get(record.callId);
     if (!earlier) {
       this.byCall.set(record.callId, record);
-    } else if (earlier.outcome === 'replica_lost' && record.outcome !== 'replica_lost') {
-      this.byCall.set(record.callId, record);
-      this.stats.correctedOrphans++;
-    } else if (record.outcome === 'replica_lost' && earlier.outcome !== 'replica_lost') {
+      return;
+    }
+    const lost = [earlier, record].find((r) => r.outcome === 'replica_lost');
+    const own = [earlier, record].find((r) => r.outcome !== 'replica_lost');
+    if (!lost || !own) {
+      this.stats.conflicts++;
+      return;
+    }
+    // The store lets the replica's own record correct the estimate only when it arrives after it.
+    if (own.timeMs >= lost.timeMs) {
+      this.byCall.set(record.callId, own);
       this.stats.correctedOrphans++;
     } else {
-      this.stats.conflicts++;
+      this.byCall.set(record.callId, lost);
+      this.stats.diedBeforeCounting++;
     }
   }
 

@@ -26,6 +26,7 @@ export interface ReconcileReport {
     calls: number;
     duplicates: number;
     corrected_orphans: number;
+    died_before_counting: number;
     conflicts: number;
     sequence_gaps: Record<string, number>;
     totals: UsageCounters;
@@ -96,6 +97,12 @@ export async function reconcile(
     );
   }
   const stats = rebuild.stats;
+  if (stats.diedBeforeCounting > 0) {
+    notes.push(
+      `${stats.diedBeforeCounting} calls were logged by a replica that died before their counters reached the store: their orphan estimates stand, in the store and here`,
+    );
+  }
+  if (stats.conflicts > 0) notes.push(`${stats.conflicts} calls have two records of their own (the first is counted)`);
   if (stats.sequenceGaps.size > 0) {
     notes.push(
       `sequence gaps (records missing from the trail, or outside the period): ${[...stats.sequenceGaps]
@@ -114,6 +121,7 @@ export async function reconcile(
       calls: full.calls,
       duplicates: stats.duplicates,
       corrected_orphans: stats.correctedOrphans,
+      died_before_counting: stats.diedBeforeCounting,
       conflicts: stats.conflicts,
       sequence_gaps: Object.fromEntries(stats.sequenceGaps),
       totals: totals.totals,
