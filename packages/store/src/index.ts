@@ -36,6 +36,19 @@ export { StoreUnavailableError } from './errors';
  * else Redis behind `ResilientStore`; `state()` is what `/api/v1/health` reports as `database`.
  */
 export { type OpenStoreOptions, openStore, type StoreConnection, type StoreHandle } from './open';
+export { EmbeddedSpendStore } from './spend/embedded-spend';
+export { FailoverSpendStore } from './spend/failover-spend';
+export { RedisSpendStore } from './spend/redis-spend';
+export type {
+  BudgetOverride,
+  BudgetState,
+  BudgetUsage,
+  OverridePeriod,
+  SpendBudget,
+  SpendDecision,
+  SpendHold,
+  SpendStore,
+} from './spend/types';
 export type { RedisClientOptions } from './redis/client';
 /**
  * A fail-fast ioredis client (no offline queue, command timeout, one retry, background

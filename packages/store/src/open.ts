@@ -2,6 +2,10 @@ import { EmbeddedStore } from './embedded/embedded-store';
 import { createRedisClient, whenReady } from './redis/client';
 import { RedisStore } from './redis/redis-store';
 import { type FailureMode, ResilientStore } from './resilient/resilient-store';
+import { EmbeddedSpendStore } from './spend/embedded-spend';
+import { FailoverSpendStore } from './spend/failover-spend';
+import { RedisSpendStore } from './spend/redis-spend';
+import type { SpendStore } from './spend/types';
 import type { CountersStore } from './types';
 
 /** How a service reaches its store, as `/api/v1/health` reports it in `database`. */
@@ -22,6 +26,8 @@ export interface OpenStoreOptions {
 
 export interface StoreHandle {
   store: CountersStore;
+  /** The spend budgets, on the same Redis (or in memory) and under the same failure mode. */
+  spend: SpendStore;
   state(): StoreConnection;
   /**
    * Resolves once the first connection is up, or after `timeoutMs` (Redis down at start-up: the
@@ -40,7 +46,7 @@ export function openStore(options: OpenStoreOptions): StoreHandle {
   const clusterNodes = options.clusterNodes ?? [];
   if (!options.url && clusterNodes.length === 0) {
     const store = new EmbeddedStore();
-    return { store, state: () => 'embedded', ready: async () => {} };
+    return { store, spend: new EmbeddedSpendStore(), state: () => 'embedded', ready: async () => {} };
   }
   const client = createRedisClient({
     ...(options.url ? { url: options.url } : {}),
@@ -52,8 +58,14 @@ export function openStore(options: OpenStoreOptions): StoreHandle {
     commandTimeoutMs: options.commandTimeoutMs,
   });
   if (options.onStateChange) store.onStateChange((degraded) => options.onStateChange?.(degraded));
+  const spend = new FailoverSpendStore(
+    new RedisSpendStore(client, options.keyPrefix),
+    new EmbeddedSpendStore(),
+    (onRedis, onFallback) => store.guarded(onRedis, onFallback),
+  );
   return {
     store,
+    spend,
     state: () => (store.isDegraded() ? 'disconnected' : 'connected'),
     ready: (timeoutMs = 2_000) => whenReady(client, timeoutMs),
   };

@@ -426,6 +426,14 @@ export class ResilientStore implements CountersStore {
     this.listeners.clear();
   }
 
+  /**
+   * Runs another limit check under this store's failure mode (the spend budgets): Redis when
+   * healthy; the fallback (open) or a refusal (closed) otherwise.
+   */
+  guarded<T>(onRedis: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
+    return this.limit(onRedis, onFallback);
+  }
+
   /** A limit check: Redis when healthy; the fallback (open) or a refusal (closed) otherwise. */
   private async limit<T>(onRedis: () => Promise<T>, onFallback: () => Promise<T>): Promise<T> {
     let cause: unknown;

@@ -1,0 +1,120 @@
+import type { Cluster, Redis } from 'ioredis';
+import { SPEND_RESERVE, SPEND_SETTLE, SPEND_STATUS } from './scripts';
+import {
+  assertHold,
+  type BudgetOverride,
+  type BudgetUsage,
+  overrideField,
+  type SpendDecision,
+  type SpendHold,
+  type SpendStore,
+} from './types';
+
+type Command = (numKeys: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+type SpendClient = (Redis | Cluster) & {
+  flashcaseSpendHold: Command;
+  flashcaseSpendSettle: Command;
+  flashcaseSpendStatus: Command;
+};
+
+/** The spend budgets on Redis: every key under the `{spend}` hash tag (one Cluster slot). */
+export class RedisSpendStore implements SpendStore {
+  private readonly client: SpendClient;
+  private readonly holds: string;
+  private readonly holdInfo: string;
+  private readonly overrides: string;
+
+  constructor(
+    client: Redis | Cluster,
+    private readonly prefix: string,
+  ) {
+    client.defineCommand('flashcaseSpendHold', { lua: SPEND_RESERVE });
+    client.defineCommand('flashcaseSpendSettle', { lua: SPEND_SETTLE });
+    client.defineCommand('flashcaseSpendStatus', { lua: SPEND_STATUS });
+    this.client = client as SpendClient;
+    this.holds = `${prefix}{spend}:holds`;
+    this.holdInfo = `${prefix}{spend}:hold`;
+    this.overrides = `${prefix}{spend}:overrides`;
+  }
+
+  private key(budgetKey: string): string {
+    return `${this.prefix}{spend}:b:${budgetKey}`;
+  }
+
+  async hold(hold: SpendHold): Promise<SpendDecision> {
+    assertHold(hold);
+    const args: (string | number)[] = [hold.id, hold.ticks, hold.holdMs];
+    for (const budget of hold.budgets) {
+      args.push(
+        budget.limitTicks,
+        budget.override ? overrideField(budget.override.userId, budget.override.period) : '',
+        budget.expiresAtMs,
+      );
+    }
+    const keys = hold.budgets.map((b) => this.key(b.key));
+    const answer = (await this.client.flashcaseSpendHold(
+      3 + keys.length,
+      this.holds,
+      this.holdInfo,
+      this.overrides,
+      ...keys,
+      ...args,
+    )) as number[];
+    const [allowed, refused] = answer;
+    const budgets = hold.budgets.map((_, i) => ({
+      limitTicks: Number(answer[2 + i * 2]),
+      usedTicks: Number(answer[3 + i * 2]),
+    }));
+    return { allowed: allowed === 1, refused: refused ? refused - 1 : undefined, budgets };
+  }
+
+  async settle(hold: SpendHold, realTicks: number): Promise<void> {
+    if (!Number.isSafeInteger(realTicks) || realTicks < 0)
+      throw new RangeError(`realTicks must be >= 0, got ${realTicks}`);
+    const keys = hold.budgets.map((b) => this.key(b.key));
+    await this.client.flashcaseSpendSettle(
+      2 + keys.length,
+      this.holds,
+      this.holdInfo,
+      ...keys,
+      hold.id,
+      hold.ticks,
+      realTicks,
+    );
+  }
+
+  async usage(keys: readonly string[]): Promise<BudgetUsage[]> {
+    if (keys.length === 0) return [];
+    const answer = (await this.client.flashcaseSpendStatus(keys.length, ...keys.map((k) => this.key(k)))) as number[];
+    return keys.map((_, i) => ({ spentTicks: Number(answer[i * 2]), heldTicks: Number(answer[i * 2 + 1]) }));
+  }
+
+  async override(userId: string): Promise<BudgetOverride> {
+    const [daily, monthly] = await this.client.hmget(
+      this.overrides,
+      overrideField(userId, 'daily'),
+      overrideField(userId, 'monthly'),
+    );
+    return {
+      ...(daily != null ? { dailyTicks: Number(daily) } : {}),
+      ...(monthly != null ? { monthlyTicks: Number(monthly) } : {}),
+    };
+  }
+
+  async setOverride(userId: string, override: BudgetOverride): Promise<void> {
+    const tx = this.client.multi();
+    for (const [period, ticks] of [
+      ['daily', override.dailyTicks],
+      ['monthly', override.monthlyTicks],
+    ] as const) {
+      const field = overrideField(userId, period);
+      if (ticks === undefined) tx.hdel(this.overrides, field);
+      else tx.hset(this.overrides, field, String(ticks));
+    }
+    await tx.exec();
+  }
+
+  async hasOverrides(): Promise<boolean> {
+    return (await this.client.hlen(this.overrides)) > 0;
+  }
+}
