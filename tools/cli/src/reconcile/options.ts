@@ -13,6 +13,7 @@ Rebuilds the usage counters (total, per user, per model, per operation) from the
   --loki URL        Loki's query API (e.g. http://127.0.0.1:3100), read page by page
   --query LOGQL     the Loki stream selector (default {record_type="ai_usage"})
   --loki-org-id ID  X-Scope-OrgID for a multi-tenant Loki
+  --page-size N     entries per Loki request (default 5000, Loki's max_entries_limit_per_query)
   --from, --to      the period (ISO-8601; default: the whole file, or the last 366 days from Loki;
                     --to defaults to now). The store's counters run from its first call: compare a
                     period that starts before it
@@ -34,7 +35,9 @@ does), 2 bad arguments, 3 the store or Loki could not be read`;
 
 /** `pnpm reconcile`'s settings, parsed once at start-up. */
 export interface ReconcileOptions {
-  readonly source: { kind: 'file'; path: string } | { kind: 'loki'; url: string; query: string; orgId?: string };
+  readonly source:
+    | { kind: 'file'; path: string }
+    | { kind: 'loki'; url: string; query: string; pageSize: number; orgId?: string };
   readonly fromMs: number | undefined;
   readonly toMs: number;
   readonly graceMs: number;
@@ -52,6 +55,14 @@ function time(raw: string | undefined, name: string): number | undefined {
   const ms = Date.parse(raw);
   if (!Number.isFinite(ms)) throw new UsageError(`--${name} must be an ISO-8601 time, got "${raw}"`);
   return ms;
+}
+
+function pageSize(raw: string | undefined): number {
+  const n = raw === undefined ? 5000 : Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) {
+    throw new UsageError(`--page-size must be an integer between 1 and 100000, got "${raw}"`);
+  }
+  return n;
 }
 
 function redisUrl(raw: string): string {
@@ -110,6 +121,7 @@ export function parseReconcileArgs(
           kind: 'loki',
           url: parseBaseUrl(values.loki as string),
           query: values.query ?? '{record_type="ai_usage"}',
+          pageSize: pageSize(values['page-size']),
           ...(values['loki-org-id'] ? { orgId: values['loki-org-id'] } : {}),
         };
   const toMs = time(values.to, 'to') ?? now;
@@ -171,6 +183,7 @@ function parse(args: string[]) {
       loki: { type: 'string' },
       query: { type: 'string' },
       'loki-org-id': { type: 'string' },
+      'page-size': { type: 'string' },
       from: { type: 'string' },
       to: { type: 'string' },
       grace: { type: 'string' },

@@ -68,6 +68,7 @@ export async function reconcile(
           fromMs: fromMs ?? 0,
           toMs,
           orgId: source.orgId,
+          pageSize: source.pageSize,
           ...(onProgress ? { onProgress } : {}),
         });
   const rebuild = new TrailRebuild();

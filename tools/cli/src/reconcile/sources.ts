@@ -136,7 +136,8 @@ export async function* readLoki(options: LokiOptions): AsyncIterable<SourceEntry
           const meta = categories ? { ...categories.structuredMetadata, ...categories.parsed } : undefined;
           entries.push({
             ts: BigInt(ts),
-            key: `${ts}\u0000${labels}\u0000${line}`,
+            // Structured metadata is part of an entry's identity: OTLP records often share a message.
+            key: `${ts}\u0000${labels}\u0000${line}\u0000${meta ? JSON.stringify(meta) : ''}`,
             stream,
             line,
             ...(meta ? { meta } : {}),
