@@ -120,7 +120,7 @@ async function startService(
  * Starts, on loopback only: the fake OpenAI upstream, two ai-proxy replicas, the gateway (in front
  * of the first replica), two alerting replicas when services/alerting is built (watching the
  * gateway and the SECOND ai-proxy replica, which the suite stops to fire ServiceDown), a Redis
- * exporter on the suite's Redis, a Slack webhook receiver behind a real Alertmanager (config
+ * exporter on the suite's Redis, a node exporter, a Slack webhook receiver behind a real Alertmanager (config
  * rendered by infra/alertmanager/render-config.sh) and a real Prometheus running the config derived
  * from infra/prometheus/prometheus.yml. Services use Redis with a key prefix of their own.
  */
@@ -129,6 +129,7 @@ export async function startStack(): Promise<Stack> {
     ['prometheus', 'prometheus'],
     ['prometheus-alertmanager', 'prometheus-alertmanager'],
     ['prometheus-redis-exporter', 'prometheus-redis-exporter'],
+    ['prometheus-node-exporter', 'prometheus-node-exporter'],
   ] as const) {
     requireBinary(command, pkg);
   }
@@ -200,6 +201,16 @@ export async function startStack(): Promise<Stack> {
     );
     started.push(exporter);
     const redisExporter = `http://127.0.0.1:${exporterPort}/metrics`;
+    // The host's disk and network I/O, as compose's node-exporter reports them (job node).
+    const nodeExporterPort = await freePort();
+    const nodeExporterProcess = startProcess(
+      'node-exporter',
+      'prometheus-node-exporter',
+      [`--web.listen-address=127.0.0.1:${nodeExporterPort}`, '--log.level=warn'],
+      {},
+    );
+    started.push(nodeExporterProcess);
+    const nodeExporter = `http://127.0.0.1:${nodeExporterPort}/metrics`;
 
     const alertmanagerPort = await freePort();
     const alertmanagerConfig = join(dir, 'alertmanager.yml');
@@ -236,6 +247,7 @@ export async function startStack(): Promise<Stack> {
       'flashcase-ai-proxy': aiProxies.map((instance) => instance.metrics),
       'flashcase-alerting': alerting.map((instance) => instance.metrics),
       redis: [redisExporter],
+      node: [nodeExporter],
       alertmanager: [`${alertmanager}/metrics`],
       prometheus: [`http://127.0.0.1:${prometheusPort}/metrics`],
     };
@@ -267,6 +279,7 @@ export async function startStack(): Promise<Stack> {
     const prometheus = `http://127.0.0.1:${prometheusPort}`;
     await Promise.all([
       waitForHttp(exporter, redisExporter),
+      waitForHttp(nodeExporterProcess, nodeExporter),
       waitForHttp(alertmanagerProcess, `${alertmanager}/-/ready`),
       waitForHttp(prometheusProcess, `${prometheus}/-/ready`),
     ]);
