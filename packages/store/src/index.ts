@@ -36,19 +36,6 @@ export { StoreUnavailableError } from './errors';
  * else Redis behind `ResilientStore`; `state()` is what `/api/v1/health` reports as `database`.
  */
 export { type OpenStoreOptions, openStore, type StoreConnection, type StoreHandle } from './open';
-export { EmbeddedSpendStore } from './spend/embedded-spend';
-export { FailoverSpendStore } from './spend/failover-spend';
-export { RedisSpendStore } from './spend/redis-spend';
-export type {
-  BudgetOverride,
-  BudgetState,
-  BudgetUsage,
-  OverridePeriod,
-  SpendBudget,
-  SpendDecision,
-  SpendHold,
-  SpendStore,
-} from './spend/types';
 export type { RedisClientOptions } from './redis/client';
 /**
  * A fail-fast ioredis client (no offline queue, command timeout, one retry, background
@@ -82,6 +69,19 @@ export type {
  * fail-closed, buffered counter increments replayed exactly once, reads refused while degraded.
  */
 export { ResilientStore } from './resilient/resilient-store';
+export { EmbeddedSpendStore } from './spend/embedded-spend';
+export { FailoverSpendStore } from './spend/failover-spend';
+export { RedisSpendStore } from './spend/redis-spend';
+export type {
+  BudgetOverride,
+  BudgetState,
+  BudgetUsage,
+  OverridePeriod,
+  SpendBudget,
+  SpendDecision,
+  SpendHold,
+  SpendStore,
+} from './spend/types';
 /**
  * Latency bucket upper bounds (s) for `RequestStatsDelta.latencyBuckets`, last one +Inf;
  * `latencyBucketIndex(seconds)` picks the bucket; `quantileFromBuckets(counts, q)` interpolates like
