@@ -12,6 +12,7 @@ const ERROR_CODES = new Set([
   'invalid_request',
   'payload_too_large',
   'rate_limited',
+  'budget_exceeded',
   'ai_not_configured',
   'upstream_error',
   'upstream_timeout',

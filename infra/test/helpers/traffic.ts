@@ -24,7 +24,8 @@ const chat = { messages: [{ role: 'user', content: 'What does ATP stand for?' }]
 /**
  * One wave of the suite's traffic through the gateway, the way users make it: successful chat,
  * streamed chat, rewrite and autocomplete calls from several users, a user who runs into the AI
- * limit (429 `ai_per_minute` at ai-proxy), one who runs into the general limit (429
+ * limit (429 `ai_per_minute` at ai-proxy), one over the daily spend budget an admin set for them
+ * (429 `budget_exceeded`), one who runs into the general limit (429
  * `general_per_minute` at the gateway), an unknown route (404), an admin's usage call, upstream
  * failures (the fake LLM answering 500 then 429: 502 `upstream_error`, 503 `upstream_rate_limited`),
  * and an answer whose usage does not add up (counted as far as known, priced from the table and
@@ -57,6 +58,10 @@ export async function driveWave(stack: Stack, wave: number): Promise<number[]> {
   for (let i = 0; i < GENERAL_PER_MINUTE - 2; i += 1) {
     record(await call(stack, 'GET', '/api/v1/ai/usage/me', 'busy'));
   }
+  // A user whose own daily spend budget an admin set below any call's worst case: 429 budget_exceeded.
+  const spender = `spender-w${wave}`;
+  record(await call(stack, 'PUT', `/api/v1/ai/budgets/users/${spender}`, 'admin-budgets', { daily_usd: 0.0000001 }));
+  record(await call(stack, 'POST', '/api/v1/ai/chat', spender, chat));
   record(await call(stack, 'GET', '/api/v1/no-such-route', `reader-1-w${wave}`));
   record(await call(stack, 'GET', '/api/v1/ai/usage', 'admin-ops'));
   record(await call(stack, 'GET', '/api/v1/alerts', 'admin-ops'));

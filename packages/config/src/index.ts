@@ -9,6 +9,7 @@ export { loadConfig } from './load';
 export { SERVICE_NODE_OPTIONS } from './node-options';
 export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
 export type {
+  BudgetJson,
   PricingCheckJson,
   PricingCheckWindowJson,
   RateLimitsJson,
@@ -16,5 +17,6 @@ export type {
   UsageJson,
   UsageSnapshotJson,
   UsageTimeseriesJson,
+  UserBudgetsJson,
   UserUsageJson,
 } from './wire';

@@ -58,6 +58,29 @@ export interface RateLimitsJson {
   general_per_hour: number;
 }
 
+/** One spend budget now: its limit, what is spent and held in the current period, when it resets. */
+export interface BudgetJson {
+  budget: 'user_daily_usd' | 'user_monthly_usd' | 'monthly_usd';
+  /** null: no limit applies (the period's spend is still shown). */
+  limit_usd: number | null;
+  /** `user`: an admin's override for this user; `default`: the deployment's setting. */
+  source: 'default' | 'user';
+  spent_usd: number;
+  /** The worst cases of calls under way. */
+  held_usd: number;
+  remaining_usd: number | null;
+  /** The next local midnight (ISO 8601) in `BUDGET_TIMEZONE`. */
+  resets_at: string;
+}
+
+/** `GET/PUT/DELETE /api/v1/ai/budgets/users/:id` (admin): a user's own limits (null = the default). */
+export interface UserBudgetsJson {
+  user_id: string;
+  daily_usd: number | null;
+  monthly_usd: number | null;
+  budgets: BudgetJson[];
+}
+
 /** `GET /api/v1/ai/usage` (admin): cluster-wide usage, the alert threshold and the cost controls. */
 export interface UsageJson extends UsageSnapshotJson {
   alert_threshold: number;
@@ -69,12 +92,16 @@ export interface UsageJson extends UsageSnapshotJson {
   };
   rate_limits: RateLimitsJson;
   pricing_check: PricingCheckJson;
+  /** The deployment's monthly spend budget. */
+  budgets: BudgetJson[];
 }
 
 /** `GET /api/v1/ai/usage/me`: the caller's own usage. */
 export interface UserUsageJson extends UsageSnapshotJson {
   user_id: string;
   rate_limits: RateLimitsJson;
+  /** The caller's daily and monthly spend budgets. */
+  budgets: BudgetJson[];
 }
 
 /** `GET /api/v1/ai/usage/timeseries?window=1h&step=60` (admin). */

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Config, ConfigError, loadConfig, type ServiceName } from '@flashcase/config';
-import type { CountersStore } from '@flashcase/store';
+import type { CountersStore, SpendStore } from '@flashcase/store';
 import {
   createInstruments,
   getLogger,
@@ -51,7 +51,7 @@ export interface ServiceContext {
    * The counters store from REDIS_URL / REDIS_CLUSTER_NODES, or the embedded one; opened once, and
    * resolved when its first connection is up (or after 2 s, degraded, when Redis is down).
    */
-  openStore(): Promise<{ store: CountersStore; state: () => StoreState }>;
+  openStore(): Promise<{ store: CountersStore; spend: SpendStore; state: () => StoreState }>;
   /** Listens on HOST:PORT; SIGTERM/SIGINT then drain it (in-flight streams included) and stop. */
   listen(server: Server): Promise<AddressInfo>;
   /** Work to do on shutdown after the listener drained (close pools, flush buffers), in order. */
@@ -96,7 +96,7 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
   const log = getLogger(service);
   const instruments = createInstruments();
   const shutdownTasks: Array<() => Promise<void> | void> = [];
-  let opened: Promise<{ store: CountersStore; state: () => StoreState }> | undefined;
+  let opened: Promise<{ store: CountersStore; spend: SpendStore; state: () => StoreState }> | undefined;
 
   const context: ServiceContext = {
     config,

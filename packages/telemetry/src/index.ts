@@ -20,6 +20,7 @@ export {
   type Identity,
   type InternalAuthOptions,
   internalAuth,
+  isUserId,
   type Role,
   requireUser,
 } from './http/identity';

@@ -1,5 +1,5 @@
 import type { Config } from '@flashcase/config';
-import type { CountersStore } from '@flashcase/store';
+import type { CountersStore, SpendStore } from '@flashcase/store';
 import {
   AILogger,
   createServiceApp,
@@ -12,10 +12,12 @@ import {
   type StoreState,
 } from '@flashcase/telemetry';
 import express, { type Express } from 'express';
+import { SpendBudgets } from './budgets/spend-budgets';
 import { AiCalls } from './calls/ai-calls';
 import { AiLimits } from './limits/ai-limits';
 import { genAiProviderName, type Provider } from './providers/types';
 import { aiRoutes } from './routes/ai';
+import { budgetsRoutes } from './routes/budgets';
 import { modelsRoutes } from './routes/models';
 import { usageRoutes } from './routes/usage';
 import { UsageAccounting } from './usage/accounting';
@@ -24,6 +26,10 @@ import type { PricingTable } from './usage/pricing';
 export interface AppDeps {
   config: Config;
   store: CountersStore;
+  /** The spend budgets (same store, same failure mode). */
+  spend: SpendStore;
+  /** The clock of the calendar budgets (tests move it); default Date.now. */
+  now?: () => number;
   /** What `/api/v1/health` reports as `database`. */
   storeState: () => StoreState;
   provider: Provider;
@@ -44,11 +50,25 @@ export function createApp(deps: AppDeps): Express {
     trackingEnabled: config.tokens.trackingEnabled,
     providerName: genAiProviderName(provider),
   });
-  const limits = new AiLimits(store, instruments, {
-    perMinute: config.rateLimits.aiPerMinute,
-    perHour: config.rateLimits.aiPerHour,
-    tokenBudgetPerHour: config.ai.tokenBudgetPerUserPerHour,
+  const budgets = new SpendBudgets(deps.spend, instruments, {
+    userDailyTicks: config.budgets.userDailyTicks,
+    userMonthlyTicks: config.budgets.userMonthlyTicks,
+    monthlyTicks: config.budgets.monthlyTicks,
+    timeZone: config.budgets.timeZone,
+    // a hold outlives any call the upstream can still answer: stalls end at the upstream timeout
+    holdMs: config.ai.upstreamTimeoutMs + 30_000,
+    ...(deps.now ? { now: deps.now } : {}),
   });
+  const limits = new AiLimits(
+    store,
+    instruments,
+    {
+      perMinute: config.rateLimits.aiPerMinute,
+      perHour: config.rateLimits.aiPerHour,
+      tokenBudgetPerHour: config.ai.tokenBudgetPerUserPerHour,
+    },
+    budgets,
+  );
   const calls = new AiCalls({
     provider,
     limits,
@@ -93,9 +113,11 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(modelsRoutes({ models: Object.keys(pricing), created: Math.floor(Date.now() / 1000) }));
+  app.use(budgetsRoutes({ budgets }));
   app.use(
     usageRoutes({
       store,
+      budgets,
       alertThreshold: config.tokens.alertThreshold,
       model: config.ai.model,
       defaultTemperature: config.ai.defaultTemperature,

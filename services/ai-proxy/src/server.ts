@@ -32,7 +32,7 @@ export async function run({
   telemetry,
 }: ServiceContext): Promise<void> {
   const pricing = loadPricing(config.ai.pricingFile);
-  const { store, state } = await openStore();
+  const { store, spend, state } = await openStore();
 
   let lastHourTokens: number | undefined;
   const refresh = async () => {
@@ -51,7 +51,9 @@ export async function run({
   // The tokenizer (o200k ranks, about 70 MB resident) is only needed for budget reservations, the
   // simulator's prompt counts and streams cut short: load it now when every call needs it (a token
   // budget, the simulator); otherwise the first estimate loads it (about 0.25 s, once).
-  if (config.ai.tokenBudgetPerUserPerHour > 0 || provider.name === 'simulated') warmTokenizer();
+  const budgets = config.budgets;
+  const spendBudgets = budgets.userDailyTicks > 0 || budgets.userMonthlyTicks > 0 || budgets.monthlyTicks > 0;
+  if (config.ai.tokenBudgetPerUserPerHour > 0 || spendBudgets || provider.name === 'simulated') warmTokenizer();
   // Counts the in-flight calls of replicas that died (Redis only: the embedded store dies with us).
   const sweeper =
     store.kind === 'redis' && config.tokens.trackingEnabled
@@ -70,7 +72,7 @@ export async function run({
     await provider.close();
   });
 
-  const app = createApp({ config, store, storeState: state, provider, pricing, instruments });
+  const app = createApp({ config, store, spend, storeState: state, provider, pricing, instruments });
   const address = await listen(createServer(app));
   await telemetry.ready;
   log.info(`ai-proxy listening on http://${config.host}:${address.port}`, {

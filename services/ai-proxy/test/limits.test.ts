@@ -66,8 +66,8 @@ describe('per-user hourly token budget', () => {
     const refused = answers.filter((r) => r.status === 429);
     expect(ok.length).toBeGreaterThan(0);
     expect(refused.length).toBeGreaterThan(0);
-    const refusal = (await refused[0]?.json()) as { error: { limit: string } };
-    expect(refusal.error.limit).toBe('token_budget_per_hour');
+    const refusal = (await refused[0]?.json()) as { error: Record<string, unknown> };
+    expect(refusal.error).toMatchObject({ code: 'budget_exceeded', budget: 'user_hourly_tokens', limit_tokens: 1000 });
     let used = 0;
     for (const res of ok) used += ((await res.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
     expect(used).toBeLessThanOrEqual(1000);

@@ -66,7 +66,7 @@ describe('three ai-proxy replicas on one Redis', () => {
         tokens += ((await r.json()) as { usage: { total_tokens: number } }).usage.total_tokens;
       } else {
         expect(r.status).toBe(429);
-        expect(((await r.json()) as { error: { limit: string } }).error.limit).toBe('token_budget_per_hour');
+        expect(((await r.json()) as { error: { budget: string } }).error.budget).toBe('user_hourly_tokens');
       }
     }
     expect(admitted).toBeGreaterThanOrEqual(1);

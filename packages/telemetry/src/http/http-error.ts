@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'invalid_request'
   | 'payload_too_large'
   | 'rate_limited'
+  | 'budget_exceeded'
   | 'ai_not_configured'
   | 'upstream_error'
   | 'upstream_timeout'

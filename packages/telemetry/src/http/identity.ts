@@ -27,6 +27,11 @@ export const IDENTITY_HEADERS = {
 
 const SANE_USER_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
 
+/** Whether `id` is a user id the identity headers accept (1-128 of `A-Z a-z 0-9 . _ : @ | -`). */
+export function isUserId(id: string): boolean {
+  return SANE_USER_ID.test(id);
+}
+
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);

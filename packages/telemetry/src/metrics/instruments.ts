@@ -54,6 +54,8 @@ export interface Instruments {
   /** `flashcase.ai.calls.recovered`: in-flight calls of a dead replica counted by this one, by model. */
   aiCallsRecovered: Counter;
   rateLimitRejections: Counter;
+  /** `flashcase.budget.rejections{budget}`: calls a spend or token budget refused. */
+  budgetRejections: Counter;
   alertNotifications: Counter;
   aiTokensLastHour: ObservableGauge;
   storeDegraded: ObservableGauge;
@@ -170,6 +172,11 @@ export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): 
     }),
     rateLimitRejections: meter.createCounter('flashcase.ratelimit.rejections', {
       description: 'Requests refused by a rate limit or token budget, by limit',
+      unit: '{request}',
+      valueType: ValueType.INT,
+    }),
+    budgetRejections: meter.createCounter('flashcase.budget.rejections', {
+      description: 'AI calls refused by a spend or token budget, by budget',
       unit: '{request}',
       valueType: ValueType.INT,
     }),

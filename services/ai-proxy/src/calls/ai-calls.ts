@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { InflightCall } from '@flashcase/store';
 import { HttpError, type Instruments } from '@flashcase/telemetry';
 import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { AiLimits } from '../limits/ai-limits';
+import type { AiLimits, WorstCase } from '../limits/ai-limits';
 import { plainUsage, type TokenUsage, type UpstreamRequest } from '../operations/types';
 import {
   type CompletionResult,
@@ -191,13 +191,26 @@ export class AiCalls {
     };
   }
 
+  /**
+   * What the budgets reserve: the prompt estimate (the tokenizer's, once) plus `max_tokens` for
+   * every choice, and that at the table's price (long-context rates when the prompt is long).
+   */
+  private worstCase(req: UpstreamRequest): WorstCase {
+    let prompt: number | undefined;
+    const promptTokens = () => {
+      prompt ??= estimatePromptTokens(req);
+      return prompt;
+    };
+    const completion = req.maxTokens * req.choices;
+    return {
+      tokens: () => promptTokens() + completion,
+      ticks: () => this.deps.accounting.price(req.model, plainUsage(promptTokens(), completion)) ?? 0,
+    };
+  }
+
   async complete(userId: string, req: UpstreamRequest, signal: AbortSignal): Promise<CallResult> {
     const call = this.inflight(userId, req);
-    const admission = await this.deps.limits.admit(
-      userId,
-      call,
-      () => estimatePromptTokens(req) + req.maxTokens * req.choices,
-    );
+    const admission = await this.deps.limits.admit(userId, call, this.worstCase(req));
     const span = this.startSpan(req, userId);
     const started = performance.now();
     try {
@@ -217,7 +230,7 @@ export class AiCalls {
         durationS: (performance.now() - started) / 1000,
         callId: call?.callId,
       });
-      await admission.settle(usage.promptTokens + usage.completionTokens);
+      await admission.settle(usage.promptTokens + usage.completionTokens, cost.ticks);
       this.endSpan(span, {
         usage,
         estimated,
@@ -245,7 +258,7 @@ export class AiCalls {
         errorType: errorType(upstream),
         callId: call?.callId,
       });
-      await admission.settle(0);
+      await admission.settle(0, cost.ticks);
       this.endSpan(span, { usage: none, estimated: false, model: req.model, cost, err: upstream });
       throw httpError;
     }
@@ -253,11 +266,7 @@ export class AiCalls {
 
   async stream(userId: string, req: UpstreamRequest, signal: AbortSignal, sink: StreamSink): Promise<StreamSummary> {
     const call = this.inflight(userId, req);
-    const admission = await this.deps.limits.admit(
-      userId,
-      call,
-      () => estimatePromptTokens(req) + req.maxTokens * req.choices,
-    );
+    const admission = await this.deps.limits.admit(userId, call, this.worstCase(req));
     const span = this.startSpan(req, userId);
     const started = performance.now();
     let text = '';
@@ -313,7 +322,7 @@ export class AiCalls {
       errorType: failure ? errorType(failure) : undefined,
       callId: call?.callId,
     });
-    await admission.settle(counted.promptTokens + counted.completionTokens);
+    await admission.settle(counted.promptTokens + counted.completionTokens, cost.ticks);
     const finishes = Array.from(finishReasons, (reason) => reason ?? 'stop');
     this.endSpan(span, { usage: counted, estimated, model, cost, finishReasons: finishes, responseId, err: failure });
     if (httpError && !begun) throw httpError;

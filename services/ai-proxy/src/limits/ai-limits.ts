@@ -8,6 +8,7 @@ import {
 } from '@flashcase/store';
 import { currentRequestId, HttpError, type Instruments } from '@flashcase/telemetry';
 import { trace } from '@opentelemetry/api';
+import type { SpendAdmission, SpendBudgets } from '../budgets/spend-budgets';
 
 export interface AiLimitsOptions {
   perMinute: number;
@@ -19,8 +20,14 @@ export interface AiLimitsOptions {
 export interface Admission {
   /** For the `RateLimit-*` headers of the answer. */
   headers: Record<string, string>;
-  /** Settles the budget reservation to the real usage (no-op when budgets are off). */
-  settle(tokens: number): Promise<void>;
+  /** Settles the token and spend budgets' reservations to the real usage and cost (no-op when off). */
+  settle(tokens: number, costTicks: number): Promise<void>;
+}
+
+/** What a call may use at worst: its prompt estimate plus `max_tokens` per choice, and that priced. */
+export interface WorstCase {
+  tokens(): number;
+  ticks(): number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -43,6 +50,20 @@ export function rateLimited(limit: string, retryAfterMs: number, headers: Record
   });
 }
 
+/** The token budget's 429 (`budget_exceeded`, budget `user_hourly_tokens`). */
+function tokenBudgetExceeded(
+  limitTokens: number,
+  retryAfterMs: number,
+  message: string,
+  headers: Record<string, string>,
+) {
+  const retryAfterS = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new HttpError(429, 'budget_exceeded', message, {
+    headers: { ...headers, 'Retry-After': String(retryAfterS) },
+    details: { budget: 'user_hourly_tokens', limit_tokens: limitTokens, retry_after_s: retryAfterS },
+  });
+}
+
 function storeDown(err: unknown): HttpError {
   return new HttpError(503, 'store_unavailable', 'AI calls are refused while the counters store is unreachable', {
     cause: err,
@@ -62,6 +83,7 @@ export class AiLimits {
     private readonly store: CountersStore,
     private readonly instruments: Instruments,
     private readonly options: AiLimitsOptions,
+    private readonly spend?: SpendBudgets,
   ) {
     this.windows = [
       { name: 'ai_per_minute', limit: options.perMinute, windowMs: 60_000 },
@@ -76,7 +98,7 @@ export class AiLimits {
    * token budget refuses. The record keeps the request and trace ids, for the usage record a
    * surviving replica writes if this one dies.
    */
-  async admit(userId: string, inflight: InflightCall | undefined, reserveTokens: () => number): Promise<Admission> {
+  async admit(userId: string, inflight: InflightCall | undefined, worst: WorstCase): Promise<Admission> {
     const call = inflight && withRequest(inflight);
     let headers: Record<string, string> = {};
     let begun = false;
@@ -92,22 +114,34 @@ export class AiLimits {
         begun = call !== undefined;
       }
       const budget = this.options.tokenBudgetPerHour;
-      if (budget <= 0) return { headers, settle: async () => {} };
-      const tokens = reserveTokens();
-      const reservationId = randomUUID();
-      const decision = await this.store.reserveBudget(`budget:${userId}`, reservationId, tokens, budget, HOUR_MS);
-      if (!decision.allowed) {
-        this.instruments.rateLimitRejections.add(1, { limit: 'token_budget_per_hour' });
-        const message =
-          tokens > budget
-            ? `This request may use up to ${tokens} tokens, more than the hourly token budget of ${budget}`
-            : `Hourly token budget exceeded (${decision.used} of ${budget} tokens used or reserved)`;
-        throw rateLimited('token_budget_per_hour', decision.retryAfterMs, headers, message);
+      let settleTokens: (used: number) => Promise<void> = async () => {};
+      if (budget > 0) {
+        const tokens = worst.tokens();
+        const reservationId = randomUUID();
+        const decision = await this.store.reserveBudget(`budget:${userId}`, reservationId, tokens, budget, HOUR_MS);
+        if (!decision.allowed) {
+          this.instruments.budgetRejections.add(1, { budget: 'user_hourly_tokens' });
+          const message =
+            tokens > budget
+              ? `This request may use up to ${tokens} tokens, more than the hourly token budget of ${budget}`
+              : `Hourly token budget exceeded (${decision.used} of ${budget} tokens used or reserved)`;
+          throw tokenBudgetExceeded(budget, decision.retryAfterMs, message, headers);
+        }
+        settleTokens = (used) =>
+          this.store.settleBudget(`budget:${userId}`, reservationId, used, HOUR_MS).catch(() => {});
       }
+      let spend: SpendAdmission | undefined;
+      try {
+        spend = await this.spend?.admit(userId, worst.ticks);
+      } catch (err) {
+        await settleTokens(0);
+        throw err;
+      }
+      if (budget <= 0 && spend === undefined) return { headers, settle: async () => {} };
       return {
         headers,
-        settle: async (used: number) => {
-          await this.store.settleBudget(`budget:${userId}`, reservationId, used, HOUR_MS).catch(() => {});
+        settle: async (used: number, costTicks: number) => {
+          await Promise.all([settleTokens(used), spend?.settle(costTicks)]);
         },
       };
     } catch (err) {

@@ -11,10 +11,12 @@ import type {
 import type { CountersStore, PricingCheck, UsageCounters, UsageSnapshot } from '@flashcase/store';
 import { HttpError, requireUser } from '@flashcase/telemetry';
 import { type Request, type Response, Router } from 'express';
+import type { SpendBudgets } from '../budgets/spend-budgets';
 import { ticksToUsd } from '../usage/pricing';
 
 export interface UsageRoutesDeps {
   store: CountersStore;
+  budgets: SpendBudgets;
   alertThreshold: number;
   model: string;
   defaultTemperature: number;
@@ -116,7 +118,7 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
   };
 
   router.get('/api/v1/ai/usage', requireUser({ admin: true }), async (_req: Request, res: Response) => {
-    const snapshot = await store.usage();
+    const [snapshot, budgets] = await Promise.all([store.usage(), deps.budgets.status(undefined)]);
     const body = snapshotJson(snapshot);
     const answer: UsageJson = {
       usage: body.usage,
@@ -135,14 +137,15 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
       by_model: body.by_model,
       projection: body.projection,
       since: body.since,
+      budgets,
     };
     res.json(answer);
   });
 
   router.get('/api/v1/ai/usage/me', requireUser(), async (req: Request, res: Response) => {
     const userId = req.user?.id ?? '';
-    const snapshot = await store.userUsage(userId);
-    const answer: UserUsageJson = { user_id: userId, ...snapshotJson(snapshot), rate_limits: rateLimits };
+    const [snapshot, budgets] = await Promise.all([store.userUsage(userId), deps.budgets.status(userId)]);
+    const answer: UserUsageJson = { user_id: userId, ...snapshotJson(snapshot), rate_limits: rateLimits, budgets };
     res.json(answer);
   });
 

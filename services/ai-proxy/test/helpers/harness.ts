@@ -2,7 +2,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, loadConfig } from '@flashcase/config';
 import { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from '@flashcase/fake-openai';
-import { type CountersStore, EmbeddedStore, RedisStore } from '@flashcase/store';
+import {
+  type CountersStore,
+  EmbeddedSpendStore,
+  EmbeddedStore,
+  RedisSpendStore,
+  RedisStore,
+  type SpendStore,
+} from '@flashcase/store';
 import { createInstruments, setupLogging } from '@flashcase/telemetry';
 import { LineCapture, testMeters } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
@@ -35,6 +42,8 @@ export interface HarnessOptions {
   wrapStore?: (store: CountersStore) => CountersStore;
   /** Options of the fake upstream (its usage dialect, say); the API key is the harness's. */
   fake?: Omit<FakeOpenAIOptions, 'apiKey'>;
+  /** The calendar budgets' clock (default Date.now). */
+  now?: () => number;
 }
 
 /** ai-proxy's real app on a loopback port, with a real store and the fake OpenAI upstream. */
@@ -43,6 +52,7 @@ export async function startHarness({
   env = {},
   wrapStore = (store) => store,
   fake: fakeOptions = {},
+  now,
 }: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeOpenAI({ ...fakeOptions, apiKey: API_KEY });
   const config = loadConfig('ai-proxy', {
@@ -57,11 +67,14 @@ export async function startHarness({
   const prefix = `flashcase-test:ai-proxy:${process.pid}:${Math.random().toString(36).slice(2)}:`;
   let redis: Redis | undefined;
   let store: CountersStore;
+  let spend: SpendStore;
   if (kind === 'redis') {
     redis = new Redis(REDIS_URL);
     store = new RedisStore(redis, { keyPrefix: prefix, closeClient: false });
+    spend = new RedisSpendStore(redis, prefix);
   } else {
     store = new EmbeddedStore();
+    spend = new EmbeddedSpendStore(now);
   }
   const meters = testMeters();
   const instruments = createInstruments(meters.meter);
@@ -73,6 +86,8 @@ export async function startHarness({
   const app = createApp({
     config,
     store: wrapStore(store),
+    spend,
+    ...(now ? { now } : {}),
     storeState: () => (kind === 'redis' ? 'connected' : 'embedded'),
     provider,
     pricing: loadPricing(config.ai.pricingFile),

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type { BudgetJson } from '@flashcase/config';
+import type { BudgetOverride, SpendBudget, SpendHold, SpendStore } from '@flashcase/store';
+import { HttpError, type Instruments } from '@flashcase/telemetry';
+import { ticksToUsd } from '../usage/pricing';
+import { periodsAt } from './periods';
+
+/** The contract's budget names (`budget` of a `budget_exceeded` answer). */
+export type SpendBudgetName = 'user_daily_usd' | 'user_monthly_usd' | 'monthly_usd';
+
+const DAY_MS = 86_400_000;
+/** How long a period's counters outlive it: last month's and yesterday's spend stay readable. */
+const DAILY_KEEP_MS = 40 * DAY_MS;
+const MONTHLY_KEEP_MS = 400 * DAY_MS;
+/** Replicas notice an override set through another replica within this long. */
+const OVERRIDES_RECHECK_MS = 5_000;
+
+export interface SpendBudgetsOptions {
+  userDailyTicks: number;
+  userMonthlyTicks: number;
+  monthlyTicks: number;
+  timeZone: string;
+  /** An unsettled hold (its replica died) counts as spent at its worst case after this long. */
+  holdMs: number;
+  now?: () => number;
+}
+
+export interface SpendAdmission {
+  /** Replaces the worst case held by the call's real cost. */
+  settle(realTicks: number): Promise<void>;
+}
+
+/** `{daily_usd, monthly_usd}` as the budgets API shows a user's own limits (null = the default). */
+export function overrideJson(override: BudgetOverride) {
+  return {
+    daily_usd: override.dailyTicks === undefined ? null : ticksToUsd(override.dailyTicks),
+    monthly_usd: override.monthlyTicks === undefined ? null : ticksToUsd(override.monthlyTicks),
+  };
+}
+
+function budgetExceeded(name: SpendBudgetName, limitTicks: number, retryAfterMs: number, single: boolean): HttpError {
+  const retryAfterS = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const limitUsd = ticksToUsd(limitTicks);
+  const message = single
+    ? `This request may cost more than the ${name} budget of $${limitUsd} on its own`
+    : `Spend budget ${name} of $${limitUsd} is used up until it resets`;
+  return new HttpError(429, 'budget_exceeded', message, {
+    headers: { 'Retry-After': String(retryAfterS) },
+    details: { budget: name, limit_usd: limitUsd, retry_after_s: retryAfterS },
+  });
+}
+
+/**
+ * The dollar budgets: each user's calendar day and month and the deployment's month, in
+ * `BUDGET_TIMEZONE`. A call holds its worst-case cost against all three in one atomic store step
+ * and settles to its real cost after; the period is part of every key, so budgets begin again at
+ * local midnight with nothing to reset. With no default budget set, calls skip the store step
+ * until an admin sets a user's own limit (noticed by every replica within 5 s).
+ */
+export class SpendBudgets {
+  private readonly now: () => number;
+  private readonly defaultsOn: boolean;
+  private overrides = false;
+  private overridesCheckedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly spend: SpendStore,
+    private readonly instruments: Instruments,
+    private readonly options: SpendBudgetsOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.defaultsOn = options.userDailyTicks > 0 || options.userMonthlyTicks > 0 || options.monthlyTicks > 0;
+  }
+
+  private budgets(userId: string, now: number): Array<SpendBudget & { name: SpendBudgetName; resetsAtMs: number }> {
+    const periods = periodsAt(now, this.options.timeZone);
+    const user = encodeURIComponent(userId);
+    return [
+      {
+        name: 'user_daily_usd',
+        key: `u:${user}:d:${periods.day}`,
+        limitTicks: this.options.userDailyTicks,
+        override: { userId, period: 'daily' },
+        expiresAtMs: periods.dayEndsMs + DAILY_KEEP_MS,
+        resetsAtMs: periods.dayEndsMs,
+      },
+      {
+        name: 'user_monthly_usd',
+        key: `u:${user}:m:${periods.month}`,
+        limitTicks: this.options.userMonthlyTicks,
+        override: { userId, period: 'monthly' },
+        expiresAtMs: periods.monthEndsMs + MONTHLY_KEEP_MS,
+        resetsAtMs: periods.monthEndsMs,
+      },
+      {
+        name: 'monthly_usd',
+        key: `all:m:${periods.month}`,
+        limitTicks: this.options.monthlyTicks,
+        expiresAtMs: periods.monthEndsMs + MONTHLY_KEEP_MS,
+        resetsAtMs: periods.monthEndsMs,
+      },
+    ];
+  }
+
+  /** Whether calls must go through the budgets: a default is set, or some user has an override. */
+  private async active(): Promise<boolean> {
+    if (this.defaultsOn) return true;
+    const now = this.now();
+    if (now - this.overridesCheckedAt >= OVERRIDES_RECHECK_MS) {
+      this.overridesCheckedAt = now;
+      this.overrides = await this.spend.hasOverrides().catch(() => this.overrides);
+    }
+    return this.overrides;
+  }
+
+  /**
+   * Holds the call's worst case, or throws the contract's 429 `budget_exceeded` (Retry-After: until
+   * the refusing budget resets). Undefined when no budget applies.
+   */
+  async admit(userId: string, worstTicks: () => number): Promise<SpendAdmission | undefined> {
+    if (!(await this.active())) return undefined;
+    const now = this.now();
+    const budgets = this.budgets(userId, now);
+    const hold: SpendHold = { id: randomUUID(), ticks: worstTicks(), holdMs: this.options.holdMs, budgets };
+    const decision = await this.spend.hold(hold);
+    if (!decision.allowed) {
+      const index = decision.refused ?? 0;
+      const budget = budgets[index] ?? budgets[0];
+      const limit = decision.budgets[index]?.limitTicks ?? 0;
+      if (!budget) throw new Error('no budget refused');
+      this.instruments.budgetRejections.add(1, { budget: budget.name });
+      throw budgetExceeded(budget.name, limit, budget.resetsAtMs - now, hold.ticks > limit);
+    }
+    return { settle: (realTicks) => this.spend.settle(hold, realTicks).catch(() => undefined) };
+  }
+
+  /**
+   * Budgets now: limit (override or default), spent, held, remaining, reset. A user's own two, or
+   * (no user) the deployment's monthly one.
+   */
+  async status(userId: string | undefined): Promise<BudgetJson[]> {
+    const budgets = this.budgets(userId ?? '', this.now()).filter((b) =>
+      userId === undefined ? b.name === 'monthly_usd' : b.name !== 'monthly_usd',
+    );
+    const [usage, override] = await Promise.all([
+      this.spend.usage(budgets.map((b) => b.key)),
+      userId === undefined ? ({} as BudgetOverride) : this.spend.override(userId),
+    ]);
+    return budgets.map((budget, i) => {
+      const own =
+        budget.name === 'user_daily_usd'
+          ? override.dailyTicks
+          : budget.name === 'user_monthly_usd'
+            ? override.monthlyTicks
+            : undefined;
+      const limit = own ?? budget.limitTicks;
+      const spent = usage[i]?.spentTicks ?? 0;
+      const held = usage[i]?.heldTicks ?? 0;
+      return {
+        budget: budget.name,
+        limit_usd: limit > 0 ? ticksToUsd(limit) : null,
+        source: own === undefined ? 'default' : 'user',
+        spent_usd: ticksToUsd(spent),
+        held_usd: ticksToUsd(held),
+        remaining_usd: limit > 0 ? ticksToUsd(Math.max(0, limit - spent - held)) : null,
+        resets_at: new Date(budget.resetsAtMs).toISOString(),
+      };
+    });
+  }
+
+  override(userId: string): Promise<BudgetOverride> {
+    return this.spend.override(userId);
+  }
+
+  async setOverride(userId: string, override: BudgetOverride): Promise<void> {
+    await this.spend.setOverride(userId, override);
+    // this replica applies it at once; the others within OVERRIDES_RECHECK_MS
+    if (override.dailyTicks !== undefined || override.monthlyTicks !== undefined) this.overrides = true;
+  }
+}
