@@ -10,6 +10,7 @@ export { SERVICE_NODE_OPTIONS } from './node-options';
 export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
 export type {
   BudgetJson,
+  PerActiveUserJson,
   PricingCheckJson,
   PricingCheckWindowJson,
   RateLimitsJson,

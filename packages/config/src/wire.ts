@@ -94,6 +94,22 @@ export interface UsageJson extends UsageSnapshotJson {
   pricing_check: PricingCheckJson;
   /** The deployment's monthly spend budget. */
   budgets: BudgetJson[];
+  /** This calendar month (`BUDGET_TIMEZONE`): active users and the cost per active user. */
+  per_active_user: PerActiveUserJson;
+}
+
+/** The seed's figure: cost per active user this month, and its projection to the month's end. */
+export interface PerActiveUserJson {
+  /** `yyyy-MM`. */
+  month: string;
+  /** Users with at least one AI call this month. */
+  active_users: number;
+  cost_usd: number;
+  /** null with no active user. */
+  cost_per_active_user_usd: number | null;
+  /** This month's cost so far, scaled to the whole month at the same rate. */
+  projected_month_cost_usd: number;
+  projected_cost_per_active_user_usd: number | null;
 }
 
 /** `GET /api/v1/ai/usage/me`: the caller's own usage. */

@@ -97,6 +97,8 @@ export type {
   BudgetDecision,
   CountersStore,
   InflightCall,
+  PeriodSummary,
+  PeriodUser,
   PricingCheck,
   RateLimitDecision,
   RecoveredCall,
@@ -106,6 +108,7 @@ export type {
   StoreKind,
   TimeseriesPoint,
   UsageCounters,
+  UsagePeriods,
   UsageRecord,
   UsageSnapshot,
   WindowLimit,
@@ -125,3 +128,5 @@ export {
   type LedgerCall,
   type UsageFields,
 } from './usage/ledger';
+/** Report period labels: RangeError unless `h<yyyy-MM-ddTHH>`, `d<yyyy-MM-dd>` or `m<yyyy-MM>`. */
+export { assertPeriod, assertPeriods } from './usage/periods';

@@ -63,6 +63,28 @@ export interface BilledCost {
  * Counts of one AI request, from upstream `usage` (or estimated). Money is in integer ticks
  * (1 USD = 1e10 ticks, xAI's billing unit, finer than a nano-dollar), so sums never drift.
  */
+/**
+ * The calendar periods a call counts in for the reports (`periodUsers`): labels the caller makes
+ * in its own time zone, `h<yyyy-MM-ddTHH>`, `d<yyyy-MM-dd>` and `m<yyyy-MM>` (see `periodLabels`).
+ */
+export interface UsagePeriods {
+  hour: string;
+  day: string;
+  month: string;
+}
+
+/** One user's usage in a period (`periodUsers`, `scanPeriodUsers`). */
+export interface PeriodUser {
+  userId: string;
+  counters: UsageCounters;
+}
+
+/** A period's totals and how many users were active in it. */
+export interface PeriodSummary {
+  counters: UsageCounters;
+  activeUsers: number;
+}
+
 export interface UsageRecord {
   userId: string;
   model: string;
@@ -89,6 +111,8 @@ export interface UsageRecord {
    * estimate to these figures instead of counting the call twice.
    */
   callId?: string | undefined;
+  /** The periods the call counts in for the reports; none = not in the reports. */
+  periods?: UsagePeriods | undefined;
 }
 
 /**
@@ -107,6 +131,8 @@ export interface InflightCall {
   requestId?: string | undefined;
   /** Its trace (32 hex digits), kept for the orphan's usage record. */
   traceId?: string | undefined;
+  /** The report periods an orphan's estimate counts in (those of its start). */
+  periods?: UsagePeriods | undefined;
 }
 
 /** An orphaned call a sweep counted: the call as begun, and when its estimate was counted. */
@@ -279,6 +305,24 @@ export interface CountersStore {
 
   /** Gateway request stats over the last `windowS` seconds, all replicas. */
   requestStats(windowS: number): Promise<RequestStats>;
+
+  /**
+   * The period's users ranked by cost or total tokens, highest first, at most `limit` (1..1000),
+   * each with its counters for the period (`period`: a `UsagePeriods` label).
+   */
+  periodUsers(period: string, sort: 'cost' | 'tokens', limit: number): Promise<PeriodUser[]>;
+
+  /**
+   * Every user of the period, a page at a time: start with cursor '0', go on while the returned
+   * cursor is not '0'. A page holds about `count` users, in no order.
+   */
+  scanPeriodUsers(period: string, cursor: string, count: number): Promise<{ cursor: string; users: PeriodUser[] }>;
+
+  /** One user's counters in the period (zeros when the user made no call). */
+  periodUser(period: string, userId: string): Promise<UsageCounters>;
+
+  /** The period's totals and active users. */
+  periodSummary(period: string): Promise<PeriodSummary>;
 
   /** Round-trip check; rejects when the store is unreachable. */
   ping(): Promise<void>;

@@ -12,6 +12,7 @@ import {
   type StoreState,
 } from '@flashcase/telemetry';
 import express, { type Express } from 'express';
+import { ReportPeriods } from './budgets/periods';
 import { SpendBudgets } from './budgets/spend-budgets';
 import { AiCalls } from './calls/ai-calls';
 import { AiLimits } from './limits/ai-limits';
@@ -19,6 +20,7 @@ import { genAiProviderName, type Provider } from './providers/types';
 import { aiRoutes } from './routes/ai';
 import { budgetsRoutes } from './routes/budgets';
 import { modelsRoutes } from './routes/models';
+import { reportsRoutes } from './routes/reports';
 import { usageRoutes } from './routes/usage';
 import { UsageAccounting } from './usage/accounting';
 import type { PricingTable } from './usage/pricing';
@@ -49,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
     pricing,
     trackingEnabled: config.tokens.trackingEnabled,
     providerName: genAiProviderName(provider),
+    periods: new ReportPeriods(config.budgets.timeZone, deps.now),
   });
   const budgets = new SpendBudgets(deps.spend, instruments, {
     userDailyTicks: config.budgets.userDailyTicks,
@@ -114,10 +117,13 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(modelsRoutes({ models: Object.keys(pricing), created: Math.floor(Date.now() / 1000) }));
   app.use(budgetsRoutes({ budgets }));
+  app.use(reportsRoutes({ store, budgets, timeZone: config.budgets.timeZone, ...(deps.now ? { now: deps.now } : {}) }));
   app.use(
     usageRoutes({
       store,
       budgets,
+      timeZone: config.budgets.timeZone,
+      ...(deps.now ? { now: deps.now } : {}),
       alertThreshold: config.tokens.alertThreshold,
       model: config.ai.model,
       defaultTemperature: config.ai.defaultTemperature,

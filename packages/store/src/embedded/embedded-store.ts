@@ -12,6 +12,8 @@ import type {
   BudgetDecision,
   CountersStore,
   InflightCall,
+  PeriodSummary,
+  PeriodUser,
   PricingCheck,
   RateLimitDecision,
   RecoveredCall,
@@ -25,6 +27,7 @@ import type {
   WindowLimit,
 } from '../types';
 import { addCounters, assertUsageRecord, countersOf, emptyCounters, emptyPricingCheck } from '../usage/counters';
+import { assertPeriod } from '../usage/periods';
 import { aggregateSteps, stepLayout } from '../usage/timeseries';
 
 /** Options of {@link EmbeddedStore}. */
@@ -130,6 +133,9 @@ function pruneBudget(log: BudgetLog, cutoff: number): void {
  * used and by an unref'd timer; cluster-wide minute buckets are kept 25 h, per-user minute buckets
  * 2 h. Per-user totals live as long as the process (as they do in Redis).
  */
+/** Report periods the embedded store keeps, by kind: two days of hours, 40 days, 13 months. */
+const PERIODS_KEPT = { h: 48, d: 40, m: 13 } as const;
+
 export class EmbeddedStore implements CountersStore {
   readonly kind = 'embedded' as const;
 
@@ -140,6 +146,8 @@ export class EmbeddedStore implements CountersStore {
   private readonly userTotals = new Map<string, UsageTotals>();
   private readonly minutes = new Map<number, UsageCounters>();
   private readonly userMinutes = new Map<string, Map<number, UsageCounters>>();
+  /** Report periods by label, oldest first (a Map keeps insertion order); see PERIODS_KEPT. */
+  private readonly periods = new Map<string, { totals: UsageCounters; users: Map<string, UsageCounters> }>();
   private readonly requestMinutes = new Map<number, RequestBucket>();
   private readonly pricingCheck = emptyPricingCheck();
   /** Pricing check per hour (start ms), kept as long as the cluster-wide minute buckets. */
@@ -340,7 +348,66 @@ export class EmbeddedStore implements CountersStore {
       pruneMinutes(buckets, now - USER_BUCKET_RETENTION_MS);
       addTo(buckets, minute, counters);
     }
+    if (record.periods) {
+      for (const label of [record.periods.hour, record.periods.day, record.periods.month]) {
+        const period = this.period(label);
+        addCounters(period.totals, counters);
+        addTo(period.users, record.userId, counters);
+      }
+    }
     this.pruneBucketsEveryMinute(now);
+  }
+
+  /** A report period, made when first counted in; the oldest of its kind beyond PERIODS_KEPT go. */
+  private period(label: string) {
+    let period = this.periods.get(label);
+    if (!period) {
+      period = { totals: emptyCounters(), users: new Map() };
+      this.periods.set(label, period);
+      const kind = label[0] as keyof typeof PERIODS_KEPT;
+      const same = [...this.periods.keys()].filter((key) => key[0] === kind);
+      for (const old of same.slice(0, Math.max(0, same.length - PERIODS_KEPT[kind]))) this.periods.delete(old);
+    }
+    return period;
+  }
+
+  async periodUsers(period: string, sort: 'cost' | 'tokens', limit: number): Promise<PeriodUser[]> {
+    assertPeriod(period);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new RangeError(`limit must be 1..1000, got ${limit}`);
+    const users = [...(this.periods.get(period)?.users ?? new Map<string, UsageCounters>())].map(
+      ([userId, counters]) => ({ userId, counters: { ...counters } }),
+    );
+    const key = sort === 'cost' ? 'costTicks' : 'totalTokens';
+    return users.sort((a, b) => b.counters[key] - a.counters[key]).slice(0, limit);
+  }
+
+  async scanPeriodUsers(
+    period: string,
+    cursor: string,
+    count: number,
+  ): Promise<{ cursor: string; users: PeriodUser[] }> {
+    assertPeriod(period);
+    assertCount(count, 'count');
+    const all = [...(this.periods.get(period)?.users ?? new Map<string, UsageCounters>())];
+    const from = Number(cursor) || 0;
+    const page = all.slice(from, from + Math.max(1, count));
+    const next = from + page.length;
+    return {
+      cursor: next >= all.length ? '0' : String(next),
+      users: page.map(([userId, counters]) => ({ userId, counters: { ...counters } })),
+    };
+  }
+
+  async periodUser(period: string, userId: string): Promise<UsageCounters> {
+    assertPeriod(period);
+    return { ...(this.periods.get(period)?.users.get(userId) ?? emptyCounters()) };
+  }
+
+  async periodSummary(period: string): Promise<PeriodSummary> {
+    assertPeriod(period);
+    const found = this.periods.get(period);
+    return { counters: { ...(found?.totals ?? emptyCounters()) }, activeUsers: found?.users.size ?? 0 };
   }
 
   /** In-flight calls die with this process: nothing to note. */

@@ -56,6 +56,21 @@ export class KeySpace {
     return `${this.prefix}{usage}:h:`;
   }
 
+  /** One user's counters in a report period are `<this><period>:<userId>` (HASH, same fields). */
+  usagePeriodUserPrefix(): string {
+    return `${this.prefix}{usage}:pu:`;
+  }
+
+  /** A report period's totals are `<this><period>` (HASH, same fields). */
+  usagePeriodTotalsPrefix(): string {
+    return `${this.prefix}{usage}:pt:`;
+  }
+
+  /** A report period's users ranked are `<this><ct|tk>:<period>` (ZSET user -> cost ticks | tokens). */
+  usageRankPrefix(): string {
+    return `${this.prefix}{usage}:rk:`;
+  }
+
   /** HASH call id -> JSON of the call (its orphan estimate): one writer's calls under way. */
   inflight(writerId: string): string {
     return `${this.prefix}{usage}:inflight:${writerId}`;

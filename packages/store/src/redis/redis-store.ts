@@ -8,6 +8,8 @@ import type {
   BudgetDecision,
   CountersStore,
   InflightCall,
+  PeriodSummary,
+  PeriodUser,
   RateLimitDecision,
   RecoveredCall,
   RecoverOptions,
@@ -27,9 +29,10 @@ import {
   snapshotFromHash,
   USAGE_FIELDS,
 } from '../usage/counters';
+import { assertPeriod, assertPeriods } from '../usage/periods';
 import { aggregateSteps, lookbackMs, stepLayout } from '../usage/timeseries';
 import { DEFAULT_KEY_PREFIX, KeySpace } from './keys';
-import { defineScripts, type ScriptedClient, USAGE_ENTRY_ARGS } from './scripts';
+import { defineScripts, type ScriptedClient, USAGE_BATCH_ARGS, USAGE_ENTRY_ARGS } from './scripts';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -82,6 +85,7 @@ function assertInflightCall(call: InflightCall): void {
   assertCount(call.estimate.promptTokens, 'estimate.promptTokens');
   assertCount(call.estimate.completionTokens, 'estimate.completionTokens');
   assertCount(call.estimate.costTicks, 'estimate.costTicks');
+  if (call.periods !== undefined) assertPeriods(call.periods);
 }
 
 /** An in-flight call as the scripts keep it (the recovery script reads these names). */
@@ -95,11 +99,22 @@ function inflightJson(call: InflightCall): string {
     ct: call.estimate.costTicks,
     ...(call.requestId ? { q: call.requestId } : {}),
     ...(call.traceId ? { tr: call.traceId } : {}),
+    ...(call.periods ? { ph: call.periods.hour, pd: call.periods.day, pm: call.periods.month } : {}),
   });
 }
 
 /** Request stats hash fields: `n`, `s4`, `s5`, then `b0`.. per latency bucket. */
 const REQUEST_FIELDS = { requests: 'n', status4xx: 's4', status5xx: 's5', rateLimited: 's429' } as const;
+
+/** Users and their USAGE_FIELDS values, flat from `offset`, as the period scripts answer. */
+function periodUsersFrom(reply: readonly unknown[], offset: number): PeriodUser[] {
+  const width = USAGE_FIELDS.length + 1;
+  const users: PeriodUser[] = [];
+  for (let i = offset; i + width <= reply.length; i += width) {
+    users.push({ userId: String(reply[i]), counters: countersFromValues(reply.slice(i + 1, i + width)) });
+  }
+  return users;
+}
 
 function asArray(reply: unknown): unknown[] {
   if (!Array.isArray(reply)) throw new TypeError(`unexpected script reply: ${String(reply)}`);
@@ -287,6 +302,9 @@ export class RedisStore implements CountersStore {
       this.keys.usageHourPrefix(),
       this.keys.recoveredPrefix(),
       this.writerId,
+      this.keys.usagePeriodUserPrefix(),
+      this.keys.usagePeriodTotalsPrefix(),
+      this.keys.usageRankPrefix(),
     ];
     entries.forEach((entry, i) => {
       const seq = seqs?.[i] ?? 0;
@@ -310,6 +328,10 @@ export class RedisStore implements CountersStore {
           r.billed ? r.billed.billedTicks : '',
           r.billed ? r.billed.pricedTicks : '',
           '',
+          r.userId,
+          r.periods?.hour ?? '',
+          r.periods?.day ?? '',
+          r.periods?.month ?? '',
         );
         return;
       }
@@ -317,9 +339,14 @@ export class RedisStore implements CountersStore {
       keys.push(this.keys.usageTotals());
       const callId = entry.kind === 'begin' ? entry.call.callId : entry.callId;
       const json = entry.kind === 'begin' ? inflightJson(entry.call) : '';
-      args.push(entry.kind === 'begin' ? 'b' : 'x', 0, 0, 0, 0, 0, 0, '', '', '', '', seq, callId, '', '', json);
+      args.push(
+        entry.kind === 'begin' ? 'b' : 'x',
+        ...[0, 0, 0, 0, 0, 0, '', '', '', '', seq, callId, '', '', json, '', '', '', ''],
+      );
     });
-    if (args.length !== 7 + entries.length * USAGE_ENTRY_ARGS) throw new Error('usage batch layout mismatch');
+    if (args.length !== USAGE_BATCH_ARGS + entries.length * USAGE_ENTRY_ARGS) {
+      throw new Error('usage batch layout mismatch');
+    }
     return Number(await this.client.flashcaseUsageBatch(keys.length, ...keys, ...args));
   }
 
@@ -343,6 +370,9 @@ export class RedisStore implements CountersStore {
         this.keys.usageUserPrefix(),
         this.keys.usageUserMinuteBase(),
         TOMBSTONE_TTL_MS,
+        this.keys.usagePeriodUserPrefix(),
+        this.keys.usagePeriodTotalsPrefix(),
+        this.keys.usageRankPrefix(),
       ),
     );
     return reply.slice(1).map((json) => {
@@ -358,6 +388,9 @@ export class RedisStore implements CountersStore {
         w: string;
         q?: string;
         tr?: string;
+        ph?: string;
+        pd?: string;
+        pm?: string;
       };
       return {
         callId: call.id,
@@ -369,8 +402,54 @@ export class RedisStore implements CountersStore {
         writerId: call.w,
         ...(call.q ? { requestId: call.q } : {}),
         ...(call.tr ? { traceId: call.tr } : {}),
+        ...(call.ph && call.pd && call.pm ? { periods: { hour: call.ph, day: call.pd, month: call.pm } } : {}),
       };
     });
+  }
+
+  async periodUsers(period: string, sort: 'cost' | 'tokens', limit: number): Promise<PeriodUser[]> {
+    assertPeriod(period);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new RangeError(`limit must be 1..1000, got ${limit}`);
+    const rank = `${this.keys.usageRankPrefix()}${sort === 'cost' ? 'ct' : 'tk'}:${period}`;
+    const reply = asArray(
+      await this.client.flashcasePeriodTop(1, rank, `${this.keys.usagePeriodUserPrefix()}${period}:`, limit),
+    );
+    return periodUsersFrom(reply, 0);
+  }
+
+  async scanPeriodUsers(
+    period: string,
+    cursor: string,
+    count: number,
+  ): Promise<{ cursor: string; users: PeriodUser[] }> {
+    assertPeriod(period);
+    assertCount(count, 'count');
+    const reply = asArray(
+      await this.client.flashcasePeriodScan(
+        1,
+        `${this.keys.usageRankPrefix()}tk:${period}`,
+        `${this.keys.usagePeriodUserPrefix()}${period}:`,
+        cursor,
+        Math.max(1, count),
+      ),
+    );
+    return { cursor: String(reply[0]), users: periodUsersFrom(reply, 1) };
+  }
+
+  async periodUser(period: string, userId: string): Promise<UsageCounters> {
+    assertPeriod(period);
+    const values = await this.client.hmget(`${this.keys.usagePeriodUserPrefix()}${period}:${userId}`, ...USAGE_FIELDS);
+    return countersFromValues(values);
+  }
+
+  async periodSummary(period: string): Promise<PeriodSummary> {
+    assertPeriod(period);
+    const [values, activeUsers] = await Promise.all([
+      this.client.hmget(`${this.keys.usagePeriodTotalsPrefix()}${period}`, ...USAGE_FIELDS),
+      this.client.zcard(`${this.keys.usageRankPrefix()}tk:${period}`),
+    ]);
+    return { counters: countersFromValues(values), activeUsers };
   }
 
   async usage(): Promise<UsageSnapshot> {

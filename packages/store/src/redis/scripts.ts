@@ -144,7 +144,8 @@ return 1
 /**
  * Counting, shared by the usage and the recovery scripts. Expects `TOTALS` (totals hash), `GMIN`
  * (global minute bucket prefix), `HOUR` (hour bucket prefix), `RET` ({global, user} bucket
- * retention ms) as locals. `count` sums increments per key and field; `commit` writes them once
+ * retention ms), and `PU`, `PT`, `RK` (report period user, totals and ranking prefixes) as locals;
+ * `ranked` adds a call to its report periods. `count` sums increments per key and field; `commit` writes them once
  * each: a batch is the calls of one flush window, mostly of the same few users, models and
  * operations, and a HINCRBY per record and field was most of the server's work.
  *
@@ -202,29 +203,67 @@ local function count(userKey, userMinutePrefix, op, model, ts, d, billed)
     end
   end
 end
+local zsums, zorder = {}, {}
+local function zadd(key, member, n, keep)
+  if n == 0 and not keep then return end
+  local members = zsums[key]
+  if not members then
+    members = {}
+    zsums[key] = members
+    zorder[#zorder + 1] = key
+  end
+  members[member] = (members[member] or 0) + n
+end
+-- Report periods (labels h<hour>, d<day>, m<month>) are kept 2, 40 and 400 days after their last call.
+local PRET = {h = 172800000, d = 3456000000, m = 34560000000}
+local function ranked(user, labels, d)
+  for _, label in ipairs(labels) do
+    local ret = PRET[string.sub(label, 1, 1)]
+    if ret then
+      local key = PU .. label .. ':' .. user
+      bump(key, '', d)
+      expiry[key] = now + ret
+      bump(PT .. label, '', d)
+      expiry[PT .. label] = now + ret
+      zadd(RK .. 'ct:' .. label, user, d.ct, false)
+      -- every user with a call is a member of the tokens ranking (0 tokens too): the active users
+      zadd(RK .. 'tk:' .. label, user, d.p + d.c, d.r > 0)
+      expiry[RK .. 'ct:' .. label] = now + ret
+      expiry[RK .. 'tk:' .. label] = now + ret
+    end
+  end
+end
 local function commit()
   for _, key in ipairs(order) do
     for field, n in pairs(sums[key]) do
       if n ~= 0 then redis.call('HINCRBY', key, field, int(n)) end
     end
     if since[key] then redis.call('HSETNX', key, 'since', int(since[key])) end
-    if expiry[key] then redis.call('PEXPIREAT', key, int(expiry[key])) end
   end
+  for _, key in ipairs(zorder) do
+    for member, n in pairs(zsums[key]) do redis.call('ZINCRBY', key, int(n), member) end
+  end
+  for key, at in pairs(expiry) do redis.call('PEXPIREAT', key, int(at)) end
 end
 `;
 
 /** ARGV values per entry of USAGE_BATCH. */
-export const USAGE_ENTRY_ARGS = 16;
+export const USAGE_ENTRY_ARGS = 20;
+
+/** ARGV values of USAGE_BATCH before its entries. */
+export const USAGE_BATCH_ARGS = 10;
 
 /**
  * Applies a batch of usage entries (the records of a flush window, or a replay), atomically.
  * KEYS: 1 totals HASH, 2 writer STRING, 3 the writer's in-flight HASH, 4 replicas ZSET, then one
  * user HASH per entry.
  * ARGV: 1 global minute prefix, 2 global retention ms, 3 user retention ms, 4 writer key ttl ms,
- * 5 hour prefix, 6 recovered-call prefix, 7 writer id, then per entry (16 each): kind (`u` usage,
- * `b` begin, `x` cancel), prompt, completion, reasoning, cached prompt, cost ticks, error (0|1),
- * operation, model, event time ms ('' = now), user minute prefix, writer seq (0 = none), call id
- * ('' = none), billed ticks ('' = not billed), priced ticks, in-flight JSON (begin).
+ * 5 hour prefix, 6 recovered-call prefix, 7 writer id, 8 period user prefix, 9 period totals
+ * prefix, 10 ranking prefix, then per entry (20 each): kind (`u` usage, `b` begin, `x` cancel),
+ * prompt, completion, reasoning, cached prompt, cost ticks, error (0|1), operation, model, event
+ * time ms ('' = now), user minute prefix, writer seq (0 = none), call id ('' = none), billed ticks
+ * ('' = not billed), priced ticks, in-flight JSON (begin), user id, hour, day and month labels
+ * ('' = not in the reports).
  *
  * An entry whose writer seq is at or below the highest applied one is skipped. A begin writes the
  * in-flight call and heartbeats the writer; a usage entry with a call id clears it, and when the
@@ -233,13 +272,14 @@ export const USAGE_ENTRY_ARGS = 16;
  */
 const USAGE_BATCH = `${NOW}${INT}
 local TOTALS, GMIN, HOUR = KEYS[1], ARGV[1], ARGV[5]
+local PU, PT, RK = ARGV[8], ARGV[9], ARGV[10]
 local RET = {tonumber(ARGV[2]), tonumber(ARGV[3])}
 ${COUNT}
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 local newest = last
 local applied, began = 0, false
-for r = 0, (#ARGV - 7) / ${USAGE_ENTRY_ARGS} - 1 do
-  local a = 7 + r * ${USAGE_ENTRY_ARGS}
+for r = 0, (#ARGV - ${USAGE_BATCH_ARGS}) / ${USAGE_ENTRY_ARGS} - 1 do
+  local a = ${USAGE_BATCH_ARGS} + r * ${USAGE_ENTRY_ARGS}
   local seq = tonumber(ARGV[a + 12])
   if seq == 0 or seq > newest then
     if seq > 0 then newest = seq end
@@ -258,6 +298,8 @@ for r = 0, (#ARGV - 7) / ${USAGE_ENTRY_ARGS} - 1 do
       if ARGV[a + 10] ~= '' then ts = tonumber(ARGV[a + 10]) end
       local billed = nil
       if ARGV[a + 14] ~= '' then billed = {b = tonumber(ARGV[a + 14]), p = tonumber(ARGV[a + 15])} end
+      local labels = {ARGV[a + 18], ARGV[a + 19], ARGV[a + 20]}
+      local inPeriods = d
       if callId ~= '' and redis.call('HDEL', KEYS[3], callId) == 0 then
         local tomb = ARGV[6] .. callId
         local counted = redis.call('GET', tomb)
@@ -265,12 +307,16 @@ for r = 0, (#ARGV - 7) / ${USAGE_ENTRY_ARGS} - 1 do
           local ok, est = pcall(cjson.decode, counted)
           redis.call('DEL', tomb)
           if ok then
+            local full = {p = d.p, c = d.c, rt = d.rt, cp = d.cp, ct = d.ct, r = 1, e = d.e}
             d.p, d.c, d.ct, d.r = d.p - est.p, d.c - est.c, d.ct - est.ct, 0
             ts = est.t
+            -- the estimate counted in its own start's periods: correct it there; else count it all here
+            if est.ph then labels = {est.ph, est.pd, est.pm} else inPeriods = full end
           end
         end
       end
       count(KEYS[5 + r], ARGV[a + 11], ARGV[a + 8], ARGV[a + 9], ts, d, billed)
+      ranked(ARGV[a + 17], labels, inPeriods)
       applied = applied + 1
     end
   end
@@ -313,11 +359,13 @@ return 1
  * KEYS: 1 totals HASH, 2 replicas ZSET.
  * ARGV: 1 global minute prefix, 2 global retention ms, 3 user retention ms, 4 hour prefix,
  * 5 recovered-call prefix, 6 this writer id, 7 staleness ms, 8 most calls to recover, 9 in-flight
- * prefix, 10 user hash prefix, 11 user minute base, 12 tombstone ttl ms.
+ * prefix, 10 user hash prefix, 11 user minute base, 12 tombstone ttl ms, 13 period user prefix,
+ * 14 period totals prefix, 15 ranking prefix.
  * Returns {count, JSON of each recovered call (with `id`, `w` its writer and `t`, the time it was counted)}.
  */
 const RECOVER = `${NOW}${INT}
 local TOTALS, GMIN, HOUR = KEYS[1], ARGV[1], ARGV[4]
+local PU, PT, RK = ARGV[13], ARGV[14], ARGV[15]
 local RET = {tonumber(ARGV[2]), tonumber(ARGV[3])}
 ${COUNT}
 redis.call('ZADD', KEYS[2], now, ARGV[6])
@@ -332,8 +380,9 @@ for _, writer in ipairs(dead) do
     if #out - 1 >= most then break end
     local ok, call = pcall(cjson.decode, flat[i + 1])
     if ok and type(call) == 'table' then
-      count(ARGV[10] .. call.u, ARGV[11] .. call.u .. ':', call.o, call.m, now,
-        {p = call.p, c = call.c, rt = 0, cp = 0, ct = call.ct, r = 1, e = 0}, nil)
+      local d = {p = call.p, c = call.c, rt = 0, cp = 0, ct = call.ct, r = 1, e = 0}
+      count(ARGV[10] .. call.u, ARGV[11] .. call.u .. ':', call.o, call.m, now, d, nil)
+      if call.ph then ranked(call.u, {call.ph, call.pd, call.pm}, d) end
       call.t = now
       call.id = flat[i]
       call.w = writer
@@ -469,6 +518,38 @@ end
 return out
 `;
 
+/**
+ * A report period's top users. KEYS: the ranking ZSET. ARGV: 1 the period's user hash prefix
+ * (`<pu><period>:`), 2 how many. Returns {user, <USAGE_FIELDS values>, user, ...}, highest first.
+ */
+const PERIOD_TOP = `
+local out = {}
+for _, user in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)) do
+  out[#out + 1] = user
+  for _, v in ipairs(redis.call('HMGET', ARGV[1] .. user, 'p', 'c', 'r', 'e', 'ct', 'rt', 'cp', 'cost')) do
+    out[#out + 1] = v or '0'
+  end
+end
+return out
+`;
+
+/**
+ * A page of a report period's users. KEYS: the tokens ranking ZSET. ARGV: 1 the user hash prefix,
+ * 2 cursor, 3 count. Returns {next cursor, user, <USAGE_FIELDS values>, ...}.
+ */
+const PERIOD_SCAN = `
+local page = redis.call('ZSCAN', KEYS[1], ARGV[2], 'COUNT', ARGV[3])
+local out = {page[1]}
+for i = 1, #page[2], 2 do
+  local user = page[2][i]
+  out[#out + 1] = user
+  for _, v in ipairs(redis.call('HMGET', ARGV[1] .. user, 'p', 'c', 'r', 'e', 'ct', 'rt', 'cp', 'cost')) do
+    out[#out + 1] = v or '0'
+  end
+end
+return out
+`;
+
 /** The scripts by the command name `defineCommand` gives them on the client. */
 const SCRIPTS = {
   flashcaseHit: HIT,
@@ -478,6 +559,8 @@ const SCRIPTS = {
   flashcaseUsageBatch: USAGE_BATCH,
   flashcaseRecover: RECOVER,
   flashcaseUsageRestore: USAGE_RESTORE,
+  flashcasePeriodTop: PERIOD_TOP,
+  flashcasePeriodScan: PERIOD_SCAN,
   flashcaseInflight: INFLIGHT,
   flashcaseUsageSnapshot: USAGE_SNAPSHOT,
   flashcaseUsageMinutes: USAGE_MINUTES,

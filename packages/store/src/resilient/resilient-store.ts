@@ -7,12 +7,15 @@ import type {
   BudgetDecision,
   CountersStore,
   InflightCall,
+  PeriodSummary,
+  PeriodUser,
   RateLimitDecision,
   RecoveredCall,
   RecoverOptions,
   RequestStats,
   RequestStatsDelta,
   TimeseriesPoint,
+  UsageCounters,
   UsageRecord,
   UsageSnapshot,
   WindowLimit,
@@ -388,6 +391,22 @@ export class ResilientStore implements CountersStore {
 
   async userUsage(userId: string): Promise<UsageSnapshot> {
     return this.read(() => this.redis.userUsage(userId));
+  }
+
+  periodUsers(period: string, sort: 'cost' | 'tokens', limit: number): Promise<PeriodUser[]> {
+    return this.read(() => this.redis.periodUsers(period, sort, limit));
+  }
+
+  scanPeriodUsers(period: string, cursor: string, count: number): Promise<{ cursor: string; users: PeriodUser[] }> {
+    return this.read(() => this.redis.scanPeriodUsers(period, cursor, count));
+  }
+
+  periodUser(period: string, userId: string): Promise<UsageCounters> {
+    return this.read(() => this.redis.periodUser(period, userId));
+  }
+
+  periodSummary(period: string): Promise<PeriodSummary> {
+    return this.read(() => this.redis.periodSummary(period));
   }
 
   async lastHourTokens(): Promise<number> {

@@ -94,6 +94,10 @@ export class EmbeddedSpendStore implements SpendStore {
     };
   }
 
+  async overridesOf(userIds: readonly string[]): Promise<BudgetOverride[]> {
+    return Promise.all(userIds.map((id) => this.override(id)));
+  }
+
   async setOverride(userId: string, override: BudgetOverride): Promise<void> {
     for (const [period, ticks] of [
       ['daily', override.dailyTicks],

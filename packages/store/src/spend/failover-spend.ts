@@ -44,6 +44,10 @@ export class FailoverSpendStore implements SpendStore {
     return this.shared(() => this.redis.override(userId));
   }
 
+  overridesOf(userIds: readonly string[]): Promise<BudgetOverride[]> {
+    return this.shared(() => this.redis.overridesOf(userIds));
+  }
+
   setOverride(userId: string, override: BudgetOverride): Promise<void> {
     return this.shared(() => this.redis.setOverride(userId, override));
   }

@@ -101,6 +101,20 @@ export class RedisSpendStore implements SpendStore {
     };
   }
 
+  async overridesOf(userIds: readonly string[]): Promise<BudgetOverride[]> {
+    if (userIds.length === 0) return [];
+    const fields = userIds.flatMap((id) => [overrideField(id, 'daily'), overrideField(id, 'monthly')]);
+    const values = await this.client.hmget(this.overrides, ...fields);
+    return userIds.map((_, i) => {
+      const daily = values[i * 2];
+      const monthly = values[i * 2 + 1];
+      return {
+        ...(daily != null ? { dailyTicks: Number(daily) } : {}),
+        ...(monthly != null ? { monthlyTicks: Number(monthly) } : {}),
+      };
+    });
+  }
+
   async setOverride(userId: string, override: BudgetOverride): Promise<void> {
     const tx = this.client.multi();
     for (const [period, ticks] of [

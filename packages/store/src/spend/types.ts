@@ -65,6 +65,8 @@ export interface SpendStore {
   /** Spent and held ticks of each budget key. */
   usage(keys: readonly string[]): Promise<BudgetUsage[]>;
   override(userId: string): Promise<BudgetOverride>;
+  /** Many users' overrides, in order, in one round trip. */
+  overridesOf(userIds: readonly string[]): Promise<BudgetOverride[]>;
   /** Sets a user's own limits; an undefined field removes that override. */
   setOverride(userId: string, override: BudgetOverride): Promise<void>;
   /** True when any user has an override (callers may skip budgets entirely otherwise). */

@@ -1,5 +1,6 @@
 import { assertCount } from '../limits/validate';
 import type { PricingCheck, UsageCounters, UsageRecord, UsageSnapshot } from '../types';
+import { assertPeriods } from './periods';
 
 /**
  * A fresh set of zeroed usage counters (a new object on every call, safe to mutate).
@@ -73,6 +74,7 @@ export function assertUsageRecord(record: UsageRecord): void {
   if (record.callId !== undefined && (typeof record.callId !== 'string' || record.callId.length === 0)) {
     throw new RangeError('callId must be a non-empty string');
   }
+  if (record.periods !== undefined) assertPeriods(record.periods);
   for (const [name, value] of [
     ['userId', record.userId],
     ['model', record.model],

@@ -113,6 +113,23 @@ export function describeInflightRecovery(name: string, create: () => Promise<Rep
       expect(await b.recoverOrphanedCalls({ staleAfterMs: STALE_MS })).toEqual([]);
     });
 
+    it("counts an orphan's estimate in its start's report periods, and the late record corrects it there", async () => {
+      const [dead, b] = await replicas();
+      const periods = { hour: 'h2026-12-01T23', day: 'd2026-12-01', month: 'm2026-12' };
+      await dead.beginCall({ ...call('orphan', 'rita'), periods });
+      await sleep(STALE_MS + 50);
+      expect(await b.recoverOrphanedCalls({ staleAfterMs: STALE_MS })).toHaveLength(1);
+      expect(await b.periodUser(periods.day, 'rita')).toMatchObject({ costTicks: 2_700_000, requests: 1 });
+      // the frozen replica's record arrives after midnight: it corrects the day the estimate went to
+      const later = { hour: 'h2026-12-02T00', day: 'd2026-12-02', month: 'm2026-12' };
+      await dead.recordUsage(usage('orphan', { userId: 'rita', costTicks: 33_000, billed: undefined, periods: later }));
+      expect(await b.periodUser(periods.day, 'rita')).toMatchObject({ costTicks: 33_000, requests: 1 });
+      expect((await b.periodUser(later.day, 'rita')).requests).toBe(0);
+      expect((await b.periodUsers(periods.month, 'cost', 5)).map((u) => [u.userId, u.counters.costTicks])).toEqual([
+        ['rita', 33_000],
+      ]);
+    });
+
     it("leaves a live replica's calls alone while it heartbeats, and drops cancelled calls", async () => {
       const [live, b] = await replicas();
       await live.beginCall(call('long-stream'));

@@ -30,6 +30,15 @@ export interface SpendAdmission {
   settle(realTicks: number): Promise<void>;
 }
 
+/** A user's use of one budget, as the reports show it. */
+export interface BudgetUseJson {
+  budget: 'user_daily_usd' | 'user_monthly_usd';
+  limit_usd: number | null;
+  spent_usd: number;
+  /** (spent + held) / limit; null without a limit. */
+  used_ratio: number | null;
+}
+
 /** `{daily_usd, monthly_usd}` as the budgets API shows a user's own limits (null = the default). */
 export function overrideJson(override: BudgetOverride) {
   return {
@@ -164,6 +173,31 @@ export class SpendBudgets {
         held_usd: ticksToUsd(held),
         remaining_usd: limit > 0 ? ticksToUsd(Math.max(0, limit - spent - held)) : null,
         resets_at: new Date(budget.resetsAtMs).toISOString(),
+      };
+    });
+  }
+
+  /**
+   * The daily (or monthly) budget use of many users at once (the reports), in two round trips; null
+   * for every user when no budget applies to anyone.
+   */
+  async useOf(userIds: readonly string[], budget: 'daily' | 'monthly'): Promise<Array<BudgetUseJson | null>> {
+    if (userIds.length === 0 || !(await this.active())) return userIds.map(() => null);
+    const index = budget === 'daily' ? 0 : 1;
+    const perUser = userIds.map((id) => this.budgets(id, this.now())[index]);
+    const [usage, overrides] = await Promise.all([
+      this.spend.usage(perUser.map((b) => b?.key ?? '')),
+      this.spend.overridesOf(userIds),
+    ]);
+    return userIds.map((_, i) => {
+      const own = budget === 'daily' ? overrides[i]?.dailyTicks : overrides[i]?.monthlyTicks;
+      const limit = own ?? (budget === 'daily' ? this.options.userDailyTicks : this.options.userMonthlyTicks);
+      const used = (usage[i]?.spentTicks ?? 0) + (usage[i]?.heldTicks ?? 0);
+      return {
+        budget: budget === 'daily' ? 'user_daily_usd' : 'user_monthly_usd',
+        limit_usd: limit > 0 ? ticksToUsd(limit) : null,
+        spent_usd: ticksToUsd(usage[i]?.spentTicks ?? 0),
+        used_ratio: limit > 0 ? Math.round((used / limit) * 1e6) / 1e6 : null,
       };
     });
   }

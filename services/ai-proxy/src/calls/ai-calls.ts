@@ -188,6 +188,7 @@ export class AiCalls {
         completionTokens: estimate.completionTokens,
         costTicks: this.deps.accounting.price(req.model, estimate) ?? 0,
       },
+      periods: this.deps.accounting.periodsNow(),
     };
   }
 

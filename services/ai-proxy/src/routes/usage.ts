@@ -1,4 +1,5 @@
 import type {
+  PerActiveUserJson,
   PricingCheckJson,
   PricingCheckWindowJson,
   RateLimitsJson,
@@ -8,15 +9,19 @@ import type {
   UsageTimeseriesJson,
   UserUsageJson,
 } from '@flashcase/config';
-import type { CountersStore, PricingCheck, UsageCounters, UsageSnapshot } from '@flashcase/store';
+import type { CountersStore, PeriodSummary, PricingCheck, UsageCounters, UsageSnapshot } from '@flashcase/store';
 import { HttpError, requireUser } from '@flashcase/telemetry';
 import { type Request, type Response, Router } from 'express';
+import { reportPeriod } from '../budgets/periods';
 import type { SpendBudgets } from '../budgets/spend-budgets';
 import { ticksToUsd } from '../usage/pricing';
 
 export interface UsageRoutesDeps {
   store: CountersStore;
   budgets: SpendBudgets;
+  /** `BUDGET_TIMEZONE`: where this month begins (`per_active_user`). */
+  timeZone: string;
+  now?: () => number;
   alertThreshold: number;
   model: string;
   defaultTemperature: number;
@@ -106,6 +111,26 @@ function parseTimeseriesQuery(query: Request['query']): { windowS: number; stepS
   return { windowS, stepS };
 }
 
+/** Cost per active user this month, and the month's projection at this month's rate so far. */
+function perActiveUser(
+  month: { label: string; startMs: number; endMs: number },
+  summary: PeriodSummary,
+  nowMs: number,
+): PerActiveUserJson {
+  const cost = summary.counters.costTicks;
+  const elapsed = Math.max(1, nowMs - month.startMs);
+  const projected = Math.round((cost * (month.endMs - month.startMs)) / elapsed);
+  const per = (ticks: number) => (summary.activeUsers > 0 ? roundTicks(ticksToUsd(ticks) / summary.activeUsers) : null);
+  return {
+    month: month.label.slice(1),
+    active_users: summary.activeUsers,
+    cost_usd: ticksToUsd(cost),
+    cost_per_active_user_usd: per(cost),
+    projected_month_cost_usd: ticksToUsd(projected),
+    projected_cost_per_active_user_usd: per(projected),
+  };
+}
+
 /** `/api/v1/ai/usage` (admin), `/usage/me` (any user) and `/usage/timeseries` (admin). */
 export function usageRoutes(deps: UsageRoutesDeps): Router {
   const router = Router();
@@ -118,7 +143,12 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
   };
 
   router.get('/api/v1/ai/usage', requireUser({ admin: true }), async (_req: Request, res: Response) => {
-    const [snapshot, budgets] = await Promise.all([store.usage(), deps.budgets.status(undefined)]);
+    const month = reportPeriod('month', (deps.now ?? Date.now)(), deps.timeZone);
+    const [snapshot, budgets, summary] = await Promise.all([
+      store.usage(),
+      deps.budgets.status(undefined),
+      store.periodSummary(month.label),
+    ]);
     const body = snapshotJson(snapshot);
     const answer: UsageJson = {
       usage: body.usage,
@@ -138,6 +168,7 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
       projection: body.projection,
       since: body.since,
       budgets,
+      per_active_user: perActiveUser(month, summary, (deps.now ?? Date.now)()),
     };
     res.json(answer);
   });

@@ -1,5 +1,6 @@
 import type { CountersStore } from '@flashcase/store';
 import type { AILogger, Instruments, Logger } from '@flashcase/telemetry';
+import type { ReportPeriods } from '../budgets/periods';
 import type { Operation, TokenUsage } from '../operations/types';
 import { type PricingTable, priceTicks, ticksToUsd } from './pricing';
 
@@ -37,6 +38,8 @@ export interface AccountingDeps {
   trackingEnabled: boolean;
   /** `gen_ai.provider.name` (`x_ai`, `simulated`). */
   providerName: string;
+  /** The report periods a call counts in (`BUDGET_TIMEZONE`); none = not in the reports. */
+  periods?: ReportPeriods | undefined;
 }
 
 /**
@@ -54,6 +57,11 @@ export class UsageAccounting {
   private readonly unpricedWarned = new Set<string>();
 
   constructor(private readonly deps: AccountingDeps) {}
+
+  /** The report periods of a call starting now (those an orphan's estimate counts in). */
+  periodsNow() {
+    return this.deps.periods?.current();
+  }
 
   /** The table's price of `usage` in ticks (0, with a warning once per model, when unpriced). */
   price(model: string, usage: Parameters<typeof priceTicks>[2]): number | undefined {
@@ -130,6 +138,7 @@ export class UsageAccounting {
           billed: check,
           error: outcome !== 'success',
           callId,
+          periods: this.deps.periods?.current(),
         })
         .catch((err: unknown) => {
           // The resilient store buffers through outages; reaching here means the buffer refused too.

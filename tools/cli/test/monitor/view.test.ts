@@ -50,6 +50,15 @@ function usage(last24h: PricingCheckWindow, overrides: Partial<Usage> = {}): Usa
     },
     rate_limits: { ai_per_minute: 5, ai_per_hour: 100, general_per_minute: 60, general_per_hour: 1_000 },
     pricing_check: { ...last24h, last_24h: last24h },
+    budgets: [],
+    per_active_user: {
+      month: '2026-12',
+      active_users: 3,
+      cost_usd: 0.0948,
+      cost_per_active_user_usd: 0.0316,
+      projected_month_cost_usd: 2.9388,
+      projected_cost_per_active_user_usd: 0.9796,
+    },
     ...overrides,
   };
 }

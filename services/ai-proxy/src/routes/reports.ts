@@ -1,0 +1,149 @@
+import type { CountersStore, PeriodUser, UsageCounters } from '@flashcase/store';
+import { HttpError, isUserId, requireUser, sendJson } from '@flashcase/telemetry';
+import { type Request, type Response, Router } from 'express';
+import { type PeriodKind, reportPeriod } from '../budgets/periods';
+import type { BudgetUseJson, SpendBudgets } from '../budgets/spend-budgets';
+import { ticksToUsd } from '../usage/pricing';
+
+const PERIODS: readonly PeriodKind[] = ['hour', 'day', 'month'];
+const MAX_LIMIT = 1000;
+const CSV_PAGE = 500;
+const CSV_COLUMNS = [
+  'user_id',
+  'prompt_tokens',
+  'completion_tokens',
+  'reasoning_tokens',
+  'cached_prompt_tokens',
+  'total_tokens',
+  'requests',
+  'errors',
+  'estimated_cost_usd',
+];
+
+export interface ReportsRoutesDeps {
+  store: CountersStore;
+  budgets: SpendBudgets;
+  timeZone: string;
+  now?: () => number;
+}
+
+function invalid(field: string, message: string): HttpError {
+  return new HttpError(400, 'invalid_request', `Invalid field ${field}: ${message}`, { details: { field } });
+}
+
+function query(req: Request) {
+  const period = String(req.query.period ?? 'day') as PeriodKind;
+  if (!PERIODS.includes(period)) throw invalid('period', 'one of hour, day, month');
+  const sort = String(req.query.sort ?? 'cost');
+  if (sort !== 'cost' && sort !== 'tokens') throw invalid('sort', 'one of cost, tokens');
+  const limit = Number(req.query.limit ?? 10);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT)
+    throw invalid('limit', `an integer from 1 to ${MAX_LIMIT}`);
+  const format = String(req.query.format ?? 'json');
+  if (format !== 'json' && format !== 'csv') throw invalid('format', 'json or csv');
+  return { period, sort: sort as 'cost' | 'tokens', limit, format };
+}
+
+function userJson(userId: string, c: UsageCounters, budget: BudgetUseJson | null) {
+  return {
+    user_id: userId,
+    prompt_tokens: c.promptTokens,
+    completion_tokens: c.completionTokens,
+    reasoning_tokens: c.reasoningTokens,
+    cached_prompt_tokens: c.cachedPromptTokens,
+    total_tokens: c.totalTokens,
+    requests: c.requests,
+    errors: c.errors,
+    estimated_cost_usd: ticksToUsd(c.costTicks),
+    budget,
+  };
+}
+
+/** A CSV field: quoted when it holds a comma, quote or line break. */
+function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function csvRow({ userId, counters: c }: PeriodUser): string {
+  return `${[
+    userId,
+    c.promptTokens,
+    c.completionTokens,
+    c.reasoningTokens,
+    c.cachedPromptTokens,
+    c.totalTokens,
+    c.requests,
+    c.errors,
+    ticksToUsd(c.costTicks),
+  ]
+    .map(csvField)
+    .join(',')}\r\n`;
+}
+
+/**
+ * Spend reports (admin): `GET /api/v1/ai/usage/users` ranks the current hour's, day's or month's
+ * users (in `BUDGET_TIMEZONE`) by cost or tokens, from counters every replica adds to; with
+ * `format=csv` it streams every user of the period, a page at a time. `GET /usage/users/:id` is one
+ * user's hour, day and month.
+ */
+export function reportsRoutes({ store, budgets, timeZone, now = Date.now }: ReportsRoutesDeps): Router {
+  const router = Router();
+  const admin = requireUser({ admin: true });
+
+  router.get('/api/v1/ai/usage/users', admin, async (req: Request, res: Response) => {
+    const { period, sort, limit, format } = query(req);
+    const current = reportPeriod(period, now(), timeZone);
+    if (format === 'csv') {
+      res.status(200);
+      res.setHeader('content-type', 'text/csv; charset=utf-8');
+      res.setHeader('content-disposition', `attachment; filename="usage-users-${current.label.slice(1)}.csv"`);
+      res.write(`${CSV_COLUMNS.join(',')}\r\n`);
+      let cursor = '0';
+      do {
+        const page = await store.scanPeriodUsers(current.label, cursor, CSV_PAGE);
+        // one page in memory at a time, and no more than the client takes (backpressure)
+        if (!res.write(page.users.map(csvRow).join(''))) await new Promise((resolve) => res.once('drain', resolve));
+        if (res.destroyed) return;
+        cursor = page.cursor;
+      } while (cursor !== '0');
+      res.end();
+      return;
+    }
+    const users = await store.periodUsers(current.label, sort, limit);
+    const use = await budgets.useOf(
+      users.map((u) => u.userId),
+      period === 'month' ? 'monthly' : 'daily',
+    );
+    sendJson(
+      res,
+      {
+        period,
+        since: new Date(current.startMs).toISOString(),
+        sort,
+        users: users.map((u, i) => userJson(u.userId, u.counters, use[i] ?? null)),
+      },
+      200,
+    );
+  });
+
+  router.get('/api/v1/ai/usage/users/:id', admin, async (req: Request, res: Response) => {
+    const userId = String(req.params.id ?? '');
+    if (!isUserId(userId)) throw invalid('id', 'a user id of 1 to 128 of A-Z a-z 0-9 . _ : @ | -');
+    const at = now();
+    const kinds = PERIODS.map((kind) => ({ kind, ...reportPeriod(kind, at, timeZone) }));
+    const [counters, status] = await Promise.all([
+      Promise.all(kinds.map((p) => store.periodUser(p.label, userId))),
+      budgets.status(userId),
+    ]);
+    const periods: Record<string, unknown> = {};
+    kinds.forEach((p, i) => {
+      const c = counters[i] as UsageCounters;
+      const { user_id: _, budget: __, ...figures } = userJson(userId, c, null);
+      periods[p.kind] = { since: new Date(p.startMs).toISOString(), ...figures };
+    });
+    sendJson(res, { user_id: userId, periods, budgets: status }, 200);
+  });
+
+  return router;
+}
