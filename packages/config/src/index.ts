@@ -10,11 +10,15 @@ export { SERVICE_NODE_OPTIONS } from './node-options';
 export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
 export type {
   BudgetJson,
+  DigestFiguresJson,
+  DigestLineJson,
+  NearBudgetJson,
   PerActiveUserJson,
   PricingCheckJson,
   PricingCheckWindowJson,
   RateLimitsJson,
   UsageCountersJson,
+  UsageDigestJson,
   UsageJson,
   UsageSnapshotJson,
   UsageTimeseriesJson,

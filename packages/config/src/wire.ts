@@ -96,6 +96,64 @@ export interface UsageJson extends UsageSnapshotJson {
   budgets: BudgetJson[];
   /** This calendar month (`BUDGET_TIMEZONE`): active users and the cost per active user. */
   per_active_user: PerActiveUserJson;
+  /** `AI_BUDGET_SOFT_RATIO`. */
+  budget_soft_ratio: number;
+  /** Users at `budget_soft_ratio` or more of today's or this month's budget, highest first (at most 100). */
+  users_near_budget: NearBudgetJson[];
+}
+
+/** A user near a spend budget. */
+export interface NearBudgetJson {
+  user_id: string;
+  budget: 'user_daily_usd' | 'user_monthly_usd';
+  /** (spent + held) / limit after the user's last call. */
+  used_ratio: number;
+}
+
+/** `GET /api/v1/ai/usage/digest?date=yyyy-MM-dd` (admin): one calendar day's review (the daily digest). */
+export interface UsageDigestJson {
+  /** `yyyy-MM-dd` in `time_zone`; yesterday by default. */
+  date: string;
+  time_zone: string;
+  day: DigestFiguresJson;
+  previous_day: DigestFiguresJson;
+  /** The seven days before `date`, averaged per day. */
+  last_7_days_average: DigestFiguresJson;
+  /** The day's top users by cost (5). */
+  top_users: DigestLineJson[];
+  /** The day's operations and models by cost, highest first. */
+  top_operations: DigestLineJson[];
+  top_models: DigestLineJson[];
+  /** The day's refusals by budget (`user_daily_usd`, `user_monthly_usd`, `monthly_usd`, `user_hourly_tokens`). */
+  budget_refusals: Record<string, number>;
+  /** Users near their budgets now (at `AI_BUDGET_SOFT_RATIO` or more). */
+  users_near_budget: NearBudgetJson[];
+  /** The month of `date`: active users, cost per active user and the projection. */
+  per_active_user: PerActiveUserJson;
+}
+
+export interface DigestFiguresJson {
+  prompt_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  cached_prompt_tokens: number;
+  total_tokens: number;
+  requests: number;
+  errors: number;
+  cost_usd: number;
+  /** The part of `cost_usd` the provider billed (the rest is priced from the table). */
+  billed_usd: number;
+  /** `billed_usd / cost_usd`; 0 without cost. */
+  billed_share: number;
+  active_users: number;
+}
+
+export interface DigestLineJson {
+  /** The user id, operation or model. */
+  name: string;
+  cost_usd: number;
+  total_tokens: number;
+  requests: number;
 }
 
 /** The seed's figure: cost per active user this month, and its projection to the month's end. */

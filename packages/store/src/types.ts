@@ -79,10 +79,14 @@ export interface PeriodUser {
   counters: UsageCounters;
 }
 
-/** A period's totals and how many users were active in it. */
+/** A period's totals (also by operation and model, and the billed share) and its active users. */
 export interface PeriodSummary {
   counters: UsageCounters;
   activeUsers: number;
+  byOperation: Record<string, UsageCounters>;
+  byModel: Record<string, UsageCounters>;
+  /** The calls of the period the provider billed: the bill and what the table says. */
+  pricingCheck: PricingCheck;
 }
 
 export interface UsageRecord {

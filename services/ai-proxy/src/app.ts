@@ -13,7 +13,7 @@ import {
 } from '@flashcase/telemetry';
 import express, { type Express } from 'express';
 import { ReportPeriods } from './budgets/periods';
-import { SpendBudgets } from './budgets/spend-budgets';
+import { type SpendBudgets, spendBudgets } from './budgets/spend-budgets';
 import { AiCalls } from './calls/ai-calls';
 import { AiLimits } from './limits/ai-limits';
 import { genAiProviderName, type Provider } from './providers/types';
@@ -32,6 +32,8 @@ export interface AppDeps {
   spend: SpendStore;
   /** The clock of the calendar budgets (tests move it); default Date.now. */
   now?: () => number;
+  /** The budgets over `spend` (server.ts makes them to feed the budget gauges); default: made here. */
+  budgets?: SpendBudgets;
   /** What `/api/v1/health` reports as `database`. */
   storeState: () => StoreState;
   provider: Provider;
@@ -53,15 +55,7 @@ export function createApp(deps: AppDeps): Express {
     providerName: genAiProviderName(provider),
     periods: new ReportPeriods(config.budgets.timeZone, deps.now),
   });
-  const budgets = new SpendBudgets(deps.spend, instruments, {
-    userDailyTicks: config.budgets.userDailyTicks,
-    userMonthlyTicks: config.budgets.userMonthlyTicks,
-    monthlyTicks: config.budgets.monthlyTicks,
-    timeZone: config.budgets.timeZone,
-    // a hold outlives any call the upstream can still answer: stalls end at the upstream timeout
-    holdMs: config.ai.upstreamTimeoutMs + 30_000,
-    ...(deps.now ? { now: deps.now } : {}),
-  });
+  const budgets = deps.budgets ?? spendBudgets(config, deps.spend, instruments, deps.now);
   const limits = new AiLimits(
     store,
     instruments,

@@ -3,6 +3,7 @@ import type { Config } from '@flashcase/config';
 import type { ServiceContext } from '@flashcase/runtime';
 import { AILogger, getLogger } from '@flashcase/telemetry';
 import { createApp } from './app';
+import { spendBudgets } from './budgets/spend-budgets';
 import { OpenAICompatibleProvider } from './providers/openai-compatible';
 import { SimulatedProvider } from './providers/simulated';
 import { genAiProviderName, type Provider } from './providers/types';
@@ -34,13 +35,18 @@ export async function run({
   const pricing = loadPricing(config.ai.pricingFile);
   const { store, spend, state } = await openStore();
 
+  const budgets = spendBudgets(config, spend, instruments);
   let lastHourTokens: number | undefined;
+  let monthly: { spentUsd: number; limitUsd: number | null } | undefined;
   const refresh = async () => {
     lastHourTokens = await store.lastHourTokens().catch(() => lastHourTokens);
+    const [status] = await budgets.status(undefined).catch(() => []);
+    if (status) monthly = { spentUsd: status.spent_usd, limitUsd: status.limit_usd };
   };
   await refresh();
   const refresher = setInterval(refresh, GAUGE_REFRESH_MS).unref();
   instruments.setTokensLastHourSource(() => lastHourTokens);
+  instruments.setMonthlyBudgetSource(() => monthly);
 
   const provider = createProvider(config);
   if (provider.name === 'simulated') {
@@ -51,9 +57,9 @@ export async function run({
   // The tokenizer (o200k ranks, about 70 MB resident) is only needed for budget reservations, the
   // simulator's prompt counts and streams cut short: load it now when every call needs it (a token
   // budget, the simulator); otherwise the first estimate loads it (about 0.25 s, once).
-  const budgets = config.budgets;
-  const spendBudgets = budgets.userDailyTicks > 0 || budgets.userMonthlyTicks > 0 || budgets.monthlyTicks > 0;
-  if (config.ai.tokenBudgetPerUserPerHour > 0 || spendBudgets || provider.name === 'simulated') warmTokenizer();
+  const dollars = config.budgets;
+  const spendLimited = dollars.userDailyTicks > 0 || dollars.userMonthlyTicks > 0 || dollars.monthlyTicks > 0;
+  if (config.ai.tokenBudgetPerUserPerHour > 0 || spendLimited || provider.name === 'simulated') warmTokenizer();
   // Counts the in-flight calls of replicas that died (Redis only: the embedded store dies with us).
   const sweeper =
     store.kind === 'redis' && config.tokens.trackingEnabled
@@ -72,7 +78,7 @@ export async function run({
     await provider.close();
   });
 
-  const app = createApp({ config, store, spend, storeState: state, provider, pricing, instruments });
+  const app = createApp({ config, store, spend, budgets, storeState: state, provider, pricing, instruments });
   const address = await listen(createServer(app));
   await telemetry.ready;
   log.info(`ai-proxy listening on http://${config.host}:${address.port}`, {

@@ -133,6 +133,14 @@ function pruneBudget(log: BudgetLog, cutoff: number): void {
  * used and by an unref'd timer; cluster-wide minute buckets are kept 25 h, per-user minute buckets
  * 2 h. Per-user totals live as long as the process (as they do in Redis).
  */
+interface EmbeddedPeriod {
+  totals: UsageCounters;
+  users: Map<string, UsageCounters>;
+  byOperation: Map<string, UsageCounters>;
+  byModel: Map<string, UsageCounters>;
+  pricingCheck: PricingCheck;
+}
+
 /** Report periods the embedded store keeps, by kind: two days of hours, 40 days, 13 months. */
 const PERIODS_KEPT = { h: 48, d: 40, m: 13 } as const;
 
@@ -147,7 +155,7 @@ export class EmbeddedStore implements CountersStore {
   private readonly minutes = new Map<number, UsageCounters>();
   private readonly userMinutes = new Map<string, Map<number, UsageCounters>>();
   /** Report periods by label, oldest first (a Map keeps insertion order); see PERIODS_KEPT. */
-  private readonly periods = new Map<string, { totals: UsageCounters; users: Map<string, UsageCounters> }>();
+  private readonly periods = new Map<string, EmbeddedPeriod>();
   private readonly requestMinutes = new Map<number, RequestBucket>();
   private readonly pricingCheck = emptyPricingCheck();
   /** Pricing check per hour (start ms), kept as long as the cluster-wide minute buckets. */
@@ -353,6 +361,13 @@ export class EmbeddedStore implements CountersStore {
         const period = this.period(label);
         addCounters(period.totals, counters);
         addTo(period.users, record.userId, counters);
+        addTo(period.byOperation, record.operation, counters);
+        addTo(period.byModel, record.model, counters);
+        if (record.billed) {
+          period.pricingCheck.calls += 1;
+          period.pricingCheck.billedTicks += record.billed.billedTicks;
+          period.pricingCheck.pricedTicks += record.billed.pricedTicks;
+        }
       }
     }
     this.pruneBucketsEveryMinute(now);
@@ -362,7 +377,13 @@ export class EmbeddedStore implements CountersStore {
   private period(label: string) {
     let period = this.periods.get(label);
     if (!period) {
-      period = { totals: emptyCounters(), users: new Map() };
+      period = {
+        totals: emptyCounters(),
+        users: new Map(),
+        byOperation: new Map(),
+        byModel: new Map(),
+        pricingCheck: emptyPricingCheck(),
+      };
       this.periods.set(label, period);
       const kind = label[0] as keyof typeof PERIODS_KEPT;
       const same = [...this.periods.keys()].filter((key) => key[0] === kind);
@@ -407,7 +428,15 @@ export class EmbeddedStore implements CountersStore {
   async periodSummary(period: string): Promise<PeriodSummary> {
     assertPeriod(period);
     const found = this.periods.get(period);
-    return { counters: { ...(found?.totals ?? emptyCounters()) }, activeUsers: found?.users.size ?? 0 };
+    const copy = (map: Map<string, UsageCounters> | undefined) =>
+      Object.fromEntries([...(map ?? [])].map(([name, c]) => [name, { ...c }]));
+    return {
+      counters: { ...(found?.totals ?? emptyCounters()) },
+      activeUsers: found?.users.size ?? 0,
+      byOperation: copy(found?.byOperation),
+      byModel: copy(found?.byModel),
+      pricingCheck: { ...(found?.pricingCheck ?? emptyPricingCheck()) },
+    };
   }
 
   /** In-flight calls die with this process: nothing to note. */

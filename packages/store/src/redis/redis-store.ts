@@ -445,11 +445,12 @@ export class RedisStore implements CountersStore {
 
   async periodSummary(period: string): Promise<PeriodSummary> {
     assertPeriod(period);
-    const [values, activeUsers] = await Promise.all([
-      this.client.hmget(`${this.keys.usagePeriodTotalsPrefix()}${period}`, ...USAGE_FIELDS),
+    const [flat, activeUsers] = await Promise.all([
+      this.client.hgetall(`${this.keys.usagePeriodTotalsPrefix()}${period}`),
       this.client.zcard(`${this.keys.usageRankPrefix()}tk:${period}`),
     ]);
-    return { counters: countersFromValues(values), activeUsers };
+    const { totals, byOperation, byModel, pricingCheck } = snapshotFromHash(Object.entries(flat).flat());
+    return { counters: totals, activeUsers, byOperation, byModel, pricingCheck };
   }
 
   async usage(): Promise<UsageSnapshot> {

@@ -216,15 +216,23 @@ local function zadd(key, member, n, keep)
 end
 -- Report periods (labels h<hour>, d<day>, m<month>) are kept 2, 40 and 400 days after their last call.
 local PRET = {h = 172800000, d = 3456000000, m = 34560000000}
-local function ranked(user, labels, d)
+local function ranked(user, labels, d, op, model, billed)
   for _, label in ipairs(labels) do
     local ret = PRET[string.sub(label, 1, 1)]
     if ret then
       local key = PU .. label .. ':' .. user
       bump(key, '', d)
       expiry[key] = now + ret
-      bump(PT .. label, '', d)
-      expiry[PT .. label] = now + ret
+      local totals = PT .. label
+      bump(totals, '', d)
+      bump(totals, 'op:' .. op .. ':', d)
+      bump(totals, 'model:' .. model .. ':', d)
+      if billed then
+        add(totals, 'bn', 1)
+        add(totals, 'bb', billed.b)
+        add(totals, 'bp', billed.p)
+      end
+      expiry[totals] = now + ret
       zadd(RK .. 'ct:' .. label, user, d.ct, false)
       -- every user with a call is a member of the tokens ranking (0 tokens too): the active users
       zadd(RK .. 'tk:' .. label, user, d.p + d.c, d.r > 0)
@@ -316,7 +324,7 @@ for r = 0, (#ARGV - ${USAGE_BATCH_ARGS}) / ${USAGE_ENTRY_ARGS} - 1 do
         end
       end
       count(KEYS[5 + r], ARGV[a + 11], ARGV[a + 8], ARGV[a + 9], ts, d, billed)
-      ranked(ARGV[a + 17], labels, inPeriods)
+      ranked(ARGV[a + 17], labels, inPeriods, ARGV[a + 8], ARGV[a + 9], billed)
       applied = applied + 1
     end
   end
@@ -382,7 +390,7 @@ for _, writer in ipairs(dead) do
     if ok and type(call) == 'table' then
       local d = {p = call.p, c = call.c, rt = 0, cp = 0, ct = call.ct, r = 1, e = 0}
       count(ARGV[10] .. call.u, ARGV[11] .. call.u .. ':', call.o, call.m, now, d, nil)
-      if call.ph then ranked(call.u, {call.ph, call.pd, call.pm}, d) end
+      if call.ph then ranked(call.u, {call.ph, call.pd, call.pm}, d, call.o, call.m, nil) end
       call.t = now
       call.id = flat[i]
       call.w = writer

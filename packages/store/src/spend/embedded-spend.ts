@@ -19,6 +19,8 @@ export class EmbeddedSpendStore implements SpendStore {
   private readonly budgets = new Map<string, Budget>();
   private readonly holds = new Map<string, { ticks: number; keys: string[]; lapsesAtMs: number }>();
   private readonly overrides = new Map<string, number>();
+  private readonly near = new Map<string, { expiresAtMs: number; ratios: Map<string, number> }>();
+  private readonly refused = new Map<string, Record<string, number>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -66,15 +68,48 @@ export class EmbeddedSpendStore implements SpendStore {
     return { allowed: true, budgets: states };
   }
 
-  async settle(hold: SpendHold, realTicks: number): Promise<void> {
+  async settle(hold: SpendHold, realTicks: number): Promise<BudgetUsage[]> {
     const now = this.now();
     const live = this.holds.delete(hold.id);
-    for (const b of hold.budgets) {
+    return hold.budgets.map((b) => {
       const budget = this.budget(b.key, now);
-      if (!budget) continue;
+      if (!budget) return { spentTicks: 0, heldTicks: 0 };
       if (live) budget.held -= hold.ticks;
       budget.spent += live ? realTicks : realTicks - hold.ticks;
+      return { spentTicks: budget.spent, heldTicks: budget.held };
+    });
+  }
+
+  async markNear(list: string, userId: string, ratio: number, expiresAtMs: number): Promise<void> {
+    let users = this.near.get(list);
+    if (!users || users.expiresAtMs <= this.now()) {
+      users = { expiresAtMs, ratios: new Map() };
+      this.near.set(list, users);
     }
+    users.ratios.set(userId, Math.max(ratio, users.ratios.get(userId) ?? 0));
+    users.expiresAtMs = expiresAtMs;
+  }
+
+  async nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>> {
+    const users = this.near.get(list);
+    if (!users || users.expiresAtMs <= this.now()) return [];
+    return [...users.ratios]
+      .filter(([, ratio]) => ratio >= minRatio)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([userId, ratio]) => ({ userId, ratio }));
+  }
+
+  async countRefusal(day: string, budget: string): Promise<void> {
+    const tally = this.refused.get(day) ?? {};
+    tally[budget] = (tally[budget] ?? 0) + 1;
+    this.refused.set(day, tally);
+    // a day's tally is kept 40 days: here, the 40 most recent days
+    for (const old of [...this.refused.keys()].slice(0, Math.max(0, this.refused.size - 40))) this.refused.delete(old);
+  }
+
+  async refusals(day: string): Promise<Record<string, number>> {
+    return { ...(this.refused.get(day) ?? {}) };
   }
 
   async usage(keys: readonly string[]): Promise<BudgetUsage[]> {

@@ -31,9 +31,25 @@ export class FailoverSpendStore implements SpendStore {
     );
   }
 
-  async settle(hold: SpendHold, realTicks: number): Promise<void> {
+  async settle(hold: SpendHold, realTicks: number): Promise<BudgetUsage[]> {
     if (this.local.delete(hold.id)) return this.fallback.settle(hold, realTicks);
-    await this.redis.settle(hold, realTicks).catch(() => undefined);
+    return this.redis.settle(hold, realTicks).catch(() => []);
+  }
+
+  markNear(list: string, userId: string, ratio: number, expiresAtMs: number): Promise<void> {
+    return this.redis.markNear(list, userId, ratio, expiresAtMs).catch(() => undefined);
+  }
+
+  nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>> {
+    return this.shared(() => this.redis.nearUsers(list, minRatio, limit));
+  }
+
+  countRefusal(day: string, budget: string): Promise<void> {
+    return this.redis.countRefusal(day, budget).catch(() => this.fallback.countRefusal(day, budget));
+  }
+
+  refusals(day: string): Promise<Record<string, number>> {
+    return this.shared(() => this.redis.refusals(day));
   }
 
   usage(keys: readonly string[]): Promise<BudgetUsage[]> {

@@ -17,6 +17,9 @@ type SpendClient = (Redis | Cluster) & {
   flashcaseSpendStatus: Command;
 };
 
+/** How long a day's refusal tally is kept. */
+const REFUSALS_KEPT_MS = 40 * 86_400_000;
+
 /** The spend budgets on Redis: every key under the `{spend}` hash tag (one Cluster slot). */
 export class RedisSpendStore implements SpendStore {
   private readonly client: SpendClient;
@@ -68,11 +71,11 @@ export class RedisSpendStore implements SpendStore {
     return { allowed: allowed === 1, refused: refused ? refused - 1 : undefined, budgets };
   }
 
-  async settle(hold: SpendHold, realTicks: number): Promise<void> {
+  async settle(hold: SpendHold, realTicks: number): Promise<BudgetUsage[]> {
     if (!Number.isSafeInteger(realTicks) || realTicks < 0)
       throw new RangeError(`realTicks must be >= 0, got ${realTicks}`);
     const keys = hold.budgets.map((b) => this.key(b.key));
-    await this.client.flashcaseSpendSettle(
+    const answer = (await this.client.flashcaseSpendSettle(
       2 + keys.length,
       this.holds,
       this.holdInfo,
@@ -80,7 +83,38 @@ export class RedisSpendStore implements SpendStore {
       hold.id,
       hold.ticks,
       realTicks,
+    )) as number[];
+    return keys.map((_, i) => ({ spentTicks: Number(answer[i * 2]), heldTicks: Number(answer[i * 2 + 1]) }));
+  }
+
+  async markNear(list: string, userId: string, ratio: number, expiresAtMs: number): Promise<void> {
+    const key = `${this.prefix}{spend}:near:${list}`;
+    await this.client.multi().zadd(key, 'GT', ratio, userId).pexpireat(key, expiresAtMs).exec();
+  }
+
+  async nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>> {
+    const flat = await this.client.zrevrangebyscore(
+      `${this.prefix}{spend}:near:${list}`,
+      '+inf',
+      minRatio,
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
     );
+    const users: Array<{ userId: string; ratio: number }> = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) users.push({ userId: String(flat[i]), ratio: Number(flat[i + 1]) });
+    return users;
+  }
+
+  async countRefusal(day: string, budget: string): Promise<void> {
+    const key = `${this.prefix}{spend}:refusals:${day}`;
+    await this.client.multi().hincrby(key, budget, 1).pexpire(key, REFUSALS_KEPT_MS).exec();
+  }
+
+  async refusals(day: string): Promise<Record<string, number>> {
+    const flat = await this.client.hgetall(`${this.prefix}{spend}:refusals:${day}`);
+    return Object.fromEntries(Object.entries(flat).map(([budget, n]) => [budget, Number(n)]));
   }
 
   async usage(keys: readonly string[]): Promise<BudgetUsage[]> {

@@ -83,13 +83,15 @@ return out
 
 /**
  * KEYS: holds ZSET, hold info HASH, then the budgets of the hold. ARGV: hold id, held ticks, real
- * ticks. A hold the sweep already spent at its worst case is corrected to the real cost.
+ * ticks. A hold the sweep already spent at its worst case is corrected to the real cost. Returns
+ * per budget: spent, held (after).
  */
 export const SPEND_SETTLE = `
 local function int(n) return string.format('%.0f', n) end
 local id, held, real = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local live = redis.call('HDEL', KEYS[2], id) == 1
 redis.call('ZREM', KEYS[1], id)
+local out = {}
 for i = 3, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     if live then
@@ -99,8 +101,11 @@ for i = 3, #KEYS do
       redis.call('HINCRBY', KEYS[i], 's', int(real - held))
     end
   end
+  local v = redis.call('HMGET', KEYS[i], 's', 'h')
+  out[#out + 1] = tonumber(v[1]) or 0
+  out[#out + 1] = tonumber(v[2]) or 0
 end
-return live and 1 or 0
+return out
 `;
 
 /** KEYS: the budgets. Returns per budget: spent, held. */

@@ -60,8 +60,22 @@ export interface SpendStore {
    * with limit 0 is tracked, never refused). Lapsed holds are spent first.
    */
   hold(hold: SpendHold): Promise<SpendDecision>;
-  /** Replaces a hold by the call's real cost. A lapsed hold's worst case is corrected to it. */
-  settle(hold: SpendHold, realTicks: number): Promise<void>;
+  /**
+   * Replaces a hold by the call's real cost (a lapsed hold's worst case is corrected to it). Resolves
+   * to each budget's spent and held ticks after it.
+   */
+  settle(hold: SpendHold, realTicks: number): Promise<BudgetUsage[]>;
+  /**
+   * Notes a user at `ratio` of a budget in a period's list of users near their budgets (`list`, e.g.
+   * `d:2026-12-01`); a user's entry keeps its highest ratio. The list expires at `expiresAtMs`.
+   */
+  markNear(list: string, userId: string, ratio: number, expiresAtMs: number): Promise<void>;
+  /** The users of a list at `minRatio` or more, highest first, at most `limit`. */
+  nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>>;
+  /** Counts a refusal by `budget` in a day's tally (`day`, e.g. `d:2026-12-01`; kept 40 days). */
+  countRefusal(day: string, budget: string): Promise<void>;
+  /** A day's refusals by budget. */
+  refusals(day: string): Promise<Record<string, number>>;
   /** Spent and held ticks of each budget key. */
   usage(keys: readonly string[]): Promise<BudgetUsage[]>;
   override(userId: string): Promise<BudgetOverride>;

@@ -375,7 +375,7 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
           spend('small', 10, 900),
           spend('big', 500, 100),
           spend('big', 500, 100),
-          spend('mid', 300, 50),
+          spend('mid', 300, 50, { billed: { billedTicks: 300, pricedTicks: 290 } }),
           // another day and month: in neither ranking of these periods
           spend('big', 9_999, 9_999, { periods: { hour: 'h2026-11-30T09', day: 'd2026-11-30', month: 'm2026-11' } }),
           // no periods: not in the reports, still in the totals
@@ -393,6 +393,9 @@ export function describeCountersStore(name: string, create: () => Promise<StoreF
         const summary = await store.periodSummary(periods.day);
         expect(summary.activeUsers).toBe(3);
         expect(summary.counters).toMatchObject({ costTicks: 1310, requests: 4, totalTokens: 1150 });
+        expect(summary.byOperation.chat?.costTicks).toBe(1310);
+        expect(summary.byModel['grok-4-fast']?.requests).toBe(4);
+        expect(summary.pricingCheck).toEqual({ calls: 1, billedTicks: 300, pricedTicks: 290 });
         expect((await store.usage()).totals.requests).toBe(6);
         await expect(store.periodUsers('2026-12-01', 'cost', 5)).rejects.toThrow(RangeError);
         await expect(spend('x', 1, 1, { periods: { ...periods, day: 'd2026-12' } })).rejects.toThrow(RangeError);

@@ -100,6 +100,32 @@ function contract(name: string, make: () => Promise<{ spend: SpendStore; dispose
       expect((await spend.usage([list[0]?.key ?? '']))[0]).toEqual({ spentTicks: 100, heldTicks: 0 });
     });
 
+    it('answers a settle with the budgets after it, and keeps lists of users near their budgets', async () => {
+      const list = budgets({ daily: 1000 });
+      const first = hold(500, list);
+      await spend.hold(first);
+      expect(await spend.settle(first, 420)).toEqual([
+        { spentTicks: 420, heldTicks: 0 },
+        { spentTicks: 420, heldTicks: 0 },
+        { spentTicks: 420, heldTicks: 0 },
+      ]);
+      const expires = Date.now() + DAY;
+      await spend.markNear('d:2026-12-01', 'alice', 0.85, expires);
+      await spend.markNear('d:2026-12-01', 'alice', 0.81, expires);
+      await spend.markNear('d:2026-12-01', 'bob', 0.95, expires);
+      await spend.markNear('d:2026-12-01', 'carol', 0.5, expires);
+      expect(await spend.nearUsers('d:2026-12-01', 0.8, 10)).toEqual([
+        { userId: 'bob', ratio: 0.95 },
+        { userId: 'alice', ratio: 0.85 },
+      ]);
+      expect(await spend.nearUsers('d:2026-12-02', 0.8, 10)).toEqual([]);
+      await spend.countRefusal('d:2026-12-01', 'user_daily_usd');
+      await spend.countRefusal('d:2026-12-01', 'user_daily_usd');
+      await spend.countRefusal('d:2026-12-01', 'monthly_usd');
+      expect(await spend.refusals('d:2026-12-01')).toEqual({ user_daily_usd: 2, monthly_usd: 1 });
+      expect(await spend.refusals('d:2026-11-30')).toEqual({});
+    });
+
     it('never lets concurrent holds exceed a budget', async () => {
       const list = budgets({ deployment: 10_000 });
       const decisions = await Promise.all(Array.from({ length: 50 }, () => spend.hold(hold(333, list))));

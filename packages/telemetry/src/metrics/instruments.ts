@@ -61,6 +61,11 @@ export interface Instruments {
   storeDegraded: ObservableGauge;
   alertsFiring: ObservableGauge;
   setTokensLastHourSource(source: GaugeSource): void;
+  /**
+   * `flashcase.budget.monthly.spent` / `.limit` (USD): the deployment's monthly spend budget, from
+   * the store (limit only when one is set), for the Prometheus budget rules.
+   */
+  setMonthlyBudgetSource(source: () => { spentUsd: number; limitUsd: number | null } | undefined): void;
   setStoreDegradedSource(source: GaugeSource): void;
   /** Firing alerts per (alertname, severity); called at each collection. */
   setAlertsFiringSource(source: () => Array<{ alertname: string; severity: string; value: number }>): void;
@@ -73,6 +78,7 @@ export interface Instruments {
  */
 export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): Instruments {
   let tokensLastHour: GaugeSource = () => undefined;
+  let monthlyBudget: () => { spentUsd: number; limitUsd: number | null } | undefined = () => undefined;
   let storeDegraded: GaugeSource = () => undefined;
   let alertsFiring: () => Array<{ alertname: string; severity: string; value: number }> = () => [];
 
@@ -84,6 +90,23 @@ export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): 
   aiTokensLastHour.addCallback((result) => {
     const value = tokensLastHour();
     if (value !== undefined) result.observe(value);
+  });
+
+  const monthlySpent = meter.createObservableGauge('flashcase.budget.monthly.spent', {
+    description: "The deployment's spend this calendar month (BUDGET_TIMEZONE), cluster-wide, from the store",
+    unit: 'USD',
+  });
+  monthlySpent.addCallback((result) => {
+    const value = monthlyBudget();
+    if (value !== undefined) result.observe(value.spentUsd);
+  });
+  const monthlyLimit = meter.createObservableGauge('flashcase.budget.monthly.limit', {
+    description: "The deployment's monthly spend budget (AI_BUDGET_USD_PER_MONTH), when one is set",
+    unit: 'USD',
+  });
+  monthlyLimit.addCallback((result) => {
+    const value = monthlyBudget();
+    if (value?.limitUsd != null) result.observe(value.limitUsd);
   });
 
   const storeDegradedGauge = meter.createObservableGauge('flashcase.store.degraded', {
@@ -188,6 +211,9 @@ export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): 
     aiTokensLastHour,
     storeDegraded: storeDegradedGauge,
     alertsFiring: alertsFiringGauge,
+    setMonthlyBudgetSource(source) {
+      monthlyBudget = source;
+    },
     setTokensLastHourSource(source) {
       tokensLastHour = source;
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { BudgetJson } from '@flashcase/config';
-import type { BudgetOverride, SpendBudget, SpendHold, SpendStore } from '@flashcase/store';
+import type { BudgetJson, Config } from '@flashcase/config';
+import type { BudgetOverride, BudgetState, BudgetUsage, SpendBudget, SpendHold, SpendStore } from '@flashcase/store';
 import { HttpError, type Instruments } from '@flashcase/telemetry';
 import { ticksToUsd } from '../usage/pricing';
 import { periodsAt } from './periods';
@@ -16,6 +16,8 @@ const MONTHLY_KEEP_MS = 400 * DAY_MS;
 const OVERRIDES_RECHECK_MS = 5_000;
 
 export interface SpendBudgetsOptions {
+  /** `AI_BUDGET_SOFT_RATIO`: the share of a budget at which a user counts as near it. */
+  softRatio: number;
   userDailyTicks: number;
   userMonthlyTicks: number;
   monthlyTicks: number;
@@ -137,10 +139,75 @@ export class SpendBudgets {
       const budget = budgets[index] ?? budgets[0];
       const limit = decision.budgets[index]?.limitTicks ?? 0;
       if (!budget) throw new Error('no budget refused');
-      this.instruments.budgetRejections.add(1, { budget: budget.name });
+      this.noteRefusal(budget.name);
       throw budgetExceeded(budget.name, limit, budget.resetsAtMs - now, hold.ticks > limit);
     }
-    return { settle: (realTicks) => this.spend.settle(hold, realTicks).catch(() => undefined) };
+    return {
+      settle: async (realTicks) => {
+        const after = await this.spend.settle(hold, realTicks).catch(() => []);
+        await this.markNear(userId, budgets, decision.budgets, after);
+      },
+    };
+  }
+
+  /** `AI_BUDGET_SOFT_RATIO`. */
+  get softRatio(): number {
+    return this.options.softRatio;
+  }
+
+  /** A day's refusals by budget (`day`: `yyyy-MM-dd` in `BUDGET_TIMEZONE`). */
+  refusals(day: string): Promise<Record<string, number>> {
+    return this.spend.refusals(`d:${day}`);
+  }
+
+  /** Counts a refusal by a budget: the metric, and the day's tally (the digest). */
+  noteRefusal(budget: SpendBudgetName | 'user_hourly_tokens'): void {
+    this.instruments.budgetRejections.add(1, { budget });
+    const day = `d:${periodsAt(this.now(), this.options.timeZone).day}`;
+    void this.spend.countRefusal(day, budget).catch(() => undefined);
+  }
+
+  /**
+   * Lists the user among those near their budgets (`AI_BUDGET_SOFT_RATIO`) of the day or month when
+   * a settled call took them there: what `UserBudgetNearlySpent` and the digest read.
+   */
+  private async markNear(
+    userId: string,
+    budgets: ReturnType<SpendBudgets['budgets']>,
+    states: readonly BudgetState[],
+    after: readonly BudgetUsage[],
+  ): Promise<void> {
+    for (const i of [0, 1]) {
+      const budget = budgets[i];
+      const limit = states[i]?.limitTicks ?? 0;
+      const usage = after[i];
+      if (!budget || limit <= 0 || !usage) continue;
+      const ratio = (usage.spentTicks + usage.heldTicks) / limit;
+      if (ratio < this.options.softRatio) continue;
+      const list = `${i === 0 ? 'd' : 'm'}:${budget.key.slice(budget.key.lastIndexOf(':') + 1)}`;
+      await this.spend.markNear(list, userId, Math.round(ratio * 1e6) / 1e6, budget.expiresAtMs).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Users at `AI_BUDGET_SOFT_RATIO` or more of their daily or monthly budget, highest first: today's
+   * and this month's, or those of `day` (`yyyy-MM-dd`) and its month.
+   */
+  async nearUsers(
+    limit = 100,
+    day?: string,
+  ): Promise<Array<{ user_id: string; budget: 'user_daily_usd' | 'user_monthly_usd'; used_ratio: number }>> {
+    const periods = day ? { day, month: day.slice(0, 7) } : periodsAt(this.now(), this.options.timeZone);
+    const [daily, monthly] = await Promise.all([
+      this.spend.nearUsers(`d:${periods.day}`, this.options.softRatio, limit),
+      this.spend.nearUsers(`m:${periods.month}`, this.options.softRatio, limit),
+    ]);
+    return [
+      ...daily.map((u) => ({ user_id: u.userId, budget: 'user_daily_usd' as const, used_ratio: u.ratio })),
+      ...monthly.map((u) => ({ user_id: u.userId, budget: 'user_monthly_usd' as const, used_ratio: u.ratio })),
+    ]
+      .sort((a, b) => b.used_ratio - a.used_ratio)
+      .slice(0, limit);
   }
 
   /**
@@ -211,4 +278,23 @@ export class SpendBudgets {
     // this replica applies it at once; the others within OVERRIDES_RECHECK_MS
     if (override.dailyTicks !== undefined || override.monthlyTicks !== undefined) this.overrides = true;
   }
+}
+
+/** The spend budgets of a configuration. */
+export function spendBudgets(
+  config: Config,
+  spend: SpendStore,
+  instruments: Instruments,
+  now?: () => number,
+): SpendBudgets {
+  return new SpendBudgets(spend, instruments, {
+    softRatio: config.budgets.softRatio,
+    userDailyTicks: config.budgets.userDailyTicks,
+    userMonthlyTicks: config.budgets.userMonthlyTicks,
+    monthlyTicks: config.budgets.monthlyTicks,
+    timeZone: config.budgets.timeZone,
+    // a hold outlives any call the upstream can still answer: stalls end at the upstream timeout
+    holdMs: config.ai.upstreamTimeoutMs + 30_000,
+    ...(now ? { now } : {}),
+  });
 }

@@ -120,7 +120,8 @@ export class AiLimits {
         const reservationId = randomUUID();
         const decision = await this.store.reserveBudget(`budget:${userId}`, reservationId, tokens, budget, HOUR_MS);
         if (!decision.allowed) {
-          this.instruments.budgetRejections.add(1, { budget: 'user_hourly_tokens' });
+          if (this.spend) this.spend.noteRefusal('user_hourly_tokens');
+          else this.instruments.budgetRejections.add(1, { budget: 'user_hourly_tokens' });
           const message =
             tokens > budget
               ? `This request may use up to ${tokens} tokens, more than the hourly token budget of ${budget}`

@@ -1,9 +1,19 @@
-import type { CountersStore, PeriodUser, UsageCounters } from '@flashcase/store';
+import type { DigestFiguresJson, DigestLineJson, UsageDigestJson } from '@flashcase/config';
+import {
+  addCounters,
+  type CountersStore,
+  emptyCounters,
+  type PeriodSummary,
+  type PeriodUser,
+  type UsageCounters,
+} from '@flashcase/store';
 import { HttpError, isUserId, requireUser, sendJson } from '@flashcase/telemetry';
 import { type Request, type Response, Router } from 'express';
+import { DateTime } from 'luxon';
 import { type PeriodKind, reportPeriod } from '../budgets/periods';
 import type { BudgetUseJson, SpendBudgets } from '../budgets/spend-budgets';
 import { ticksToUsd } from '../usage/pricing';
+import { perActiveUser } from './usage';
 
 const PERIODS: readonly PeriodKind[] = ['hour', 'day', 'month'];
 const MAX_LIMIT = 1000;
@@ -145,5 +155,88 @@ export function reportsRoutes({ store, budgets, timeZone, now = Date.now }: Repo
     sendJson(res, { user_id: userId, periods, budgets: status }, 200);
   });
 
+  router.get('/api/v1/ai/usage/digest', admin, async (req: Request, res: Response) => {
+    const at = now();
+    const date = digestDate(req.query.date, at, timeZone);
+    const day = (offset: number) => DateTime.fromISO(date, { zone: timeZone }).plus({ days: offset });
+    const label = (d: DateTime) => `d${d.toFormat('yyyy-LL-dd')}`;
+    const week = [-7, -6, -5, -4, -3, -2, -1].map((offset) => label(day(offset)));
+    const monthStart = day(0).startOf('month');
+    const month = {
+      label: `m${monthStart.toFormat('yyyy-LL')}`,
+      startMs: monthStart.toMillis(),
+      endMs: monthStart.plus({ months: 1 }).toMillis(),
+    };
+    const [summary, previous, weekSummaries, topUsers, monthSummary, refusals, near] = await Promise.all([
+      store.periodSummary(label(day(0))),
+      store.periodSummary(label(day(-1))),
+      Promise.all(week.map((l) => store.periodSummary(l))),
+      store.periodUsers(label(day(0)), 'cost', 5),
+      store.periodSummary(month.label),
+      budgets.refusals(date),
+      budgets.nearUsers(100, date),
+    ]);
+    const digest: UsageDigestJson = {
+      date,
+      time_zone: timeZone,
+      day: figures([summary], 1),
+      previous_day: figures([previous], 1),
+      last_7_days_average: figures(weekSummaries, 7),
+      top_users: topUsers.map((u) => line(u.userId, u.counters)),
+      top_operations: byCost(summary.byOperation),
+      top_models: byCost(summary.byModel),
+      budget_refusals: refusals,
+      users_near_budget: near,
+      per_active_user: perActiveUser(month, monthSummary, Math.min(at, month.endMs)),
+    };
+    sendJson(res, digest, 200);
+  });
+
   return router;
+}
+
+/** `date` as asked (`yyyy-MM-dd`), or yesterday in `zone`. */
+function digestDate(asked: unknown, nowMs: number, zone: string): string {
+  if (asked === undefined) return DateTime.fromMillis(nowMs, { zone }).minus({ days: 1 }).toFormat('yyyy-LL-dd');
+  const text = String(asked);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || !DateTime.fromISO(text, { zone }).isValid) {
+    throw invalid('date', 'a calendar date yyyy-MM-dd');
+  }
+  return text;
+}
+
+/** The figures of some days, summed and divided by `days` (an average per day for the week). */
+function figures(summaries: readonly PeriodSummary[], days: number): DigestFiguresJson {
+  const sum = emptyCounters();
+  let billed = 0;
+  let active = 0;
+  for (const s of summaries) {
+    addCounters(sum, s.counters);
+    billed += s.pricingCheck.billedTicks;
+    active += s.activeUsers;
+  }
+  const per = (n: number) => Math.round(n / days);
+  return {
+    prompt_tokens: per(sum.promptTokens),
+    completion_tokens: per(sum.completionTokens),
+    reasoning_tokens: per(sum.reasoningTokens),
+    cached_prompt_tokens: per(sum.cachedPromptTokens),
+    total_tokens: per(sum.totalTokens),
+    requests: per(sum.requests),
+    errors: per(sum.errors),
+    cost_usd: ticksToUsd(per(sum.costTicks)),
+    billed_usd: ticksToUsd(per(billed)),
+    billed_share: sum.costTicks > 0 ? Math.round((billed / sum.costTicks) * 1e6) / 1e6 : 0,
+    active_users: per(active),
+  };
+}
+
+function line(name: string, c: UsageCounters): DigestLineJson {
+  return { name, cost_usd: ticksToUsd(c.costTicks), total_tokens: c.totalTokens, requests: c.requests };
+}
+
+function byCost(groups: Record<string, UsageCounters>): DigestLineJson[] {
+  return Object.entries(groups)
+    .sort(([, a], [, b]) => b.costTicks - a.costTicks)
+    .map(([name, c]) => line(name, c));
 }

@@ -112,7 +112,7 @@ function parseTimeseriesQuery(query: Request['query']): { windowS: number; stepS
 }
 
 /** Cost per active user this month, and the month's projection at this month's rate so far. */
-function perActiveUser(
+export function perActiveUser(
   month: { label: string; startMs: number; endMs: number },
   summary: PeriodSummary,
   nowMs: number,
@@ -144,10 +144,11 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
 
   router.get('/api/v1/ai/usage', requireUser({ admin: true }), async (_req: Request, res: Response) => {
     const month = reportPeriod('month', (deps.now ?? Date.now)(), deps.timeZone);
-    const [snapshot, budgets, summary] = await Promise.all([
+    const [snapshot, budgets, summary, near] = await Promise.all([
       store.usage(),
       deps.budgets.status(undefined),
       store.periodSummary(month.label),
+      deps.budgets.nearUsers(),
     ]);
     const body = snapshotJson(snapshot);
     const answer: UsageJson = {
@@ -169,6 +170,8 @@ export function usageRoutes(deps: UsageRoutesDeps): Router {
       since: body.since,
       budgets,
       per_active_user: perActiveUser(month, summary, (deps.now ?? Date.now)()),
+      budget_soft_ratio: deps.budgets.softRatio,
+      users_near_budget: near,
     };
     res.json(answer);
   });

@@ -51,6 +51,8 @@ function usage(last24h: PricingCheckWindow, overrides: Partial<Usage> = {}): Usa
     rate_limits: { ai_per_minute: 5, ai_per_hour: 100, general_per_minute: 60, general_per_hour: 1_000 },
     pricing_check: { ...last24h, last_24h: last24h },
     budgets: [],
+    budget_soft_ratio: 0.8,
+    users_near_budget: [],
     per_active_user: {
       month: '2026-12',
       active_users: 3,
