@@ -33,13 +33,16 @@ describe('otel-collector-loadbalancer.yaml (tier 1)', () => {
   });
 
   it('samples nothing and computes nothing from spans itself: that needs whole traces', () => {
-    expect(Object.keys(balancer.processors).sort()).toEqual(['batch', 'memory_limiter']);
+    // (groupbyattrs/record_type regroups log records by an attribute: logs only, no trace needed)
+    expect(Object.keys(balancer.processors).sort()).toEqual(['batch', 'groupbyattrs/record_type', 'memory_limiter']);
+    expect(balancer.service.pipelines.traces?.processors).toEqual(['memory_limiter']);
     expect(balancer.connectors).toBeUndefined();
     expect(Object.keys(balancer.service.pipelines).sort()).toEqual(['logs', 'traces']);
   });
 
-  it('sends logs straight to Loki, as the single collector does', () => {
+  it('sends logs straight to Loki, processed as the single collector does', () => {
     expect(exportersOf(balancer, 'logs')).toEqual(exportersOf(single, 'logs'));
+    expect(balancer.service.pipelines.logs?.processors).toEqual(single.service.pipelines.logs?.processors);
     expect(balancer.exporters['otlp_http/loki']).toEqual(single.exporters['otlp_http/loki']);
   });
 });

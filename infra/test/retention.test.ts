@@ -13,7 +13,8 @@ interface LokiConfig {
 
 const USAGE_SELECTOR = '{record_type="ai_usage"}';
 const loki = readYaml<LokiConfig>('infra/loki/loki.yml');
-const collector: CollectorConfig = readCollectorConfig('otel-collector.yaml');
+/** Every collector that sends logs to Loki: the one-host collector and the production load-balancing tier. */
+const LOG_COLLECTORS = ['otel-collector.yaml', 'otel-collector-loadbalancer.yaml'];
 const docs = readText('docs/production-monitoring.md');
 
 describe('retention of the usage trail: a year of usage records, 30 days of everything else', () => {
@@ -30,7 +31,8 @@ describe('retention of the usage trail: a year of usage records, 30 days of ever
     });
   });
 
-  it("the collector moves record_type to the logs' resource before they are batched to Loki", () => {
+  it.each(LOG_COLLECTORS)("%s moves record_type to the logs' resource before they are batched to Loki", (file) => {
+    const collector: CollectorConfig = readCollectorConfig(file);
     expect(collector.processors['groupbyattrs/record_type']).toEqual({ keys: ['record_type'] });
     const logs = collector.service.pipelines.logs?.processors ?? [];
     expect(logs[0]).toBe('memory_limiter');
