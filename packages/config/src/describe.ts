@@ -98,6 +98,7 @@ export function describeConfig(config: Config) {
       groupWaitS: config.alerts.groupWaitS,
       groupIntervalS: config.alerts.groupIntervalS,
       repeatIntervalS: config.alerts.repeatIntervalS,
+      usageDigestHour: config.alerts.usageDigestHour,
     },
   };
 }

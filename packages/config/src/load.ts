@@ -7,6 +7,7 @@ import {
   decimal,
   emailList,
   host,
+  hourOrOff,
   httpUrl,
   keyPrefix,
   mailbox,
@@ -105,6 +106,7 @@ const environmentSchema = z.object({
   AI_BUDGET_USD_PER_MONTH: withDefault(usdTicks(MAX_BUDGET_USD), 0),
   AI_BUDGET_SOFT_RATIO: withDefault(decimal(0, 1), 0.8),
   BUDGET_TIMEZONE: withDefault(timeZone(), 'UTC'),
+  USAGE_DIGEST_HOUR: hourOrOff(8),
 });
 
 type ParsedEnvironment = z.output<typeof environmentSchema>;
@@ -177,7 +179,8 @@ function deepFreeze<Value>(value: Value): Value {
  *
  * Edge cases:
  * - An empty or whitespace-only value counts as unset (the default applies); other values are
- *   trimmed. A bad value is never replaced by the default: it throws.
+ *   trimmed. A bad value is never replaced by the default: it throws. The exception is
+ *   USAGE_DIGEST_HOUR (default 8): there empty, like `off`, turns the daily digest off.
  * - Integers are plain decimal (`1e3`, `12abc`, `+5`, `-5`, `1.0` are errors). Booleans accept
  *   true/false/1/0/yes/no in any case. Enumerations (ENVIRONMENT, LOG_LEVEL, AI_PROVIDER,
  *   REDIS_FAILURE_MODE) are case-insensitive and come out lower-case.
@@ -299,6 +302,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       groupWaitS: vars.ALERT_GROUP_WAIT_S,
       groupIntervalS: vars.ALERT_GROUP_INTERVAL_S,
       repeatIntervalS: vars.ALERT_REPEAT_INTERVAL_S,
+      usageDigestHour: vars.USAGE_DIGEST_HOUR,
     },
   };
   return deepFreeze(config);

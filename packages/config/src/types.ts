@@ -162,5 +162,10 @@ export interface Config {
     readonly groupIntervalS: number;
     /** `ALERT_REPEAT_INTERVAL_S`. */
     readonly repeatIntervalS: number;
+    /**
+     * `USAGE_DIGEST_HOUR` (default 8): the local hour (in `budgets.timeZone`) at which alerting sends
+     * yesterday's usage digest; null = off (`off`, or set but empty).
+     */
+    readonly usageDigestHour: number | null;
   };
 }

@@ -106,6 +106,31 @@ export const timeZone = () =>
     }
   });
 
+/**
+ * A local hour of the day (0..23), or off: unset gives `fallback`; `off` (any case) or a value that
+ * is set but blank gives null.
+ *
+ * NOTE: the one variable where a blank value is not "unset" (contract section 4: `USAGE_DIGEST_HOUR`
+ * "empty = off"), so it reads the raw value instead of going through `withDefault`.
+ */
+export function hourOrOff(fallback: number) {
+  return z
+    .string()
+    .optional()
+    .transform((value, context): number | null => {
+      if (value === undefined) return fallback;
+      const trimmed = value.trim();
+      if (trimmed === '' || trimmed.toLowerCase() === 'off') return null;
+      if (DECIMAL_INTEGER.test(trimmed) && Number(trimmed) <= 23) return Number(trimmed);
+      context.issues.push({
+        code: 'custom',
+        input: value,
+        message: `must be an hour from 0 to 23, or off (or empty)${got(value, false)}`,
+      });
+      return z.NEVER;
+    });
+}
+
 /** true/false/1/0/yes/no, case-insensitive; anything else is an error. */
 export const boolean = () =>
   z.stringbool({

@@ -84,6 +84,7 @@ describe('loadConfig defaults', () => {
         groupWaitS: 30,
         groupIntervalS: 300,
         repeatIntervalS: 14_400,
+        usageDigestHour: 8,
       },
     } satisfies Config);
   });
@@ -144,6 +145,7 @@ describe('loadConfig defaults', () => {
       ALERT_GROUP_WAIT_S: '1',
       ALERT_GROUP_INTERVAL_S: '60',
       ALERT_REPEAT_INTERVAL_S: '3600',
+      USAGE_DIGEST_HOUR: '23',
     });
     expect(config).toMatchObject({
       environment: 'test',
@@ -208,6 +210,7 @@ describe('loadConfig defaults', () => {
         groupWaitS: 1,
         groupIntervalS: 60,
         repeatIntervalS: 3600,
+        usageDigestHour: 23,
       },
     });
   });
@@ -218,6 +221,15 @@ describe('loadConfig defaults', () => {
     expect(config.rateLimits.aiPerMinute).toBe(5);
     expect(config.redis.url).toBeUndefined();
     expect(config.logLevel).toBe('info');
+  });
+
+  it('turns the daily digest off with USAGE_DIGEST_HOUR empty or off, and keeps 8 when it is unset', () => {
+    expect(loadConfig('alerting', {}).alerts.usageDigestHour).toBe(8);
+    expect(loadConfig('alerting', { USAGE_DIGEST_HOUR: '' }).alerts.usageDigestHour).toBeNull();
+    expect(loadConfig('alerting', { USAGE_DIGEST_HOUR: '  ' }).alerts.usageDigestHour).toBeNull();
+    expect(loadConfig('alerting', { USAGE_DIGEST_HOUR: 'OFF' }).alerts.usageDigestHour).toBeNull();
+    expect(loadConfig('alerting', { USAGE_DIGEST_HOUR: ' 0 ' }).alerts.usageDigestHour).toBe(0);
+    expect(loadConfig('alerting', { USAGE_DIGEST_HOUR: '23' }).alerts.usageDigestHour).toBe(23);
   });
 
   it('trims values, lower-cases enumerations and drops trailing slashes from base URLs', () => {
@@ -258,8 +270,19 @@ describe('loadConfig bad values', () => {
     ['AI_BUDGET_USD_PER_MONTH', '900001'],
     ['AI_BUDGET_SOFT_RATIO', '1.5'],
     ['BUDGET_TIMEZONE', 'Mars/Olympus_Mons'],
+    ['USAGE_DIGEST_HOUR', '24'],
+    ['USAGE_DIGEST_HOUR', '-1'],
+    ['USAGE_DIGEST_HOUR', '8.5'],
+    ['USAGE_DIGEST_HOUR', '08:00'],
+    ['USAGE_DIGEST_HOUR', 'never'],
   ])('refuses %s=%s', (variable, value) => {
     expect(configErrorFor({ [variable]: value }).variable).toBe(variable);
+  });
+
+  it('says what USAGE_DIGEST_HOUR takes when its value is bad', () => {
+    expect(configErrorFor({ USAGE_DIGEST_HOUR: '25' }, 'alerting').message).toBe(
+      'USAGE_DIGEST_HOUR must be an hour from 0 to 23, or off (or empty), got "25"',
+    );
   });
 
   it('throws a one-line ConfigError naming the variable and the value', () => {
