@@ -38,16 +38,30 @@ export interface AppDeps {
 }
 
 /** AI routes named one by one so metrics carry a bounded, meaningful `http.route`. */
-const AI_ROUTES = ['chat', 'rewrite', 'autocomplete', 'chat/completions', 'usage', 'usage/me', 'usage/timeseries'];
+const AI_ROUTES = [
+  'chat',
+  'rewrite',
+  'autocomplete',
+  'chat/completions',
+  'usage',
+  'usage/me',
+  'usage/timeseries',
+  'usage/users',
+];
 
 const INTERNAL_CALLER = Symbol('flashcase.internalCaller');
 
 /**
  * Read-only admin routes that the dashboard and `pnpm monitor` poll every few seconds. They are
  * exempt from the general per-user limits, like `/api/v1/internal/stats`: at the default 10 a
- * minute and 100 an hour a live dashboard (three reads every 5 s) would be refused within a minute.
+ * minute and 100 an hour a live dashboard (four reads every 5 s) would be refused within a minute.
  */
-const MONITORING_READS = new Set(['/api/v1/ai/usage', '/api/v1/ai/usage/timeseries', '/api/v1/alerts']);
+const MONITORING_READS = new Set([
+  '/api/v1/ai/usage',
+  '/api/v1/ai/usage/timeseries',
+  '/api/v1/ai/usage/users',
+  '/api/v1/alerts',
+]);
 
 /**
  * Not API traffic: page loads, probes, alerting's own stats polls and the dashboard's monitoring

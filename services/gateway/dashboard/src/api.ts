@@ -1,12 +1,54 @@
-// The four endpoints the page polls, and what a failed call means for the page.
+// The five endpoints the page polls, and what a failed call means for the page.
 
 // The usage answers are typed once, where ai-proxy builds them (@flashcase/config's wire types).
-import type { PricingCheckWindowJson, UsageCountersJson, UsageJson, UsageTimeseriesJson } from '@flashcase/config';
+import type {
+  BudgetJson,
+  PerActiveUserJson,
+  PricingCheckWindowJson,
+  UsageCountersJson,
+  UsageJson,
+  UsageTimeseriesJson,
+} from '@flashcase/config';
 
 export type Counters = UsageCountersJson;
 export type PricingWindow = PricingCheckWindowJson;
 export type Usage = UsageJson;
 export type Timeseries = UsageTimeseriesJson;
+export type Budget = BudgetJson;
+export type PerActiveUser = PerActiveUserJson;
+
+/** A user's use of their daily (period=day) or monthly budget in the reports; null: no budget applies. */
+export interface BudgetUse {
+  budget: 'user_daily_usd' | 'user_monthly_usd';
+  /** null: no limit for this user (the spend is still shown). */
+  limit_usd: number | null;
+  spent_usd: number;
+  /** (spent + held) / limit; null without a limit. */
+  used_ratio: number | null;
+}
+
+/** One user of `GET /api/v1/ai/usage/users` (ai-proxy's reports route). */
+export interface ReportUser {
+  user_id: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  cached_prompt_tokens: number;
+  total_tokens: number;
+  requests: number;
+  errors: number;
+  estimated_cost_usd: number;
+  budget: BudgetUse | null;
+}
+
+/** `GET /api/v1/ai/usage/users?period=day&sort=cost&limit=10` (admin): today's top spenders. */
+export interface UsersReport {
+  period: 'hour' | 'day' | 'month';
+  /** Start of the period (local midnight in `BUDGET_TIMEZONE` for a day), ISO 8601. */
+  since: string;
+  sort: 'cost' | 'tokens';
+  users: ReportUser[];
+}
 
 export interface Alert {
   name: string;
@@ -103,15 +145,20 @@ export interface Snapshot {
   series: Outcome<Timeseries>;
   alerts: Outcome<Alerts>;
   stats: Outcome<Stats>;
+  spenders: Outcome<UsersReport>;
 }
 
-/** The four calls of one poll, in parallel. */
+/** How many of today's top spenders the page lists (the table's reserved rows). */
+export const TOP_SPENDERS = 10;
+
+/** The five calls of one poll, in parallel. */
 export async function poll(token: string): Promise<Snapshot> {
-  const [usage, series, alerts, stats] = await Promise.all([
+  const [usage, series, alerts, stats, spenders] = await Promise.all([
     getJson<Usage>('/api/v1/ai/usage', token),
     getJson<Timeseries>('/api/v1/ai/usage/timeseries?window=1h&step=60', token),
     getJson<Alerts>('/api/v1/alerts', token),
     getJson<Stats>('/api/v1/internal/stats?window_s=300', token),
+    getJson<UsersReport>(`/api/v1/ai/usage/users?period=day&sort=cost&limit=${TOP_SPENDERS}`, token),
   ]);
-  return { usage, series, alerts, stats };
+  return { usage, series, alerts, stats, spenders };
 }

@@ -51,3 +51,10 @@ export function bucketLabel(le: number | '+Inf', previous: number | undefined): 
 export function clock(date: Date): string {
   return date.toLocaleTimeString('en-GB', { hour12: false });
 }
+
+/** `14:05` today, `27 Nov 14:05` before. */
+export function sinceText(date: Date): string {
+  const time = date.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+  if (date.toDateString() === new Date().toDateString()) return time;
+  return `${date.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}`;
+}

@@ -1,5 +1,5 @@
 // The live dashboard: asks for an admin token once (sessionStorage), then polls the usage,
-// timeseries, alerts and gateway stats endpoints every few seconds and draws them.
+// timeseries, alerts, gateway stats and top-spenders endpoints every few seconds and draws them.
 
 import 'uplot/dist/uPlot.min.css';
 import '../styles.css';
@@ -14,8 +14,9 @@ import {
   type Usage,
 } from './api';
 import { type Chart, COLORS, gauge, histogram, timeChart } from './charts';
-import { bucketLabel, clock, int, percent, seconds, share, signedPercent, usd } from './format';
+import { bucketLabel, clock, int, percent, seconds, share, signedPercent, sinceText, usd } from './format';
 import { forgetToken, savedToken, saveToken, secondsLeft } from './session';
+import { renderBudget, renderPerUser, renderSpenders, setSoftRatio, usageDown, usageUp } from './spend';
 import { byId, describe, fillAlerts, fillFields, fillTable, setEmpty, setNote, setText } from './views';
 
 /** Every 5 s, or `?refresh=N` seconds (1 to 60) for a faster or a calmer page. */
@@ -150,6 +151,7 @@ function render(snapshot: Snapshot): void {
   renderUsage(snapshot.usage);
   renderSeries(snapshot.series);
   renderStats(snapshot.stats);
+  renderSpenders(snapshot.spenders);
   if (snapshot.alerts.ok) fillAlerts(snapshot.alerts.data.alerts ?? []);
   else {
     setNote('note-alerts', describe(snapshot.alerts.problem, 'Alerting'));
@@ -163,19 +165,19 @@ function render(snapshot: Snapshot): void {
 }
 
 function renderStatus(snapshot: Snapshot): void {
-  const failed = (
-    [
-      ['usage', snapshot.usage],
-      ['timeseries', snapshot.series],
-      ['alerts', snapshot.alerts],
-      ['stats', snapshot.stats],
-    ] as [string, Outcome<unknown>][]
-  ).filter(([, outcome]) => !outcome.ok);
+  const calls: [string, Outcome<unknown>][] = [
+    ['usage', snapshot.usage],
+    ['timeseries', snapshot.series],
+    ['alerts', snapshot.alerts],
+    ['stats', snapshot.stats],
+    ['top spenders', snapshot.spenders],
+  ];
+  const failed = calls.filter(([, outcome]) => !outcome.ok);
   const now = clock(new Date());
   const left = token ? secondsLeft(token) : undefined;
   const expiry =
     left !== undefined && left < 600 ? ` · token expires in ${Math.max(0, Math.round(left / 60))} min` : '';
-  if (failed.length === 4 && failed.every(([, o]) => !o.ok && o.problem.kind === 'unreachable')) {
+  if (failed.length === calls.length && failed.every(([, o]) => !o.ok && o.problem.kind === 'unreachable')) {
     setState('offline', `Gateway unreachable at ${now}: retrying every ${POLL_MS / 1000} s`);
   } else if (failed.length > 0) {
     const what = failed.map(([name, o]) => `${name} (${o.ok ? '' : o.problem.status || 'no answer'})`).join(', ');
@@ -190,10 +192,18 @@ function renderUsage(outcome: Outcome<Usage>): void {
   if (!outcome.ok) {
     const text = describe(outcome.problem, 'ai-proxy');
     for (const id of ['note-cost', 'note-operation', 'note-model']) setNote(id, text);
+    usageDown(text);
     return;
   }
   const usage = outcome.data;
   fillFields(usage);
+  renderBudget(
+    usage.budgets.find((b) => b.budget === 'monthly_usd'),
+    usage.per_active_user.month,
+  );
+  renderPerUser(usage.per_active_user);
+  setSoftRatio(usage.budget_soft_ratio);
+  usageUp(usage.per_active_user.active_users);
   const fraction = usage.alert_threshold > 0 ? usage.last_hour.total_tokens / usage.alert_threshold : 0;
   byId('threshold-fill').style.width = `${Math.min(100, fraction * 100).toFixed(1)}%`;
   byId('kpi-hour').dataset.tone = usage.alert_triggered ? 'problem' : fraction >= 0.5 ? 'warning' : 'none';
@@ -254,13 +264,6 @@ function renderPricing(check: PricingWindow): void {
   );
   const drifting = check.calls_billed >= DRIFT_MIN_CALLS && Math.abs(check.drift_ratio) > DRIFT_LIMIT;
   byId('kpi-pricing').dataset.tone = drifting ? 'warning' : 'none';
-}
-
-/** `14:05` today, `27 Nov 14:05` before. */
-function sinceText(date: Date): string {
-  const time = date.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
-  if (date.toDateString() === new Date().toDateString()) return time;
-  return `${date.toLocaleDateString('en-GB', { day: 'numeric', month: 'short' })} ${time}`;
 }
 
 function renderSeries(outcome: Outcome<Timeseries>): void {

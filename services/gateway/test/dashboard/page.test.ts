@@ -5,7 +5,14 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { PricingCheckWindowJson, UsageCountersJson, UsageJson, UsageTimeseriesJson } from '@flashcase/config';
+import type {
+  BudgetJson,
+  PerActiveUserJson,
+  PricingCheckWindowJson,
+  UsageCountersJson,
+  UsageJson,
+  UsageTimeseriesJson,
+} from '@flashcase/config';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys, type ServiceProcess, startService } from '@flashcase/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -17,6 +24,9 @@ import { API_KEY, INTERNAL_TOKEN, JWT_SECRET, REDIS_URL } from '../helpers/harne
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '../../test-artifacts');
 const TOKEN_KEY = 'flashcase.dashboard.token';
+const MONTHLY_BUDGET_USD = 5;
+/** student-0's own daily budget, set through the API: its top-spenders row shows the use of it. */
+const STUDENT0_DAILY_USD = 0.05;
 
 /** What alerting answers (contract section 6): one firing critical and one pending warning alert. */
 const ALERTS = {
@@ -57,6 +67,77 @@ const ZERO: UsageCountersJson = {
   requests: 0,
   estimated_cost_usd: 0,
 };
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The deployment's monthly budget as ai-proxy answers it. The month is a 30-day one (`2026-11`) that
+ * resets in exactly 15 days, so the page's share of the month gone is 50 % whatever the date.
+ */
+function monthlyBudget(limit: number | null, spent: number, held: number): BudgetJson {
+  return {
+    budget: 'monthly_usd',
+    limit_usd: limit,
+    source: 'default',
+    spent_usd: spent,
+    held_usd: held,
+    remaining_usd: limit === null ? null : Math.max(0, limit - spent - held),
+    resets_at: new Date(Date.now() + 15 * DAY_MS).toISOString(),
+  };
+}
+
+const PER_ACTIVE_USER: PerActiveUserJson = {
+  month: '2026-11',
+  active_users: 12,
+  cost_usd: 4.5,
+  cost_per_active_user_usd: 0.375,
+  projected_month_cost_usd: 9,
+  projected_cost_per_active_user_usd: 0.75,
+};
+
+/** One user of the reports route, with the fields ai-proxy answers. */
+function reportUser(
+  id: string,
+  cost: number,
+  tokens: number,
+  budget: { budget: 'user_daily_usd'; limit_usd: number | null; spent_usd: number; used_ratio: number | null } | null,
+) {
+  return {
+    user_id: id,
+    prompt_tokens: tokens - Math.floor(tokens / 4),
+    completion_tokens: Math.floor(tokens / 4),
+    reasoning_tokens: 0,
+    cached_prompt_tokens: 0,
+    total_tokens: tokens,
+    requests: Math.ceil(tokens / 1000),
+    errors: 0,
+    estimated_cost_usd: cost,
+    budget,
+  };
+}
+
+/** Today's top ten: one past its daily budget, one near it, one with no limit, the rest well within. */
+function controlledSpenders() {
+  const daily = (limit: number | null, spent: number) => ({
+    budget: 'user_daily_usd' as const,
+    limit_usd: limit,
+    spent_usd: spent,
+    used_ratio: limit === null ? null : spent / limit,
+  });
+  return {
+    period: 'day' as const,
+    since: new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS).toISOString(),
+    sort: 'cost' as const,
+    users: [
+      reportUser('heavy@school.example', 2, 41_000, daily(2, 2)),
+      reportUser('student-17', 1.7, 30_500, daily(2, 1.7)),
+      reportUser('teacher-3', 1.25, 22_000, daily(null, 1.25)),
+      ...Array.from({ length: 7 }, (_, i) =>
+        reportUser(`student-${i + 20}`, 0.5 - i * 0.05, 9_000 - i * 500, daily(2, 0.5 - i * 0.05)),
+      ),
+    ],
+  };
+}
 
 /**
  * A usage answer the test writes itself (typed as ai-proxy builds it, so a renamed field fails to
@@ -106,6 +187,10 @@ function controlledUsage(last24h: PricingCheckWindowJson): UsageJson {
     },
     rate_limits: { ai_per_minute: 5, ai_per_hour: 100, general_per_minute: 60, general_per_hour: 1_000 },
     pricing_check: { ...last24h, last_24h: last24h },
+    budgets: [monthlyBudget(20, 4.5, 0.5)],
+    per_active_user: PER_ACTIVE_USER,
+    budget_soft_ratio: 0.8,
+    users_near_budget: [],
   };
 }
 
@@ -128,6 +213,15 @@ function freshUsage(): UsageJson {
     by_model: {},
     projection: { hourly_usd: 0, daily_usd: 0, monthly_usd: 0 },
     since: null,
+    budgets: [monthlyBudget(null, 0, 0)],
+    per_active_user: {
+      ...PER_ACTIVE_USER,
+      active_users: 0,
+      cost_usd: 0,
+      cost_per_active_user_usd: null,
+      projected_month_cost_usd: 0,
+      projected_cost_per_active_user_usd: null,
+    },
   };
 }
 
@@ -177,7 +271,7 @@ describe('the dashboard page in Chromium', () => {
   let gateway: ServiceProcess;
   // A second gateway whose ai-proxy and alerting are one loopback stand-in serving `served`.
   let standIn: Server;
-  let served: { usage: UsageJson; series: UsageTimeseriesJson };
+  let served: { usage: UsageJson; series: UsageTimeseriesJson; spenders: ReturnType<typeof controlledSpenders> };
   let controlled: ServiceProcess;
   let browser: Browser;
   const admin = signDevToken(JWT_SECRET, 'ops', 'admin', 600);
@@ -203,7 +297,8 @@ describe('the dashboard page in Chromium', () => {
     const timeoutMs = 60_000;
     aiProxy = await startService(
       'ai-proxy',
-      { ...shared, XAI_API_KEY: API_KEY, XAI_BASE_URL: fake.url },
+      // A monthly budget for the deployment (the burn panel), far above what this traffic spends.
+      { ...shared, XAI_API_KEY: API_KEY, XAI_BASE_URL: fake.url, AI_BUDGET_USD_PER_MONTH: String(MONTHLY_BUDGET_USD) },
       { timeoutMs },
     );
     gateway = await startService(
@@ -218,6 +313,7 @@ describe('the dashboard page in Chromium', () => {
     served = {
       usage: controlledUsage({ calls_billed: 25, billed_usd: 0.5, priced_usd: 0.54, drift_ratio: 0.08 }),
       series: controlledSeries(),
+      spenders: controlledSpenders(),
     };
     standIn = createServer((req, res) => {
       const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
@@ -226,9 +322,11 @@ describe('the dashboard page in Chromium', () => {
           ? served.usage
           : path === '/api/v1/ai/usage/timeseries'
             ? served.series
-            : path === '/api/v1/alerts'
-              ? { alerts: [] }
-              : undefined;
+            : path === '/api/v1/ai/usage/users'
+              ? served.spenders
+              : path === '/api/v1/alerts'
+                ? { alerts: [] }
+                : undefined;
       res.statusCode = body === undefined ? 404 : 200;
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(body ?? { error: { code: 'not_found', message: `no ${path} here` } }));
@@ -253,6 +351,14 @@ describe('the dashboard page in Chromium', () => {
         '--disable-sync',
       ],
     });
+
+    // One user with a daily budget of their own (the other users have no daily limit).
+    const override = await api('/api/v1/ai/budgets/users/student-0', admin, {
+      method: 'PUT',
+      body: JSON.stringify({ daily_usd: STUDENT0_DAILY_USD }),
+    });
+    expect(override.status).toBe(200);
+    await override.arrayBuffer();
 
     // Mixed traffic: the three operations and the OpenAI route, streamed and not, several users.
     const calls: [string, object][] = [
@@ -305,13 +411,14 @@ describe('the dashboard page in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await controlled?.stop();
+    // (A server that never started, or is closed already, calls back with an error: still done.)
     standIn?.closeAllConnections();
-    await new Promise((done) => standIn?.close(done));
+    if (standIn) await new Promise((done) => standIn.close(done));
     await gateway?.stop();
     await aiProxy?.stop();
     await fake?.close();
     alerting?.closeAllConnections();
-    await new Promise((done) => alerting?.close(done));
+    if (alerting) await new Promise((done) => alerting.close(done));
     await deleteKeys(REDIS_URL, prefix);
   });
 
@@ -436,6 +543,74 @@ describe('the dashboard page in Chromium', () => {
       for (const row of rows) expect(row.cells, row.key).toEqual(group[row.key]);
     }
 
+    // Top spenders today: the reports route's users in its order, each cell its number.
+    const report = (await (await api('/api/v1/ai/usage/users?period=day&sort=cost&limit=10', admin)).json()) as {
+      users: {
+        user_id: string;
+        requests: number;
+        total_tokens: number;
+        estimated_cost_usd: number;
+        budget: { limit_usd: number | null; used_ratio: number | null } | null;
+      }[];
+    };
+    const spenders = await page.$$eval('#table-spenders tbody tr', (trs) =>
+      trs.map((tr) => ({
+        key: (tr as unknown as Dom).dataset.key as string,
+        values: Object.fromEntries(
+          [...tr.querySelectorAll('td')].map((td) => [td.dataset.col, td.dataset.value ?? null]),
+        ),
+        texts: Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.col, td.textContent])),
+      })),
+    );
+    // student-0..2 and eager spent; unlucky's two failed calls cost nothing, so they rank nowhere.
+    expect(report.users.map((u) => u.user_id).sort()).toEqual(['eager', 'student-0', 'student-1', 'student-2']);
+    expect(spenders.map((r) => r.key)).toEqual(report.users.map((u) => u.user_id));
+    for (const [i, user] of report.users.entries()) {
+      const row = spenders[i];
+      expect(row?.values, user.user_id).toEqual({
+        requests: String(user.requests),
+        total_tokens: String(user.total_tokens),
+        estimated_cost_usd: String(user.estimated_cost_usd),
+        limit_usd: user.budget?.limit_usd == null ? null : String(user.budget.limit_usd),
+        used_ratio: user.budget?.used_ratio == null ? null : String(user.budget.used_ratio),
+      });
+      expect(user.estimated_cost_usd).toBeGreaterThan(0);
+    }
+    const student0 = report.users.find((u) => u.user_id === 'student-0');
+    expect(student0?.budget?.limit_usd).toBe(STUDENT0_DAILY_USD);
+    expect(student0?.budget?.used_ratio).toBeGreaterThan(0);
+    const student0Row = spenders.find((r) => r.key === 'student-0');
+    expect(student0Row?.texts.limit_usd).toBe('$0.0500/day');
+    expect(student0Row?.texts.used_ratio).toMatch(/^\d+\.\d+%$/);
+    // The others have no daily limit: spend counted, no share of a budget to show.
+    expect(spenders.find((r) => r.key === 'eager')?.texts).toMatchObject({ limit_usd: 'none', used_ratio: 'no limit' });
+
+    // The monthly budget against the calendar: what the budget counted of its limit, and the month gone.
+    const monthly = usage.budgets.find((b) => b.budget === 'monthly_usd');
+    expect(monthly?.limit_usd).toBe(MONTHLY_BUDGET_USD);
+    expect(monthly?.spent_usd).toBeGreaterThan(0);
+    expect(Number(await page.getAttribute('#budget-spent', 'data-value'))).toBe(monthly?.spent_usd);
+    expect(await page.textContent('#budget-limit')).toBe('of $5.00');
+    expect(Number(await page.getAttribute('#budget-used', 'data-value'))).toBe(
+      ((monthly?.spent_usd ?? 0) + (monthly?.held_usd ?? 0)) / MONTHLY_BUDGET_USD,
+    );
+    // The month began its number of days before the reset (UTC here: no daylight-saving hour).
+    const [year, month] = usage.per_active_user.month.split('-').map(Number) as [number, number];
+    const monthMs = new Date(Date.UTC(year, month, 0)).getUTCDate() * 86_400_000;
+    const elapsed = 1 - (Date.parse(monthly?.resets_at ?? '') - Date.now()) / monthMs;
+    expect(Number(await page.getAttribute('#month-elapsed', 'data-value'))).toBeCloseTo(elapsed, 4);
+    // Cost per active user: this month's figures of the usage answer (4 users spent, unlucky called).
+    expect(usage.per_active_user.active_users).toBe(5);
+    expect(Number(await page.getAttribute('#per-user-cost', 'data-value'))).toBe(
+      usage.per_active_user.cost_per_active_user_usd,
+    );
+    // The projections scale this month's cost by the share of it gone: a poll a moment earlier.
+    const projected = (id: string) => page.getAttribute(id, 'data-value').then(Number);
+    const { projected_cost_per_active_user_usd: perUserMonth, projected_month_cost_usd: wholeMonth } =
+      usage.per_active_user;
+    expect(Math.abs((await projected('#per-user-projected')) / (perUserMonth ?? 0) - 1)).toBeLessThan(1e-3);
+    expect(Math.abs((await projected('#per-user-projected-month')) / wholeMonth - 1)).toBeLessThan(1e-3);
+
     // Gateway figures equal the stats endpoint; the alerts come with their severity.
     const stats = (await (await api('/api/v1/internal/stats?window_s=300', admin)).json()) as {
       rate_limited: number;
@@ -512,6 +687,43 @@ describe('the dashboard page in Chromium', () => {
     expect(await page.getAttribute('#chart-tokens', 'data-maxes')).toBe('1500,1250,1000');
     expect(await text('#note-tokens')).toBe('650 reasoning · 12.5% of prompt cached, last hour');
 
+    // Today's top spenders, most spent first: ten rows that fit their box (no scrolling, no shift).
+    const spenders = () =>
+      page.$$eval('#table-spenders tbody tr', (trs) =>
+        trs.map((tr) => [
+          (tr as unknown as Dom).dataset.key,
+          ...[...tr.querySelectorAll('td')].map((td) => td.textContent),
+          (tr.querySelector('.use') as unknown as Dom | null)?.dataset.tone,
+        ]),
+      );
+    const rows = await spenders();
+    expect(rows).toHaveLength(10);
+    expect(rows.slice(0, 4)).toEqual([
+      ['heavy@school.example', '41', '41,000', '$2.00', '$2.00/day', '100.0%', 'problem'],
+      ['student-17', '31', '30,500', '$1.70', '$2.00/day', '85.0%', 'warning'],
+      ['teacher-3', '22', '22,000', '$1.25', 'none', 'no limit', 'none'],
+      ['student-20', '9', '9,000', '$0.5000', '$2.00/day', '25.0%', 'none'],
+    ]);
+    const box = await page.$eval('#box-spenders', (el) => [el.scrollHeight, el.clientHeight]);
+    expect(box[0]).toBeLessThanOrEqual(box[1] as number);
+    expect(await text('#spenders-legend')).toMatch(/^by cost · since /);
+
+    // The monthly budget: $4.50 spent and $0.50 held of $20 is 25 %, half the month gone, on pace for $9.
+    expect(await text('#budget-spent')).toBe('$4.50');
+    expect(await text('#budget-limit')).toBe('of $20.00');
+    expect(await text('#budget-used')).toBe('25.0%');
+    expect(await text('#month-elapsed')).toBe('50.0%');
+    expect(await text('#budget-pace')).toBe('on pace for $9.00, 45.0% of the budget · $0.5000 held');
+    expect(await text('#budget-reset')).toMatch(/^resets \d{1,2} \w{3} \d{2}:\d{2}/);
+    expect(await page.getAttribute('#panel-budget', 'data-tone')).toBe('none');
+    // Cost per active user, this month and projected to its end.
+    expect(await text('#per-user-cost')).toBe('$0.3750');
+    expect(await text('#per-user-projected')).toBe('$0.7500');
+    expect(await text('[data-field="per_active_user.active_users"]')).toBe('12');
+    expect(await text('[data-field="per_active_user.cost_usd"]')).toBe('$4.50');
+    expect(await text('#per-user-projected-month')).toBe('$9.00');
+    expect(await text('#per-user-legend')).toBe('2026-11');
+
     // The drift, signed, with its billed calls; highlighted only past 5 % with at least 20 calls.
     const cases: [PricingCheckWindowJson, string, string, 'warning' | 'none'][] = [
       [
@@ -545,8 +757,27 @@ describe('the dashboard page in Chromium', () => {
       }
     }
 
+    // Spending ahead of the calendar is a warning; the budget used up, a problem.
+    const burns: [BudgetJson, string, string, 'none' | 'warning' | 'problem'][] = [
+      [monthlyBudget(20, 14, 0), '70.0%', 'on pace for $28.00, 140.0% of the budget', 'warning'],
+      [monthlyBudget(20, 19.5, 0.5), '100.0%', 'on pace for $39.00, 195.0% of the budget · $0.5000 held', 'problem'],
+    ];
+    for (const [budget, used, pace, tone] of burns) {
+      served.usage = {
+        ...controlledUsage({ calls_billed: 0, billed_usd: 0, priced_usd: 0, drift_ratio: 0 }),
+        budgets: [budget],
+      };
+      await pollsAbove(page, (await polls(page)) + 1);
+      expect(await text('#budget-used'), `${budget.spent_usd} spent`).toBe(used);
+      expect(await text('#budget-pace'), `${budget.spent_usd} spent`).toBe(pace);
+      expect(await page.getAttribute('#panel-budget', 'data-tone'), `${budget.spent_usd} spent`).toBe(tone);
+    }
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-spend.png'), fullPage: true });
+
     // Nothing counted yet: no share and no drift to show, rather than a made-up 0 %.
     served.usage = freshUsage();
+    served.spenders = { ...controlledSpenders(), users: [] };
     await pollsAbove(page, (await polls(page)) + 1);
     expect(await text('#cached-share')).toBe('—');
     expect(await page.getAttribute('#cached-share', 'data-value')).toBeNull();
@@ -556,6 +787,17 @@ describe('the dashboard page in Chromium', () => {
     expect(await page.getAttribute('#pricing-drift', 'data-value')).toBeNull();
     expect(await text('#pricing-calls')).toBe('no billed calls');
     expect(await page.getAttribute('#kpi-pricing', 'data-tone')).toBe('none');
+    // No monthly budget set, nobody active this month, nobody spent today.
+    expect(await text('#budget-limit')).toBe('no monthly budget');
+    expect(await text('#budget-spent')).toBe('$0.00');
+    expect(await text('#budget-used')).toBe('—');
+    expect(await text('#month-elapsed')).toBe('50.0%');
+    expect(await text('#budget-pace')).toBe('set AI_BUDGET_USD_PER_MONTH to cap the month');
+    expect(await text('#per-user-cost')).toBe('—');
+    expect(await page.getAttribute('#per-user-cost', 'data-value')).toBeNull();
+    expect(await text('#note-per-user')).toBe('No AI calls this month yet');
+    expect(await spenders()).toEqual([]);
+    expect(await page.getAttribute('#box-spenders', 'data-empty')).toBe('No AI spend today');
     expect(errors).toEqual([]);
     await page.context().close();
   }, 60_000);
@@ -601,6 +843,44 @@ describe('the dashboard page in Chromium', () => {
       /not an admin/.test((globalThis as unknown as Win).document.getElementById('login-message')?.textContent ?? ''),
     );
     expect(await page.getAttribute('body', 'data-state')).toBe('login');
+    await page.context().close();
+  }, 30_000);
+
+  // Last: ai-proxy does not come back.
+  it('says so in the spend panels when ai-proxy is down, keeping their last data dimmed and their boxes', async () => {
+    const { page, errors } = await open(admin);
+    await pollsAbove(page, 0);
+    const rows = () =>
+      page.$$eval('#table-spenders tbody tr', (trs) => trs.map((tr) => (tr as unknown as Dom).dataset.key));
+    const shown = await rows();
+    expect(shown.length).toBeGreaterThan(0);
+    const spent = await page.textContent('#budget-spent');
+    const perUser = await page.textContent('#per-user-cost');
+    const boxes = () =>
+      page.$$eval('#panel-spenders, #panel-budget, #panel-per-user, #box-spenders', (els) =>
+        els.map((el) => {
+          const r = el.getBoundingClientRect();
+          return [r.x, r.y, r.width, r.height].map(Math.round).join(',');
+        }),
+      );
+    const before = await boxes();
+
+    await aiProxy.stop();
+    await pollsAbove(page, await polls(page));
+    await pollsAbove(page, await polls(page));
+    for (const note of ['#note-spenders', '#note-budget', '#note-per-user']) {
+      expect(await page.textContent(note), note).toMatch(/^ai-proxy unavailable \(502 /);
+    }
+    expect(await page.$$eval('.spend .panel.stale', (els) => els.length)).toBe(3);
+    expect(await rows()).toEqual(shown);
+    expect(await page.textContent('#budget-spent')).toBe(spent);
+    expect(await page.textContent('#per-user-cost')).toBe(perUser);
+    expect(await boxes()).toEqual(before);
+    expect(await page.getAttribute('body', 'data-state')).toBe('partial');
+    expect(await page.textContent('#status')).toContain('top spenders (502)');
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-ai-proxy-down.png'), fullPage: true });
+    for (const error of errors) expect(error).toMatch(/status of 502/);
     await page.context().close();
   }, 30_000);
 });

@@ -76,6 +76,7 @@ describe('internal stats for the dashboard', () => {
     for (let i = 0; i < 6; i++) {
       expect((await get('/api/v1/ai/usage', admin)).status).toBe(200);
       expect((await get('/api/v1/ai/usage/timeseries?window=1h&step=60', admin)).status).toBe(200);
+      expect((await get('/api/v1/ai/usage/users?period=day&sort=cost&limit=10', admin)).status).toBe(200);
       expect((await get('/api/v1/internal/stats?window_s=300', admin)).status).toBe(200);
     }
     // Alerting is not running here: the relayed 502s are not the users' error rate either.
