@@ -18,7 +18,8 @@
  * preloads memlog.ts into every process and sums up where its memory was. c|d-limits turns the
  * limits on (never reached), as production runs: the AI limit script then carries each call's
  * in-flight record. `--baseline=name:<checkout>` adds c|d@name (that checkout's services) and
- * c|d-<variant>@name.
+ * c|d-<variant>@name. `--reports[=100000]` instead measures the spend reports on that many seeded
+ * users (reports.ts: Redis memory per active user, the top-N answer, the CSV export).
  *
  * Writes bench/results.json (or --out). Limits are off (RATE_LIMIT_*=0) so nothing is refused; every
  * answer is checked (status 200 and a real completion), and a target with any failure is marked
@@ -36,6 +37,7 @@ import { inspectorUrl, liveHeap } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { type Endpoint, type RunStats, runJson, runStream, type StreamStats } from './load.ts';
 import { type Child, cpuMs, freePort, memoryMb, sampleMemory, startChild } from './processes.ts';
+import { runReportsBench } from './reports.ts';
 import { mean, median, quantile, round } from './stats.ts';
 
 const require = createRequire(import.meta.url);
@@ -55,6 +57,7 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     memlog: { type: 'boolean', default: false },
+    reports: { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -508,6 +511,19 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}\nlogs: ${logDir}\n`,
   );
+
+  if (flags.reports !== undefined) {
+    // The spend reports on a month of N seeded users (reports.ts), instead of the proxy rounds.
+    const sink = await start('otlp-sink', [join(SRC_DIR, 'otlp-sink.ts')], /LISTENING (\S+)/);
+    await runReportsBench({
+      users: Number(flags.reports || 100_000),
+      out: flags.out ?? join(BENCH_DIR, 'results-reports.json'),
+      start: (name, args, ready, env) => start(name, args, ready, env),
+      sinkUrl: sink.value,
+    });
+    await stopAll();
+    return;
+  }
 
   const upstream = await startUpstream();
   const upstreamOrigin = new URL(upstream.url).origin;

@@ -10,16 +10,15 @@
  * calls per second, Redis CPU per 1,000 calls a second (the share of one core), commands per call
  * and Redis's own microseconds per call. Bounded: two runs of --duration seconds, 127.0.0.1 only.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SERVICE_NODE_OPTIONS } from '@flashcase/config';
 import { Redis } from 'ioredis';
 import { type Endpoint, type RunStats, runJson } from './load.ts';
 import { type Child, cpuMs, freePort, startChild } from './processes.ts';
+import { startRedis } from './redis-server.ts';
 
 const require = createRequire(import.meta.url);
 const argument = (name: string, fallback: number) =>
@@ -32,31 +31,6 @@ const UPSTREAM_KEY = 'xai-capacity';
 
 const logDir = mkdtempSync(join(tmpdir(), 'flashcase-redis-capacity-'));
 const children: Child[] = [];
-
-async function startRedis(): Promise<{ process: ChildProcess; url: string }> {
-  const port = await freePort();
-  const proc = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const url = `redis://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      if ((await client.ping()) === 'PONG') return { process: proc, url };
-    } catch {
-      await sleep(50);
-    } finally {
-      client.disconnect();
-    }
-  }
-  throw new Error('redis-server did not start');
-}
 
 async function commandTotals(client: Redis): Promise<{ calls: number; usec: number }> {
   const text = await client.info('commandstats');
@@ -173,7 +147,7 @@ async function main(): Promise<void> {
   console.log(
     `Redis ${version}, ${CONNECTIONS} connections, ${DURATION_S} s each, ${new Date().toISOString()}:\n${rows.join('\n')}`,
   );
-  redis.process.kill('SIGKILL');
+  redis.stop();
 }
 
 try {
