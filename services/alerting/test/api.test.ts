@@ -139,7 +139,7 @@ describe('alerting HTTP API', () => {
     expect((await fetch(`${base}/api/v1/alerts?state=bogus`, { headers: admin })).status).toBe(400);
   });
 
-  it('lists the rules, the seed seven and PricingTableDrift by default with thresholds from the config', async () => {
+  it('lists the rules, the seed seven, PricingTableDrift and the budget alerts by default with thresholds from the config', async () => {
     const res = await fetch(`${base}/api/v1/alerts/rules`, { headers: internal });
     const { rules } = (await res.json()) as { rules: Array<Record<string, unknown>> };
     expect(rules.map((r) => r.name)).toEqual([
@@ -151,7 +151,11 @@ describe('alerting HTTP API', () => {
       'IncreasedErrorRate',
       'HighMemoryUsage',
       'PricingTableDrift',
+      'UserBudgetNearlySpent',
+      'MonthlyBudgetNearlySpent',
+      'MonthlyBudgetExhausted',
     ]);
+    expect(rules[8]).toMatchObject({ severity: 'warning', signal: 'ai_user_budget_ratio', threshold: 0.8 });
     expect(rules[0]).toMatchObject({ severity: 'critical', threshold: 5000, resolve_threshold: 4500 });
     expect(rules[4]).toMatchObject({ severity: 'warning', threshold: 2500 });
     expect(rules[1]).toMatchObject({ window_s: 300, min_requests: 20 });

@@ -11,7 +11,7 @@ const config = loadConfig('alerting', { ENVIRONMENT: 'test', TOKEN_USAGE_ALERT_T
 describe('seed rules', () => {
   const rules = seedRules(config);
 
-  it("are the seed's seven and PricingTableDrift, with the contract's severities and thresholds", () => {
+  it("are the seed's seven, PricingTableDrift and the three budget alerts, with the contract's severities and thresholds", () => {
     const summary = Object.fromEntries(rules.map((r) => [r.name, [r.severity, r.signal, r.threshold]]));
     expect(summary).toEqual({
       HighTokenUsage: ['critical', 'ai_tokens_last_hour', 200_000],
@@ -22,6 +22,9 @@ describe('seed rules', () => {
       IncreasedErrorRate: ['warning', 'gateway_error_rate', 0.02],
       HighMemoryUsage: ['warning', 'service_memory_utilization', 0.8],
       PricingTableDrift: ['warning', 'ai_pricing_drift', 0.05],
+      UserBudgetNearlySpent: ['warning', 'ai_user_budget_ratio', 0.8],
+      MonthlyBudgetNearlySpent: ['warning', 'ai_monthly_budget_ratio', 0.8],
+      MonthlyBudgetExhausted: ['critical', 'ai_monthly_budget_ratio', 1],
     });
     const windows = rules.filter((r) => r.signal.startsWith('gateway_')).map((r) => [r.windowS, r.minRequests]);
     expect(windows).toEqual([
@@ -191,7 +194,7 @@ rules:
       expect(loadRules(custom).map((r) => r.name)).toEqual(['Only']);
       const missing = loadConfig('alerting', { ENVIRONMENT: 'test', ALERT_RULES_FILE: join(dir, 'missing.yaml') });
       expect(() => loadRules(missing)).toThrow(/ALERT_RULES_FILE .*missing\.yaml cannot be read: ENOENT/);
-      expect(loadRules(config)).toHaveLength(8);
+      expect(loadRules(config)).toHaveLength(11);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

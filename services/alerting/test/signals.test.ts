@@ -42,6 +42,30 @@ function usageJson(lastHourTokens: number, last24h: { calls_billed: number; drif
     by_model: {},
     projection: { hourly_usd: 0, daily_usd: 0, monthly_usd: 0 },
     since: null,
+    budgets: [
+      {
+        budget: 'monthly_usd',
+        limit_usd: 500,
+        source: 'default',
+        spent_usd: 410,
+        held_usd: 2.5,
+        remaining_usd: 87.5,
+        resets_at: '2026-02-01T00:00:00.000Z',
+      },
+    ],
+    per_active_user: {
+      month: '2026-01',
+      active_users: 3,
+      cost_usd: 410,
+      cost_per_active_user_usd: 136.666667,
+      projected_month_cost_usd: 1000,
+      projected_cost_per_active_user_usd: 333.333333,
+    },
+    budget_soft_ratio: 0.8,
+    users_near_budget: [
+      { user_id: 'student-7', budget: 'user_daily_usd', used_ratio: 0.95 },
+      { user_id: 'student-2', budget: 'user_monthly_usd', used_ratio: 0.81 },
+    ],
   };
 }
 
@@ -50,11 +74,13 @@ describe('HTTP signal reader against a loopback ai-proxy usage route', () => {
   let base: string;
   let answer: { status: number; body: string };
   const seen: IncomingHttpHeaders[] = [];
+  const paths: string[] = [];
   let reader: HttpSignalReader;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
       if (req.url === '/api/v1/ai/usage') seen.push(req.headers);
+      paths.push(req.url ?? '');
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
     });
     server.listen(0, '127.0.0.1');
@@ -78,6 +104,11 @@ describe('HTTP signal reader against a loopback ai-proxy usage route', () => {
     expect(await reader.aiUsage()).toEqual({
       tokensLastHour: 1234,
       pricingCheck24h: { callsBilled: 140, driftRatio: -0.009 },
+      monthlyBudget: { spentUsd: 410, limitUsd: 500 },
+      usersNearBudget: [
+        { userId: 'student-7', budget: 'user_daily_usd', usedRatio: 0.95 },
+        { userId: 'student-2', budget: 'user_monthly_usd', usedRatio: 0.81 },
+      ],
     });
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({
@@ -90,10 +121,43 @@ describe('HTTP signal reader against a loopback ai-proxy usage route', () => {
   it('still reads the tokens of an answer without pricing_check (an ai-proxy older than the check)', async () => {
     const { pricing_check: _dropped, ...older } = usageJson(99, { calls_billed: 0, drift_ratio: 0 });
     answer = { status: 200, body: JSON.stringify(older) };
-    expect(await reader.aiUsage()).toEqual({ tokensLastHour: 99, pricingCheck24h: undefined });
+    expect(await reader.aiUsage()).toMatchObject({ tokensLastHour: 99, pricingCheck24h: undefined });
     const malformed = { ...usageJson(99, { calls_billed: 1, drift_ratio: 0 }), pricing_check: { last_24h: 'n/a' } };
     answer = { status: 200, body: JSON.stringify(malformed) };
-    expect(await reader.aiUsage()).toEqual({ tokensLastHour: 99, pricingCheck24h: undefined });
+    expect(await reader.aiUsage()).toMatchObject({ tokensLastHour: 99, pricingCheck24h: undefined });
+  });
+
+  it('reads an answer without budget fields (an ai-proxy older than the budgets) as unknown, not as zero', async () => {
+    const { budgets: _budgets, users_near_budget: _near, ...older } = usageJson(5, { calls_billed: 0, drift_ratio: 0 });
+    answer = { status: 200, body: JSON.stringify(older) };
+    expect(await reader.aiUsage()).toMatchObject({ monthlyBudget: undefined, usersNearBudget: undefined });
+    const unlimited = usageJson(5, { calls_billed: 0, drift_ratio: 0 });
+    unlimited.budgets = [{ ...(unlimited.budgets[0] as UsageJson['budgets'][number]), limit_usd: null }];
+    answer = { status: 200, body: JSON.stringify(unlimited) };
+    expect((await reader.aiUsage()).monthlyBudget).toEqual({ spentUsd: 410, limitUsd: null });
+  });
+
+  it("reads one user's used share of each budget from GET /api/v1/ai/budgets/users/:id", async () => {
+    const status = (budget: string, limit: number | null, spent: number, held: number) => ({
+      budget,
+      limit_usd: limit,
+      source: 'default',
+      spent_usd: spent,
+      held_usd: held,
+      remaining_usd: null,
+      resets_at: '2026-01-02T00:00:00.000Z',
+    });
+    answer = {
+      status: 200,
+      body: JSON.stringify({
+        user_id: 'student 1',
+        daily_usd: null,
+        monthly_usd: null,
+        budgets: [status('user_daily_usd', 2, 1.5, 0.1), status('user_monthly_usd', null, 3, 0)],
+      }),
+    };
+    expect(await reader.userBudgets('student 1')).toEqual({ user_daily_usd: 0.8, user_monthly_usd: null });
+    expect(paths.at(-1)).toBe('/api/v1/ai/budgets/users/student%201');
   });
 
   it('throws a SignalError naming the status on an error answer, and on one that is not JSON', async () => {
@@ -103,7 +167,7 @@ describe('HTTP signal reader against a loopback ai-proxy usage route', () => {
     await expect(reader.aiUsage()).rejects.toThrow(SignalError);
   });
 
-  it('is called once per evaluation of the seed rules, the token and the pricing rules sharing it', async () => {
+  it('is called once per evaluation of the seed rules, the token, pricing and budget rules sharing it', async () => {
     const now = { ms: Date.UTC(2026, 0, 1, 12, 0, 0) };
     const store = new EmbeddedAlertStateStore({ now: () => now.ms });
     const repository = new AlertRepository(store);
@@ -122,7 +186,12 @@ describe('HTTP signal reader against a loopback ai-proxy usage route', () => {
     now.ms += 15 * 60_000;
     const result = await evaluator.evaluate(now.ms);
     expect(seen).toHaveLength(2);
-    expect(result.alerts.map((a) => [a.name, a.state, a.value])).toEqual([['PricingTableDrift', 'firing', 0.2]]);
+    expect(result.alerts.map((a) => [a.name, a.state, a.value, a.labels.user ?? '']).sort()).toEqual([
+      ['MonthlyBudgetNearlySpent', 'firing', 0.82, ''],
+      ['PricingTableDrift', 'firing', 0.2, ''],
+      ['UserBudgetNearlySpent', 'firing', 0.81, 'student-2'],
+      ['UserBudgetNearlySpent', 'firing', 0.95, 'student-7'],
+    ]);
     await evaluator.idle();
     await store.close();
   });

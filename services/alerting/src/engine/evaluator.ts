@@ -6,9 +6,10 @@ import {
   type AlertRule,
   GATEWAY_SIGNALS,
   PER_SERVICE_SIGNALS,
+  PER_USER_SIGNALS,
   type WatchedService,
 } from '../rules/types';
-import type { AiUsage, GatewayStats, SignalReader } from '../signals/reader';
+import type { AiUsage, GatewayStats, SignalReader, UserBudgetName } from '../signals/reader';
 import type { AlertRecord, GroupRecord, HealthRecord, NotificationRecord, SilenceRecord } from '../state/records';
 import type { AlertRepository } from '../state/repository';
 import { alertView } from '../state/views';
@@ -75,7 +76,7 @@ export class Evaluator {
       repository.silences(),
       this.checkHealth(nowMs),
     ]);
-    const instances = await this.observe(health);
+    const instances = await this.observe(health, stored);
     const result: EvaluationResult = { transitions: [], notifications: [], alerts: [] };
 
     const byFingerprint = new Map(stored.map((a) => [a.fingerprint, a]));
@@ -250,7 +251,7 @@ export class Evaluator {
   }
 
   /** Reads each signal the rules need (once per evaluation) and observes every instance. */
-  private async observe(health: Map<string, HealthRecord>): Promise<Instance[]> {
+  private async observe(health: Map<string, HealthRecord>, stored: readonly AlertRecord[]): Promise<Instance[]> {
     const { rules, signals } = this.options;
     let usage: Promise<AiUsage | undefined> | undefined;
     const stats = new Map<number, Promise<GatewayStats | undefined>>();
@@ -266,7 +267,10 @@ export class Evaluator {
     };
     const instances: Instance[] = [];
     for (const rule of rules) {
-      if (AI_USAGE_SIGNALS.has(rule.signal)) {
+      if (PER_USER_SIGNALS.has(rule.signal)) {
+        usage ??= read('ai-proxy usage', () => signals.aiUsage());
+        instances.push(...(await this.observeUsers(rule, await usage, stored)));
+      } else if (AI_USAGE_SIGNALS.has(rule.signal)) {
         usage ??= read('ai-proxy usage', () => signals.aiUsage());
         const value = await usage;
         instances.push({
@@ -307,6 +311,70 @@ export class Evaluator {
   }
 
   /**
+   * The instances of a per-user budget rule: one per user and budget in `users_near_budget`, plus
+   * each user whose pending or firing alert left the list, read alone so hysteresis holds (a user
+   * between the resolve threshold and the soft ratio stays firing; a new day or month, or a raised
+   * budget, resolves). Unreadable usage leaves every instance as it is.
+   */
+  private async observeUsers(
+    rule: AlertRule,
+    usage: AiUsage | undefined,
+    stored: readonly AlertRecord[],
+  ): Promise<Instance[]> {
+    const mine = stored.filter((a) => a.name === rule.name && a.labels.user && a.labels.budget);
+    const keep = (alert: AlertRecord): Instance => ({ rule, labels: alert.labels, observation: undefined });
+    const listed = usage?.usersNearBudget;
+    this.noteOutage(
+      'ai-proxy users near budget',
+      usage !== undefined && listed === undefined
+        ? 'the usage answer has no users_near_budget; its rules are not evaluated'
+        : undefined,
+    );
+    if (usage === undefined || listed === undefined) return mine.map(keep);
+    const instances: Instance[] = [];
+    const seen = new Set<string>();
+    for (const entry of listed) {
+      const labels = instanceLabels(rule, { user: entry.userId, budget: entry.budget });
+      seen.add(fingerprint(rule.name, labels));
+      instances.push({ rule, labels, observation: observe(rule, entry.usedRatio) });
+    }
+    const left = mine.filter((a) => !seen.has(a.fingerprint));
+    const reads = new Map<string, Promise<Record<UserBudgetName, number | null> | undefined>>();
+    for (const alert of left) {
+      if (alert.state === 'resolved') {
+        instances.push(keep(alert));
+        continue;
+      }
+      const user = alert.labels.user as string;
+      let pending = reads.get(user);
+      if (!pending) {
+        pending = this.options.signals.userBudgets(user).then(
+          (ratios) => {
+            this.noteOutage('ai-proxy user budgets', undefined);
+            return ratios;
+          },
+          (err: unknown) => {
+            this.noteOutage(
+              'ai-proxy user budgets',
+              `${(err as Error).message}; those users' alerts are kept as they are`,
+            );
+            return undefined;
+          },
+        );
+        reads.set(user, pending);
+      }
+      const ratios = await pending;
+      const ratio = ratios?.[alert.labels.budget as UserBudgetName];
+      instances.push({
+        rule,
+        labels: alert.labels,
+        observation: ratios === undefined ? undefined : observe(rule, ratio ?? null),
+      });
+    }
+    return instances;
+  }
+
+  /**
    * Observes an ai-proxy usage rule. A field the answer lacks is an outage of its own signal (logged
    * once), so a usage answer without `pricing_check` still feeds the token rules.
    */
@@ -321,6 +389,16 @@ export class Evaluator {
       return check === undefined
         ? undefined
         : observe(rule, Math.abs(check.driftRatio), check.callsBilled >= rule.minRequests);
+    }
+    if (rule.signal === 'ai_monthly_budget_ratio') {
+      const budget = usage.monthlyBudget;
+      this.noteOutage(
+        'ai-proxy monthly budget',
+        budget === undefined ? 'the usage answer has no budgets[monthly_usd]; its rules are not evaluated' : undefined,
+      );
+      if (budget === undefined) return undefined;
+      // No limit: nothing to be near; a firing alert resolves (the limit was removed).
+      return observe(rule, budget.limitUsd === null ? null : budget.spentUsd / budget.limitUsd);
     }
     const tokens = usage.tokensLastHour;
     this.noteOutage(

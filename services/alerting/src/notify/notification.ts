@@ -60,6 +60,8 @@ export function plainText(n: Notification): string {
 }
 
 const MAX_SLACK_ALERTS = 10;
+/** Slack's limit on a section's text is 3,000 characters. */
+const MAX_SLACK_SECTION = 2_900;
 
 /** Slack's `<url|text>` only for real links; a relative runbook path is shown as code. */
 function slackLink(url: string): string {
@@ -100,10 +102,22 @@ export function slackPayload(n: Notification): Record<string, unknown> {
         },
       });
     }
-    if (alerts.length > MAX_SLACK_ALERTS) {
+    // The rest one line each (a group of many users near their budgets is one message listing
+    // them), within what a Slack section holds.
+    const rest = alerts.slice(MAX_SLACK_ALERTS);
+    const lines: string[] = [];
+    let length = 0;
+    for (const alert of rest) {
+      const line = `• ${alert.summary}`;
+      if (length + line.length + 1 > MAX_SLACK_SECTION) break;
+      lines.push(line);
+      length += line.length + 1;
+    }
+    if (lines.length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } });
+    if (rest.length > lines.length) {
       blocks.push({
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: `and ${alerts.length - MAX_SLACK_ALERTS} more` }],
+        elements: [{ type: 'mrkdwn', text: `and ${rest.length - lines.length} more` }],
       });
     }
   };

@@ -7,6 +7,8 @@ export function formatValue(signal: SignalName, value: number | null | undefined
     case 'ai_tokens_last_hour':
       return `${Math.round(value).toLocaleString('en-US')} tokens`;
     case 'ai_pricing_drift':
+    case 'ai_user_budget_ratio':
+    case 'ai_monthly_budget_ratio':
     case 'gateway_error_rate':
     case 'service_memory_utilization':
       return `${(value * 100).toFixed(value * 100 < 10 ? 2 : 1)} %`;

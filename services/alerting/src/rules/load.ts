@@ -130,8 +130,8 @@ export function parseRules(text: string, source = 'rules'): AlertRule[] {
   });
 }
 
-/** The rules the service runs: ALERT_RULES_FILE when set, else the seed's eight. */
-export function loadRules(config: Pick<Config, 'tokens' | 'alerts'>): AlertRule[] {
+/** The rules the service runs: ALERT_RULES_FILE when set, else the seed's eleven. */
+export function loadRules(config: Pick<Config, 'tokens' | 'alerts' | 'budgets'>): AlertRule[] {
   const file = config.alerts.rulesFile;
   if (file === undefined) return seedRules(config);
   let text: string;

@@ -12,17 +12,28 @@ export function runbookUrl(name: string): string {
 const WATCHED = ['gateway', 'ai-proxy'] as const;
 const ALL = ['gateway', 'ai-proxy', 'alerting'] as const;
 
+/** Where a soft-budget alert resolves: 95 % of the soft ratio (0.76 at the default 0.8). */
+export function softResolve(softRatio: number): number {
+  return Math.round(softRatio * 0.95 * 10_000) / 10_000;
+}
+
 /**
  * The default alerts, with thresholds from the config: the seed's seven (contract section 7),
  * critical HighTokenUsage, HighErrorRate, ServiceDown, HighResponseTime; warning
- * ElevatedTokenUsage, IncreasedErrorRate, HighMemoryUsage; and warning PricingTableDrift (the
+ * ElevatedTokenUsage, IncreasedErrorRate, HighMemoryUsage; warning PricingTableDrift (the
  * pricing table more than 5 % off the provider's bill over the last 24 h, with at least 20 billed
- * calls). Eight in all; used when ALERT_RULES_FILE is unset.
+ * calls); and the spend budgets' three (issue 19): warning UserBudgetNearlySpent (one instance per
+ * user at AI_BUDGET_SOFT_RATIO of a daily or monthly budget, all in one group, so one message lists
+ * them), warning MonthlyBudgetNearlySpent and critical MonthlyBudgetExhausted (the deployment's
+ * AI_BUDGET_USD_PER_MONTH, spent / limit at the soft ratio and at 1; quiet without a limit).
+ * Eleven in all; used when ALERT_RULES_FILE is unset.
  *
  * Resolve thresholds sit below the fire thresholds (tokens 90 %, error rates 3 % / 1 %, p95 4 s,
- * memory 75 %, pricing drift 3 %, ServiceDown on the first successful check).
+ * memory 75 %, pricing drift 3 %, ServiceDown on the first successful check, budgets 95 % of the
+ * soft ratio and 0.95 of the limit; a new day or month brings spend to 0, so it resolves them).
  */
-export function seedRules(config: Pick<Config, 'tokens'>): AlertRule[] {
+export function seedRules(config: Pick<Config, 'tokens' | 'budgets'>): AlertRule[] {
+  const soft = config.budgets.softRatio;
   const critical = config.tokens.alertThreshold;
   const warning = config.tokens.warningThreshold;
   const base = { comparison: '>' as const, windowS: 300, minRequests: 20, services: [] as const, labels: {} };
@@ -117,6 +128,42 @@ export function seedRules(config: Pick<Config, 'tokens'>): AlertRule[] {
       forS: 900,
       summary: "The pricing table is {{value}} off the provider's bill over the last 24 h (limit {{threshold}})",
       runbookUrl: runbookUrl('PricingTableDrift'),
+    },
+    {
+      ...base,
+      name: 'UserBudgetNearlySpent',
+      severity: 'warning',
+      signal: 'ai_user_budget_ratio',
+      comparison: '>=',
+      threshold: soft,
+      resolveThreshold: softResolve(soft),
+      forS: 0,
+      summary: '{{labels.user}} has used {{value}} of their {{labels.budget}} budget (warning level {{threshold}})',
+      runbookUrl: runbookUrl('UserBudgetNearlySpent'),
+    },
+    {
+      ...base,
+      name: 'MonthlyBudgetNearlySpent',
+      severity: 'warning',
+      signal: 'ai_monthly_budget_ratio',
+      comparison: '>=',
+      threshold: soft,
+      resolveThreshold: softResolve(soft),
+      forS: 0,
+      summary: "The deployment has spent {{value}} of this month's AI budget (warning level {{threshold}})",
+      runbookUrl: runbookUrl('MonthlyBudgetNearlySpent'),
+    },
+    {
+      ...base,
+      name: 'MonthlyBudgetExhausted',
+      severity: 'critical',
+      signal: 'ai_monthly_budget_ratio',
+      comparison: '>=',
+      threshold: 1,
+      resolveThreshold: 0.95,
+      forS: 0,
+      summary: "The deployment has spent {{value}} of this month's AI budget: AI calls are refused until it resets",
+      runbookUrl: runbookUrl('MonthlyBudgetExhausted'),
     },
   ];
   return rules;

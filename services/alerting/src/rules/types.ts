@@ -20,6 +20,18 @@ export const SIGNALS = [
   'service_health_failures',
   /** `checks.memory.utilization` of each watched service's `GET /api/v1/health` (0..1). */
   'service_memory_utilization',
+  /**
+   * ai-proxy `GET /api/v1/ai/usage` -> `users_near_budget[].used_ratio`: each user at
+   * `AI_BUDGET_SOFT_RATIO` or more of today's or this month's spend budget, one alert instance per
+   * user and budget (labels `user`, `budget`). A user with an alert who left the list is read
+   * through `GET /api/v1/ai/budgets/users/:id`, so the resolve threshold holds for them too.
+   */
+  'ai_user_budget_ratio',
+  /**
+   * ai-proxy `GET /api/v1/ai/usage` -> `budgets[monthly_usd]`: `spent_usd / limit_usd` of the
+   * deployment's calendar month; no value (never fires, lets a firing alert resolve) without a limit.
+   */
+  'ai_monthly_budget_ratio',
 ] as const;
 
 export type SignalName = (typeof SIGNALS)[number];
@@ -34,7 +46,18 @@ export const PER_SERVICE_SIGNALS: ReadonlySet<SignalName> = new Set([
 export const GATEWAY_SIGNALS: ReadonlySet<SignalName> = new Set(['gateway_error_rate', 'gateway_latency_p95_s']);
 
 /** Signals read from ai-proxy's `GET /api/v1/ai/usage`: one call per evaluation serves them all. */
-export const AI_USAGE_SIGNALS: ReadonlySet<SignalName> = new Set(['ai_tokens_last_hour', 'ai_pricing_drift']);
+export const AI_USAGE_SIGNALS: ReadonlySet<SignalName> = new Set([
+  'ai_tokens_last_hour',
+  'ai_pricing_drift',
+  'ai_user_budget_ratio',
+  'ai_monthly_budget_ratio',
+]);
+
+/**
+ * Signals whose rules get one alert instance per user (labels `user` and `budget`). They never
+ * reach a metric label: the firing gauge counts per alert name.
+ */
+export const PER_USER_SIGNALS: ReadonlySet<SignalName> = new Set(['ai_user_budget_ratio']);
 
 /**
  * Signals whose rules need a minimum of traffic (`minRequests`): the gateway's requests in the

@@ -2,7 +2,16 @@ import { createHmac } from 'node:crypto';
 import { IDENTITY_HEADERS, memoryCheck } from '@flashcase/telemetry';
 import { Agent, request } from 'undici';
 import type { WatchedService } from '../rules/types';
-import { type AiUsage, type GatewayStats, type HealthProbe, SignalError, type SignalReader } from './reader';
+import {
+  type AiUsage,
+  type GatewayStats,
+  type HealthProbe,
+  type MonthlyBudget,
+  SignalError,
+  type SignalReader,
+  type UserBudgetName,
+  type UserNearBudget,
+} from './reader';
 
 /** Options of {@link HttpSignalReader}. */
 export interface HttpSignalReaderOptions {
@@ -50,13 +59,15 @@ export class HttpSignalReader implements SignalReader {
   }
 
   async aiUsage(): Promise<AiUsage> {
-    const body = (await this.getJson(`${this.options.aiProxyUrl}/api/v1/ai/usage`, 'ai-proxy usage', {
-      ...this.internalHeaders(),
-      [IDENTITY_HEADERS.userId]: 'alerting',
-      [IDENTITY_HEADERS.userRole]: 'admin',
-    })) as {
+    const body = (await this.getJson(
+      `${this.options.aiProxyUrl}/api/v1/ai/usage`,
+      'ai-proxy usage',
+      this.adminHeaders(),
+    )) as {
       last_hour?: { total_tokens?: unknown } | null;
       pricing_check?: { last_24h?: { calls_billed?: unknown; drift_ratio?: unknown } | null } | null;
+      budgets?: unknown;
+      users_near_budget?: unknown;
     };
     const tokens = body.last_hour?.total_tokens;
     const check = body.pricing_check?.last_24h;
@@ -68,7 +79,28 @@ export class HttpSignalReader implements SignalReader {
         finiteNumber(callsBilled) && callsBilled >= 0 && finiteNumber(driftRatio)
           ? { callsBilled, driftRatio }
           : undefined,
+      monthlyBudget: monthlyBudget(body.budgets),
+      usersNearBudget: usersNearBudget(body.users_near_budget),
     };
+  }
+
+  async userBudgets(userId: string): Promise<Record<UserBudgetName, number | null>> {
+    const body = (await this.getJson(
+      `${this.options.aiProxyUrl}/api/v1/ai/budgets/users/${encodeURIComponent(userId)}`,
+      'ai-proxy user budgets',
+      this.adminHeaders(),
+    )) as { budgets?: unknown };
+    const out: Record<UserBudgetName, number | null> = { user_daily_usd: null, user_monthly_usd: null };
+    if (!Array.isArray(body.budgets)) throw new SignalError('ai-proxy user budgets: answer has no budgets');
+    for (const entry of body.budgets as Array<Record<string, unknown>>) {
+      const { budget, limit_usd: limit, spent_usd: spent, held_usd: held } = entry ?? {};
+      if (budget !== 'user_daily_usd' && budget !== 'user_monthly_usd') continue;
+      out[budget] =
+        finiteNumber(limit) && limit > 0 && finiteNumber(spent)
+          ? (spent + (finiteNumber(held) ? held : 0)) / limit
+          : null;
+    }
+    return out;
   }
 
   async gatewayStats(windowS: number): Promise<GatewayStats> {
@@ -112,6 +144,15 @@ export class HttpSignalReader implements SignalReader {
     await this.agent.close();
   }
 
+  /** ai-proxy's admin routes, as `alerting`. */
+  private adminHeaders(): Record<string, string> {
+    return {
+      ...this.internalHeaders(),
+      [IDENTITY_HEADERS.userId]: 'alerting',
+      [IDENTITY_HEADERS.userRole]: 'admin',
+    };
+  }
+
   private internalHeaders(): Record<string, string> {
     return this.options.internalToken ? { [IDENTITY_HEADERS.internalToken]: this.options.internalToken } : {};
   }
@@ -153,6 +194,31 @@ export class HttpSignalReader implements SignalReader {
       throw new SignalError(`${what}: answer is not a JSON object`);
     }
   }
+}
+
+/** `budgets[monthly_usd]` of the usage answer; undefined when absent or malformed. */
+function monthlyBudget(budgets: unknown): MonthlyBudget | undefined {
+  if (!Array.isArray(budgets)) return undefined;
+  const entry = (budgets as Array<Record<string, unknown> | null>).find((b) => b?.budget === 'monthly_usd');
+  if (!entry || !finiteNumber(entry.spent_usd)) return undefined;
+  const limit = entry.limit_usd;
+  if (limit !== null && !finiteNumber(limit)) return undefined;
+  return { spentUsd: entry.spent_usd, limitUsd: limit === null || limit <= 0 ? null : limit };
+}
+
+/** `users_near_budget` of the usage answer; malformed entries are dropped, a missing list is undefined. */
+function usersNearBudget(list: unknown): UserNearBudget[] | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const out: UserNearBudget[] = [];
+  for (const entry of list as Array<Record<string, unknown> | null>) {
+    const userId = entry?.user_id;
+    const budget = entry?.budget;
+    const ratio = entry?.used_ratio;
+    if (typeof userId !== 'string' || userId === '' || !finiteNumber(ratio)) continue;
+    if (budget !== 'user_daily_usd' && budget !== 'user_monthly_usd') continue;
+    out.push({ userId, budget, usedRatio: ratio });
+  }
+  return out;
 }
 
 function optional(memoryUtilization: number | undefined): { memoryUtilization?: number } {

@@ -18,6 +18,24 @@ export interface PricingCheck {
   driftRatio: number;
 }
 
+/** A spend budget a user is near: `users_near_budget[]` of ai-proxy's usage. */
+export type UserBudgetName = 'user_daily_usd' | 'user_monthly_usd';
+
+/** One entry of `users_near_budget`. */
+export interface UserNearBudget {
+  userId: string;
+  budget: UserBudgetName;
+  /** (spent + held) / limit. */
+  usedRatio: number;
+}
+
+/** `budgets[monthly_usd]` of ai-proxy's usage: the deployment's calendar month. */
+export interface MonthlyBudget {
+  spentUsd: number;
+  /** null: no AI_BUDGET_USD_PER_MONTH. */
+  limitUsd: number | null;
+}
+
 /**
  * ai-proxy's `GET /api/v1/ai/usage`, read once per evaluation for every rule that needs it. A field
  * the answer lacks (or carries with a wrong type) is undefined: its rules are not evaluated, the
@@ -28,6 +46,10 @@ export interface AiUsage {
   tokensLastHour: number | undefined;
   /** `pricing_check.last_24h`. */
   pricingCheck24h: PricingCheck | undefined;
+  /** `budgets[monthly_usd]`. */
+  monthlyBudget?: MonthlyBudget | undefined;
+  /** `users_near_budget` (at most 100, highest first). */
+  usersNearBudget?: UserNearBudget[] | undefined;
 }
 
 /** One health check: `ok` when the service answered 200 with a health body. */
@@ -46,6 +68,11 @@ export interface HealthProbe {
 export interface SignalReader {
   /** ai-proxy's cluster-wide usage: the tokens of the last hour and the last 24 h's pricing check. */
   aiUsage(): Promise<AiUsage>;
+  /**
+   * One user's used share of each of their spend budgets now (`GET /api/v1/ai/budgets/users/:id`:
+   * (spent + held) / limit; null without a limit).
+   */
+  userBudgets(userId: string): Promise<Record<UserBudgetName, number | null>>;
   gatewayStats(windowS: number): Promise<GatewayStats>;
   health(service: WatchedService): Promise<HealthProbe>;
 }

@@ -5,7 +5,16 @@ import { Evaluator } from '../../src/engine/evaluator';
 import type { DeliveryReport } from '../../src/notify/dispatcher';
 import type { Notification } from '../../src/notify/notification';
 import type { AlertRule, WatchedService } from '../../src/rules/types';
-import type { AiUsage, GatewayStats, HealthProbe, PricingCheck, SignalReader } from '../../src/signals/reader';
+import type {
+  AiUsage,
+  GatewayStats,
+  HealthProbe,
+  MonthlyBudget,
+  PricingCheck,
+  SignalReader,
+  UserBudgetName,
+  UserNearBudget,
+} from '../../src/signals/reader';
 import { SignalError } from '../../src/signals/reader';
 import { AlertRepository } from '../../src/state/repository';
 
@@ -16,6 +25,11 @@ import { AlertRepository } from '../../src/state/repository';
 export class ScriptedSignals implements SignalReader {
   tokens: number | undefined = 0;
   pricing: PricingCheck | undefined = { callsBilled: 0, driftRatio: 0 };
+  monthly: MonthlyBudget | undefined = { spentUsd: 0, limitUsd: null };
+  near: UserNearBudget[] | undefined = [];
+  /** What `GET /api/v1/ai/budgets/users/:id` answers per user (unset = no budget used). */
+  userRatios: Record<string, Partial<Record<UserBudgetName, number | null>>> = {};
+  userBudgetReads: string[] = [];
   usageReads = 0;
   stats: Omit<GatewayStats, 'windowS'> | undefined = { requests: 0, status5xx: 0, errorRate: 0, latencyP95S: null };
   healthy: Record<string, boolean> = { gateway: true, 'ai-proxy': true, alerting: true };
@@ -25,7 +39,17 @@ export class ScriptedSignals implements SignalReader {
   async aiUsage(): Promise<AiUsage> {
     this.usageReads++;
     if (this.tokens === undefined) throw new SignalError('ai-proxy usage: ECONNREFUSED');
-    return { tokensLastHour: this.tokens, pricingCheck24h: this.pricing };
+    return {
+      tokensLastHour: this.tokens,
+      pricingCheck24h: this.pricing,
+      monthlyBudget: this.monthly,
+      usersNearBudget: this.near,
+    };
+  }
+
+  async userBudgets(userId: string): Promise<Record<UserBudgetName, number | null>> {
+    this.userBudgetReads.push(userId);
+    return { user_daily_usd: 0, user_monthly_usd: 0, ...this.userRatios[userId] };
   }
 
   async gatewayStats(windowS: number): Promise<GatewayStats> {
