@@ -146,7 +146,9 @@ describe('what each kind of call costs Redis (INFO commandstats)', () => {
         )
         .join('\n')}`,
     );
-    expectCost(cost, EXPECTED.alert);
+    // ai-proxy's token gauge (one script of 60 HMGET every 5 s) lands in the load window or the idle
+    // one: over a few evaluations that is 60 / evaluations either way.
+    expectCost(cost, EXPECTED.alert, { ...TOLERANCE, hmget: 60 / evaluations + 0.25 });
   });
 });
 
@@ -158,7 +160,7 @@ describe('what each kind of call costs Redis (INFO commandstats)', () => {
  */
 const TOLERANCE: Record<string, number> = { hmget: 2.5, hincrby: 2.5 };
 
-function expectCost(measured: PerCall, expected: PerCall): void {
+function expectCost(measured: PerCall, expected: PerCall, tolerance = TOLERANCE): void {
   // Round trips: whole numbers per call.
   const rounded = Object.fromEntries(
     Object.entries(measured.sent)
@@ -170,7 +172,7 @@ function expectCost(measured: PerCall, expected: PerCall): void {
     const got = measured.commands[command] ?? 0;
     const want = expected.commands[command] ?? 0;
     expect(Math.abs(got - want), `${command}: ${got} per call, expected ${want}`).toBeLessThanOrEqual(
-      TOLERANCE[command] ?? 0.25,
+      tolerance[command] ?? 0.25,
     );
   }
 }
@@ -185,7 +187,7 @@ const EXPECTED: Record<'ai' | 'stream' | 'gateway' | 'alert', PerCall> = {
     commands: {
       evalsha: 2,
       time: 2,
-      hincrby: 44.33,
+      hincrby: 86.5,
       hset: 1,
       hsetnx: 2,
       hdel: 1,
@@ -194,6 +196,7 @@ const EXPECTED: Record<'ai' | 'stream' | 'gateway' | 'alert', PerCall> = {
       pexpire: 3,
       pexpireat: 2.5,
       zadd: 3,
+      zincrby: 6,
       zcard: 2,
       zremrangebyscore: 2,
     },
@@ -203,7 +206,7 @@ const EXPECTED: Record<'ai' | 'stream' | 'gateway' | 'alert', PerCall> = {
     commands: {
       evalsha: 2,
       time: 2,
-      hincrby: 51,
+      hincrby: 102.1,
       hset: 1,
       hsetnx: 2,
       hdel: 1,
@@ -212,16 +215,29 @@ const EXPECTED: Record<'ai' | 'stream' | 'gateway' | 'alert', PerCall> = {
       pexpire: 3,
       pexpireat: 2.5,
       zadd: 3,
+      zincrby: 6.2,
       zcard: 2,
       zremrangebyscore: 2,
     },
   },
   gateway: {
     sent: { evalsha: 1 },
-    commands: { evalsha: 1, time: 1, hincrby: 8.5, pexpire: 2, zadd: 2, zcard: 2, zremrangebyscore: 2 },
+    commands: { evalsha: 1, time: 1, hincrby: 12.7, pexpire: 2, zadd: 2, zcard: 2, zremrangebyscore: 2 },
   },
   alert: {
-    sent: { evalsha: 10 },
-    commands: { evalsha: 10, time: 2, hmget: 94, hgetall: 6, smembers: 4, sadd: 3, get: 4, set: 4, pexpire: 1 },
+    sent: { evalsha: 11, hgetall: 1, zcard: 1, zrevrangebyscore: 2 },
+    commands: {
+      evalsha: 11,
+      time: 2,
+      hmget: 90,
+      hgetall: 7,
+      zcard: 1,
+      zrevrangebyscore: 2,
+      smembers: 4,
+      sadd: 3,
+      get: 4,
+      set: 4,
+      pexpire: 1,
+    },
   },
 };

@@ -325,7 +325,10 @@ export interface CountersStore {
   /** One user's counters in the period (zeros when the user made no call). */
   periodUser(period: string, userId: string): Promise<UsageCounters>;
 
-  /** The period's totals and active users. */
+  /**
+   * The period's active users and totals: a day's by operation and model too; an hour keeps no
+   * totals (zeros), only its users.
+   */
   periodSummary(period: string): Promise<PeriodSummary>;
 
   /** Round-trip check; rejects when the store is unreachable. */

@@ -40,8 +40,11 @@ export async function run({
   let monthly: { spentUsd: number; limitUsd: number | null } | undefined;
   const refresh = async () => {
     lastHourTokens = await store.lastHourTokens().catch(() => lastHourTokens);
-    const [status] = await budgets.status(undefined).catch(() => []);
-    if (status) monthly = { spentUsd: status.spent_usd, limitUsd: status.limit_usd };
+    // the gauges matter only against a monthly budget: no store read without one
+    if (config.budgets.monthlyTicks > 0) {
+      const [status] = await budgets.status(undefined).catch(() => []);
+      if (status) monthly = { spentUsd: status.spent_usd, limitUsd: status.limit_usd };
+    }
   };
   await refresh();
   const refresher = setInterval(refresh, GAUGE_REFRESH_MS).unref();

@@ -56,12 +56,17 @@ export class KeySpace {
     return `${this.prefix}{usage}:h:`;
   }
 
-  /** One user's counters in a report period are `<this><period>:<userId>` (HASH, same fields). */
-  usagePeriodUserPrefix(): string {
+  /** A report period's users' counters are `<this><period>` (HASH `<userId>:<field>`, and `*r`). */
+  usagePeriodUsersPrefix(): string {
     return `${this.prefix}{usage}:pu:`;
   }
 
-  /** A report period's totals are `<this><period>` (HASH, same fields). */
+  /** HASH of every user's counters in a report period (fields `<userId>:<field>`, and `*r`). */
+  usagePeriodUsers(period: string): string {
+    return `${this.usagePeriodUsersPrefix()}${period}`;
+  }
+
+  /** A day's or month's totals are `<this><period>` (HASH, same fields; days also by op and model). */
   usagePeriodTotalsPrefix(): string {
     return `${this.prefix}{usage}:pt:`;
   }

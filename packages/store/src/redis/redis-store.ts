@@ -302,7 +302,7 @@ export class RedisStore implements CountersStore {
       this.keys.usageHourPrefix(),
       this.keys.recoveredPrefix(),
       this.writerId,
-      this.keys.usagePeriodUserPrefix(),
+      this.keys.usagePeriodUsersPrefix(),
       this.keys.usagePeriodTotalsPrefix(),
       this.keys.usageRankPrefix(),
     ];
@@ -370,7 +370,7 @@ export class RedisStore implements CountersStore {
         this.keys.usageUserPrefix(),
         this.keys.usageUserMinuteBase(),
         TOMBSTONE_TTL_MS,
-        this.keys.usagePeriodUserPrefix(),
+        this.keys.usagePeriodUsersPrefix(),
         this.keys.usagePeriodTotalsPrefix(),
         this.keys.usageRankPrefix(),
       ),
@@ -412,9 +412,7 @@ export class RedisStore implements CountersStore {
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
       throw new RangeError(`limit must be 1..1000, got ${limit}`);
     const rank = `${this.keys.usageRankPrefix()}${sort === 'cost' ? 'ct' : 'tk'}:${period}`;
-    const reply = asArray(
-      await this.client.flashcasePeriodTop(1, rank, `${this.keys.usagePeriodUserPrefix()}${period}:`, limit),
-    );
+    const reply = asArray(await this.client.flashcasePeriodTop(2, rank, this.keys.usagePeriodUsers(period), limit));
     return periodUsersFrom(reply, 0);
   }
 
@@ -427,9 +425,9 @@ export class RedisStore implements CountersStore {
     assertCount(count, 'count');
     const reply = asArray(
       await this.client.flashcasePeriodScan(
-        1,
+        2,
         `${this.keys.usageRankPrefix()}tk:${period}`,
-        `${this.keys.usagePeriodUserPrefix()}${period}:`,
+        this.keys.usagePeriodUsers(period),
         cursor,
         Math.max(1, count),
       ),
@@ -439,8 +437,8 @@ export class RedisStore implements CountersStore {
 
   async periodUser(period: string, userId: string): Promise<UsageCounters> {
     assertPeriod(period);
-    const values = await this.client.hmget(`${this.keys.usagePeriodUserPrefix()}${period}:${userId}`, ...USAGE_FIELDS);
-    return countersFromValues(values);
+    const fields = USAGE_FIELDS.map((field) => `${userId}:${field}`);
+    return countersFromValues(await this.client.hmget(this.keys.usagePeriodUsers(period), ...fields));
   }
 
   async periodSummary(period: string): Promise<PeriodSummary> {

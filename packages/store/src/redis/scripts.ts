@@ -214,37 +214,51 @@ local function zadd(key, member, n, keep)
   end
   members[member] = (members[member] or 0) + n
 end
--- Report periods (labels h<hour>, d<day>, m<month>) are kept 2, 40 and 400 days after their last call.
+-- Report periods (labels h<hour>, d<day>, m<month>) are kept 2, 40 and 400 days after their first
+-- call. Per period: one HASH of every user's figures (fields <user>:<f>, and *r, the period's
+-- requests), the totals (days and months; by operation and model for days) and two rankings.
 local PRET = {h = 172800000, d = 3456000000, m = 34560000000}
+local periodKeys = {}
 local function ranked(user, labels, d, op, model, billed)
   for _, label in ipairs(labels) do
-    local ret = PRET[string.sub(label, 1, 1)]
+    local kind = string.sub(label, 1, 1)
+    local ret = PRET[kind]
     if ret then
-      local key = PU .. label .. ':' .. user
-      bump(key, '', d)
-      expiry[key] = now + ret
-      local totals = PT .. label
-      bump(totals, '', d)
-      bump(totals, 'op:' .. op .. ':', d)
-      bump(totals, 'model:' .. model .. ':', d)
-      if billed then
-        add(totals, 'bn', 1)
-        add(totals, 'bb', billed.b)
-        add(totals, 'bp', billed.p)
+      local users = PU .. label
+      bump(users, user .. ':', d)
+      add(users, '*r', d.r)
+      local keys = {users, RK .. 'ct:' .. label, RK .. 'tk:' .. label}
+      if kind ~= 'h' then
+        local totals = PT .. label
+        bump(totals, '', d)
+        if kind == 'd' then
+          bump(totals, 'op:' .. op .. ':', d)
+          bump(totals, 'model:' .. model .. ':', d)
+        end
+        if billed then
+          add(totals, 'bn', 1)
+          add(totals, 'bb', billed.b)
+          add(totals, 'bp', billed.p)
+        end
+        keys[#keys + 1] = totals
       end
-      expiry[totals] = now + ret
       zadd(RK .. 'ct:' .. label, user, d.ct, false)
       -- every user with a call is a member of the tokens ranking (0 tokens too): the active users
       zadd(RK .. 'tk:' .. label, user, d.p + d.c, d.r > 0)
-      expiry[RK .. 'ct:' .. label] = now + ret
-      expiry[RK .. 'tk:' .. label] = now + ret
+      periodKeys[users] = {keys = keys, at = now + ret}
     end
   end
 end
 local function commit()
   for _, key in ipairs(order) do
     for field, n in pairs(sums[key]) do
-      if n ~= 0 then redis.call('HINCRBY', key, field, int(n)) end
+      if n ~= 0 then
+        local total = redis.call('HINCRBY', key, field, int(n))
+        -- a period's first requests: its keys get their expiry, once
+        if field == '*r' and total == n and periodKeys[key] then
+          for _, k in ipairs(periodKeys[key].keys) do expiry[k] = periodKeys[key].at end
+        end
+      end
     end
     if since[key] then redis.call('HSETNX', key, 'since', int(since[key])) end
   end
@@ -526,34 +540,40 @@ end
 return out
 `;
 
-/**
- * A report period's top users. KEYS: the ranking ZSET. ARGV: 1 the period's user hash prefix
- * (`<pu><period>:`), 2 how many. Returns {user, <USAGE_FIELDS values>, user, ...}, highest first.
- */
-const PERIOD_TOP = `
-local out = {}
-for _, user in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)) do
-  out[#out + 1] = user
-  for _, v in ipairs(redis.call('HMGET', ARGV[1] .. user, 'p', 'c', 'r', 'e', 'ct', 'rt', 'cp', 'cost')) do
+/** Appends a user's USAGE_FIELDS values from a period's user hash (`users`) to `out`. */
+const PERIOD_FIGURES = `
+local function figures(out, users, user)
+  local p = user .. ':'
+  for _, v in ipairs(redis.call('HMGET', users, p .. 'p', p .. 'c', p .. 'r', p .. 'e', p .. 'ct', p .. 'rt', p .. 'cp')) do
     out[#out + 1] = v or '0'
   end
+  out[#out + 1] = '0'
+end
+`;
+
+/**
+ * A report period's top users. KEYS: the ranking ZSET, the period's user HASH. ARGV: 1 how many.
+ * Returns {user, <USAGE_FIELDS values>, user, ...}, highest first.
+ */
+const PERIOD_TOP = `${PERIOD_FIGURES}
+local out = {}
+for _, user in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)) do
+  out[#out + 1] = user
+  figures(out, KEYS[2], user)
 end
 return out
 `;
 
 /**
- * A page of a report period's users. KEYS: the tokens ranking ZSET. ARGV: 1 the user hash prefix,
- * 2 cursor, 3 count. Returns {next cursor, user, <USAGE_FIELDS values>, ...}.
+ * A page of a report period's users. KEYS: the tokens ranking ZSET, the period's user HASH. ARGV:
+ * 1 cursor, 2 count. Returns {next cursor, user, <USAGE_FIELDS values>, ...}.
  */
-const PERIOD_SCAN = `
-local page = redis.call('ZSCAN', KEYS[1], ARGV[2], 'COUNT', ARGV[3])
+const PERIOD_SCAN = `${PERIOD_FIGURES}
+local page = redis.call('ZSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
 local out = {page[1]}
 for i = 1, #page[2], 2 do
-  local user = page[2][i]
-  out[#out + 1] = user
-  for _, v in ipairs(redis.call('HMGET', ARGV[1] .. user, 'p', 'c', 'r', 'e', 'ct', 'rt', 'cp', 'cost')) do
-    out[#out + 1] = v or '0'
-  end
+  out[#out + 1] = page[2][i]
+  figures(out, KEYS[2], page[2][i])
 end
 return out
 `;

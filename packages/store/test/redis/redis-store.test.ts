@@ -294,3 +294,50 @@ describe('redis scripts', () => {
     }
   });
 });
+
+describe('redis report periods', () => {
+  it('give every key of a period an expiry with its first call, and no key to a user', async () => {
+    const prefix = uniquePrefix();
+    const store = await newStore(prefix);
+    const redis = client();
+    try {
+      const periods = { hour: 'h2026-12-01T09', day: 'd2026-12-01', month: 'm2026-12' };
+      for (const userId of ['a', 'b', 'a'])
+        await store.recordUsage({
+          userId,
+          model: 'm',
+          operation: 'chat',
+          promptTokens: 1,
+          completionTokens: 1,
+          costTicks: 5,
+          periods,
+        });
+      const keys = (await listKeys(REDIS_URL, prefix)).filter((k) => /:(pu|pt|rk):/.test(k)).sort();
+      expect(keys.map((k) => k.slice(prefix.length))).toEqual([
+        '{usage}:pt:d2026-12-01',
+        '{usage}:pt:m2026-12',
+        '{usage}:pu:d2026-12-01',
+        '{usage}:pu:h2026-12-01T09',
+        '{usage}:pu:m2026-12',
+        '{usage}:rk:ct:d2026-12-01',
+        '{usage}:rk:ct:h2026-12-01T09',
+        '{usage}:rk:ct:m2026-12',
+        '{usage}:rk:tk:d2026-12-01',
+        '{usage}:rk:tk:h2026-12-01T09',
+        '{usage}:rk:tk:m2026-12',
+      ]);
+      const ttls = await Promise.all(keys.map((k) => redis.pttl(k)));
+      const day = 86_400_000;
+      keys.forEach((key, i) => {
+        const ttl = ttls[i] ?? -1;
+        const expected = key.includes(':h2026') ? 2 * day : key.includes(':d2026') ? 40 * day : 400 * day;
+        expect(ttl, key).toBeGreaterThan(expected - 60_000);
+        expect(ttl, key).toBeLessThanOrEqual(expected);
+      });
+    } finally {
+      redis.disconnect();
+      await store.close();
+      await deleteKeys(REDIS_URL, prefix);
+    }
+  });
+});

@@ -63,7 +63,7 @@ export interface Instruments {
   setTokensLastHourSource(source: GaugeSource): void;
   /**
    * `flashcase.budget.monthly.spent` / `.limit` (USD): the deployment's monthly spend budget, from
-   * the store (limit only when one is set), for the Prometheus budget rules.
+   * the store, for the Prometheus budget rules (ai-proxy reports them when a monthly budget is set).
    */
   setMonthlyBudgetSource(source: () => { spentUsd: number; limitUsd: number | null } | undefined): void;
   setStoreDegradedSource(source: GaugeSource): void;
