@@ -80,7 +80,7 @@ interface SeedPlan {
 
 /**
  * The assumed month (stated in the README): every user is active on 1 to 12 days of the calendar
- * month (mean about 5), with 1 to 6 calls a day (mean about 3) in one or two neighbouring hours
+ * month (mean about 4.5), with 1 to 6 calls a day (mean about 2.6) in one or two neighbouring hours
  * between 07:00 and 23:00; 60 % chat, 25 % rewrite, 15 % autocomplete; 90 % grok-4-fast, 10 %
  * grok-4 (which reasons); 150-1,950 prompt tokens (a third of the users with half of it cached),
  * 40-640 completion tokens; 1 % of calls fail upstream (counted, no cost). A month's days are all
@@ -392,8 +392,7 @@ export async function runReportsBench(options: ReportsBenchOptions): Promise<voi
     const report = {
       generated_at: new Date().toISOString(),
       wall_time_s: round((Date.now() - startedAt) / 1000, 1),
-      assumptions:
-        'one calendar month of 100,000 active users (24-character ids): 1-12 active days each (mean ~5), 1-6 calls a day (mean ~3) in one or two neighbouring hours; 60/25/15 % chat/rewrite/autocomplete; 90/10 % grok-4-fast/grok-4; 1 % failed',
+      assumptions: `one calendar month of ${users} active users (24-character ids): 1-12 active days each (mean ~4.5), 1-6 calls a day (mean ~2.6) in one or two neighbouring hours; 60/25/15 % chat/rewrite/autocomplete; 90/10 % grok-4-fast/grok-4; 1 % failed`,
       seed: {
         users,
         calls: plan.records,
