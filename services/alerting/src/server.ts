@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { ServiceContext } from '@flashcase/runtime';
 import { openAlertStateStore } from '@flashcase/store';
 import { createApp } from './app';
+import { DailyDigest } from './digest/daily-digest';
 import { Evaluator } from './engine/evaluator';
 import { EvaluationLoop, leaseTtlMs } from './engine/loop';
 import { Dispatcher } from './notify/dispatcher';
@@ -57,7 +58,25 @@ export async function run({ config, log, instruments, listen, onShutdown, teleme
     log,
     confirmLeadership: () => loop?.confirmLeadership() ?? Promise.resolve(false),
   });
-  loop = new EvaluationLoop({ store: handle.store, repository, evaluator, replicaId, intervalMs: evalIntervalMs, log });
+  const digest = new DailyDigest({
+    hour: config.alerts.usageDigestHour,
+    timeZone: config.budgets.timeZone,
+    repository,
+    source: signals,
+    sender: dispatcher,
+    replicaId,
+    log,
+    confirmLeadership: () => loop?.confirmLeadership() ?? Promise.resolve(false),
+  });
+  loop = new EvaluationLoop({
+    store: handle.store,
+    repository,
+    evaluator,
+    replicaId,
+    intervalMs: evalIntervalMs,
+    log,
+    leaderTasks: [digest],
+  });
   const running = loop;
   instruments.setAlertsFiringSource(() => {
     const counts = new Map<string, { alertname: string; severity: string; value: number }>();
@@ -97,6 +116,10 @@ export async function run({ config, log, instruments, listen, onShutdown, teleme
     rules: rules.map((r) => r.name),
     channels: channels.map((c) => c.name),
     lease_ttl_ms: leaseTtlMs(evalIntervalMs),
+    usage_digest:
+      config.alerts.usageDigestHour === null
+        ? 'off'
+        : `${String(config.alerts.usageDigestHour).padStart(2, '0')}:00 ${config.budgets.timeZone}`,
   });
   if (channels.length === 0)
     log.warn('No notification channel is configured (SLACK_WEBHOOK_URL, SMTP_URL + ALERT_EMAIL, ALERT_WEBHOOK_URL)');

@@ -4,6 +4,12 @@ import type { AlertRecord } from '../state/records';
 import type { AlertRepository } from '../state/repository';
 import type { Evaluator } from './evaluator';
 
+/** Work only the evaluator does, after each evaluation (the daily digest). */
+export interface LeaderTask {
+  runOnce(nowMs: number): Promise<unknown>;
+  idle(): Promise<void>;
+}
+
 /** The lease every replica competes for. */
 export const EVALUATOR_LEASE = 'evaluator';
 
@@ -21,6 +27,8 @@ export interface EvaluationLoopOptions {
   intervalMs: number;
   log: Logger;
   now?: () => number;
+  /** Run by the leader after each evaluation (the daily digest); its failures never stop the loop. */
+  leaderTasks?: readonly LeaderTask[];
 }
 
 /** What `/api/v1/health` says about this replica's part in the evaluation. */
@@ -109,6 +117,9 @@ export class EvaluationLoop {
         const result = await evaluator.evaluate(nowMs);
         this.alerts = result.alerts;
         this.lastEvaluationMs = nowMs;
+        for (const task of this.options.leaderTasks ?? []) {
+          await task.runOnce(nowMs).catch((err: unknown) => log.error('A leader task failed', { err }));
+        }
       } else {
         this.alerts = await repository.alerts();
       }
@@ -123,6 +134,7 @@ export class EvaluationLoop {
     clearTimeout(this.timer);
     await this.running;
     await this.options.evaluator.idle();
+    await Promise.all((this.options.leaderTasks ?? []).map((task) => task.idle()));
     if (this.leader) {
       await this.options.store.releaseLease(EVALUATOR_LEASE, this.options.replicaId).catch(() => undefined);
       this.leader = false;

@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import { Agent, request } from 'undici';
-import { type Notification, plainText, slackPayload, title, webhookPayload } from './notification';
+import type { Message } from './notification';
 
 /** The three notification channels. */
 export type ChannelName = 'slack' | 'email' | 'webhook';
@@ -8,7 +8,7 @@ export type ChannelName = 'slack' | 'email' | 'webhook';
 /** One way out. `send` rejects with a {@link ChannelError} whose message is safe to log. */
 export interface Channel {
   readonly name: ChannelName;
-  send(notification: Notification, timeoutMs: number): Promise<void>;
+  send(message: Message, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,8 +61,8 @@ export class SlackChannel implements Channel {
 
   constructor(private readonly url: string) {}
 
-  send(notification: Notification, timeoutMs: number): Promise<void> {
-    return postJson(this.agent, this.url, slackPayload(notification), timeoutMs);
+  send(message: Message, timeoutMs: number): Promise<void> {
+    return postJson(this.agent, this.url, message.slack, timeoutMs);
   }
 
   close(): Promise<void> {
@@ -77,8 +77,8 @@ export class WebhookChannel implements Channel {
 
   constructor(private readonly url: string) {}
 
-  send(notification: Notification, timeoutMs: number): Promise<void> {
-    return postJson(this.agent, this.url, webhookPayload(notification), timeoutMs);
+  send(message: Message, timeoutMs: number): Promise<void> {
+    return postJson(this.agent, this.url, message.webhook, timeoutMs);
   }
 
   close(): Promise<void> {
@@ -102,7 +102,7 @@ export class EmailChannel implements Channel {
 
   constructor(private readonly options: EmailChannelOptions) {}
 
-  async send(notification: Notification, timeoutMs: number): Promise<void> {
+  async send(message: Message, timeoutMs: number): Promise<void> {
     const transport = this.transport(timeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -113,9 +113,9 @@ export class EmailChannel implements Channel {
         transport.sendMail({
           from: this.options.from,
           to: [...this.options.to],
-          subject: title(notification),
-          text: plainText(notification),
-          headers: { 'X-FlashCase-Notification': notification.id },
+          subject: message.subject,
+          text: message.text,
+          headers: { 'X-FlashCase-Notification': message.id },
         }),
         deadline,
       ]);

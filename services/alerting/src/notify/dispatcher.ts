@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Instruments, Logger } from '@flashcase/telemetry';
 import type { Severity } from '../rules/types';
 import { type Channel, ChannelError, type ChannelName } from './channels';
-import type { Notification } from './notification';
+import { type Message, type Notification, notificationMessage } from './notification';
 
 /** Retry policy of every delivery. */
 export interface RetryPolicy {
@@ -69,9 +69,22 @@ export class Dispatcher {
 
   /** Delivers to every routed channel in parallel; resolves when all finished (sent or given up). */
   dispatch(notification: Notification): Promise<DeliveryReport> {
-    const deliveries = this.routeOf(notification.severity).map(async (name) => {
+    return this.send(notificationMessage(notification), this.routeOf(notification.severity));
+  }
+
+  /** Which of `wanted` are configured. */
+  configured(wanted: readonly ChannelName[]): ChannelName[] {
+    return wanted.filter((name) => this.channels.has(name));
+  }
+
+  /**
+   * Delivers a rendered message to the configured channels among `route`, in parallel, with the
+   * same retries and counting as a notification; resolves when all finished.
+   */
+  send(message: Message, route: readonly ChannelName[]): Promise<DeliveryReport> {
+    const deliveries = this.configured(route).map(async (name) => {
       const channel = this.channels.get(name) as Channel;
-      return [name, await this.deliver(channel, notification)] as const;
+      return [name, await this.deliver(channel, message)] as const;
     });
     const all = Promise.all(deliveries).then((results) => Object.fromEntries(results) as DeliveryReport);
     this.inFlight.add(all);
@@ -89,13 +102,13 @@ export class Dispatcher {
     await Promise.all([...this.channels.values()].map((c) => c.close().catch(() => undefined)));
   }
 
-  private async deliver(channel: Channel, notification: Notification): Promise<'sent' | 'failed'> {
+  private async deliver(channel: Channel, message: Message): Promise<'sent' | 'failed'> {
     const { log, instruments } = this.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        await channel.send(notification, this.policy.timeoutMs);
+        await channel.send(message, this.policy.timeoutMs);
         instruments?.alertNotifications.add(1, { channel: channel.name, outcome: 'sent' });
-        log.info(`Notification ${notification.id} (${notification.status}) sent to ${channel.name}`, {
+        log.info(`${message.label} sent to ${channel.name}`, {
           channel: channel.name,
           attempt,
         });
@@ -105,7 +118,7 @@ export class Dispatcher {
         const permanent = err instanceof ChannelError && err.permanent;
         if (permanent || attempt >= this.policy.attempts) {
           instruments?.alertNotifications.add(1, { channel: channel.name, outcome: 'failed' });
-          log.error(`Notification ${notification.id} to ${channel.name} failed after ${attempt} tries: ${reason}`, {
+          log.error(`${message.label} to ${channel.name} failed after ${attempt} tries: ${reason}`, {
             channel: channel.name,
             attempt,
           });
@@ -113,7 +126,7 @@ export class Dispatcher {
         }
         const delayMs = backoffMs(this.policy, attempt);
         instruments?.alertNotifications.add(1, { channel: channel.name, outcome: 'retried' });
-        log.warn(`Notification ${notification.id} to ${channel.name} failed (${reason}); retrying in ${delayMs} ms`, {
+        log.warn(`${message.label} to ${channel.name} failed (${reason}); retrying in ${delayMs} ms`, {
           channel: channel.name,
           attempt,
         });

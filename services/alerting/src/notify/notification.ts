@@ -19,6 +19,35 @@ export interface Notification {
   createdAt: string;
 }
 
+/**
+ * What a channel sends, already rendered: an alert group's notification or the daily digest.
+ * `id` is the same on every retry (the email's `X-FlashCase-Notification`).
+ */
+export interface Message {
+  id: string;
+  /** What the log lines call it (`Notification HighTokenUsage:critical:1:1 (firing)`). */
+  label: string;
+  subject: string;
+  /** Plain text: the email body. */
+  text: string;
+  /** Slack incoming-webhook payload. */
+  slack: Record<string, unknown>;
+  /** The generic webhook's JSON body. */
+  webhook: Record<string, unknown>;
+}
+
+/** An alert group's notification, rendered for every channel. */
+export function notificationMessage(n: Notification): Message {
+  return {
+    id: n.id,
+    label: `Notification ${n.id} (${n.status})`,
+    subject: title(n),
+    text: plainText(n),
+    slack: slackPayload(n),
+    webhook: webhookPayload(n),
+  };
+}
+
 /** `[FIRING:2] ServiceDown (critical)` / `[RESOLVED] ServiceDown (critical)`. */
 export function title(n: Notification): string {
   const status = n.status === 'firing' ? `FIRING:${n.firing.length}` : 'RESOLVED';

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { UsageDigestJson } from '@flashcase/config';
 import { IDENTITY_HEADERS, memoryCheck } from '@flashcase/telemetry';
 import { Agent, request } from 'undici';
 import type { WatchedService } from '../rules/types';
@@ -101,6 +102,35 @@ export class HttpSignalReader implements SignalReader {
           : null;
     }
     return out;
+  }
+
+  /**
+   * ai-proxy `GET /api/v1/ai/usage/digest?date=` (admin): one local day's review for the daily
+   * digest. An answer without the day's figures is a {@link SignalError}.
+   */
+  async usageDigest(date: string): Promise<UsageDigestJson> {
+    const body = (await this.getJson(
+      `${this.options.aiProxyUrl}/api/v1/ai/usage/digest?date=${encodeURIComponent(date)}`,
+      'ai-proxy usage digest',
+      this.adminHeaders(),
+    )) as Partial<UsageDigestJson>;
+    const figures = (f: unknown) =>
+      typeof f === 'object' && f !== null && finiteNumber((f as { cost_usd?: unknown }).cost_usd);
+    if (
+      body.date !== date ||
+      !figures(body.day) ||
+      !figures(body.previous_day) ||
+      !figures(body.last_7_days_average) ||
+      !Array.isArray(body.top_users) ||
+      !Array.isArray(body.top_operations) ||
+      !Array.isArray(body.top_models) ||
+      !Array.isArray(body.users_near_budget) ||
+      typeof body.budget_refusals !== 'object' ||
+      typeof body.per_active_user !== 'object'
+    ) {
+      throw new SignalError(`ai-proxy usage digest: the answer for ${date} lacks the digest's fields`);
+    }
+    return body as UsageDigestJson;
   }
 
   async gatewayStats(windowS: number): Promise<GatewayStats> {

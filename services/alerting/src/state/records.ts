@@ -76,3 +76,19 @@ export interface NotificationRecord {
   /** Channel -> outcome, filled in when the deliveries finished. */
   channels: Record<string, 'sent' | 'failed'>;
 }
+
+/**
+ * One day's usage digest, claimed before it is sent (keyed by the day it reviews), so across
+ * replicas, restarts and failovers it goes out once at most.
+ */
+export interface DigestRecord {
+  /** `yyyy-MM-dd` in BUDGET_TIMEZONE. */
+  date: string;
+  /** The replica that claimed it. */
+  claimedBy: string;
+  claimedAtMs: number;
+  /** When it became due (the digest hour on the next day); `claimedAtMs` after it = how late. */
+  dueAtMs: number;
+  /** Channel -> outcome, filled in when the deliveries finished (empty while they run). */
+  channels: Record<string, 'sent' | 'failed'>;
+}

@@ -1,5 +1,12 @@
 import { type AlertStateStore, StoreUnavailableError } from '@flashcase/store';
-import type { AlertRecord, GroupRecord, HealthRecord, NotificationRecord, SilenceRecord } from './records';
+import type {
+  AlertRecord,
+  DigestRecord,
+  GroupRecord,
+  HealthRecord,
+  NotificationRecord,
+  SilenceRecord,
+} from './records';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -81,6 +88,24 @@ export class AlertRepository {
     await this.store.putDocument('notification', `${record.groupKey}:${record.episode}:${record.seq}`, record, {
       ttlMs: NOTIFICATION_LOG_MS,
     });
+  }
+
+  /** The digest of `date` when one was claimed (sent, or being sent). */
+  async digest(date: string): Promise<DigestRecord | undefined> {
+    return this.store.getDocument<DigestRecord>('digest', date);
+  }
+
+  /** Claims the digest of `record.date`: true for exactly one caller, however many replicas race. */
+  async claimDigest(record: DigestRecord): Promise<boolean> {
+    return this.store.putDocument('digest', record.date, record, { onlyIfAbsent: true, ttlMs: NOTIFICATION_LOG_MS });
+  }
+
+  async completeDigest(record: DigestRecord): Promise<void> {
+    await this.store.putDocument('digest', record.date, record, { ttlMs: NOTIFICATION_LOG_MS });
+  }
+
+  async digests(): Promise<DigestRecord[]> {
+    return (await this.store.listDocuments<DigestRecord>('digest')).map((d) => d.value);
   }
 
   async notifications(): Promise<NotificationRecord[]> {
