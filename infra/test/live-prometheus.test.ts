@@ -220,6 +220,8 @@ describe('dashboards and rules against a real Prometheus scraping the real servi
       'flashcase_ai_pricing_check_calls_total',
       'gen_ai_client_operation_time_to_first_chunk_bucket',
       'flashcase_ai_usage_invalid_total',
+      'flashcase_budget_monthly_spent',
+      'flashcase_budget_monthly_limit',
     ]) {
       expect(used.has(name), name).toBe(true);
       expect(exported.has(name), name).toBe(true);

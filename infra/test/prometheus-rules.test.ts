@@ -42,9 +42,11 @@ function seconds(duration = '0s'): number {
 
 /**
  * The alerting service's default rules (services/alerting/src/rules/seed.ts: the seed's seven of
- * contract section 7, and PricingTableDrift): name, severity, `for` in seconds, fire and resolve
- * thresholds. ServiceDown counts failed checks there (3, `for` 0); here it is three failed 15 s
- * scrapes, `for: 30s`.
+ * contract section 7, PricingTableDrift and the spend budgets' three): name, severity, `for` in
+ * seconds, fire and resolve thresholds. ServiceDown counts failed checks there (3, `for` 0); here it
+ * is three failed 15 s scrapes, `for: 30s`. UserBudgetNearlySpent is one alert per user, and user
+ * ids never enter metric labels, so it has no Prometheus copy (`prometheus: false`). The budget
+ * thresholds are AI_BUDGET_SOFT_RATIO's default (0.8, held at 95 % of it) and the whole limit.
  */
 const SEED = [
   { name: 'HighTokenUsage', severity: 'critical', forS: 60, fire: 100000, resolve: 90000 },
@@ -55,7 +57,13 @@ const SEED = [
   { name: 'IncreasedErrorRate', severity: 'warning', forS: 300, fire: 0.02, resolve: 0.01 },
   { name: 'HighMemoryUsage', severity: 'warning', forS: 300, fire: 0.8, resolve: 0.75 },
   { name: 'PricingTableDrift', severity: 'warning', forS: 900, fire: 0.05, resolve: 0.03 },
+  { name: 'UserBudgetNearlySpent', severity: 'warning', forS: 0, fire: 0.8, resolve: 0.76, prometheus: false },
+  { name: 'MonthlyBudgetNearlySpent', severity: 'warning', forS: 0, fire: 0.8, resolve: 0.76 },
+  { name: 'MonthlyBudgetExhausted', severity: 'critical', forS: 0, fire: 1, resolve: 0.95 },
 ] as const;
+
+/** The seed rules Prometheus has a copy of. */
+const PROMETHEUS_SEED = SEED.filter((seed) => !('prometheus' in seed));
 
 describe('Prometheus configuration', () => {
   it('passes promtool check config (with its rule files)', () => {
@@ -81,9 +89,9 @@ describe('Prometheus configuration', () => {
 });
 
 describe('Prometheus alert rules', () => {
-  it("are exactly the alerting service's eight default alerts, with their severities and `for`", () => {
-    expect(alerts.map((rule) => rule.alert).sort()).toEqual(SEED.map((seed) => seed.name).sort());
-    for (const seed of SEED) {
+  it("are exactly the alerting service's default alerts but the per-user one, with their severities and `for`", () => {
+    expect(alerts.map((rule) => rule.alert).sort()).toEqual(PROMETHEUS_SEED.map((seed) => seed.name).sort());
+    for (const seed of PROMETHEUS_SEED) {
       const rule = alerts.find((candidate) => candidate.alert === seed.name);
       expect(rule?.labels?.severity, seed.name).toBe(seed.severity);
       expect(seconds(rule?.for), seed.name).toBe(seed.forS);
@@ -91,12 +99,12 @@ describe('Prometheus alert rules', () => {
   });
 
   it('fire above the seed threshold and hold until the resolve threshold (hysteresis)', () => {
-    for (const seed of SEED) {
+    for (const seed of PROMETHEUS_SEED) {
       if (!('fire' in seed)) continue;
       const expr = alerts.find((rule) => rule.alert === seed.name)?.expr ?? '';
       const [fireBranch = '', holdBranch = ''] = expr.split(/\bor\s*\(/);
       const value = (branch: string) => {
-        const match = /> ([\d.]+)\s*$/m.exec(branch.split('\n').find((line) => />\s*[\d.]+/.test(line)) ?? '');
+        const match = />=? ([\d.]+)\s*$/m.exec(branch.split('\n').find((line) => />=?\s*[\d.]+/.test(line)) ?? '');
         return Number(match?.[1]);
       };
       expect(value(fireBranch), seed.name).toBe(seed.fire);
@@ -113,6 +121,21 @@ describe('Prometheus alert rules', () => {
     expect(elevated && 'fire' in elevated ? elevated.fire : 0).toBe(tokens.warningThreshold);
     // The resolve thresholds sit at 90 %, as in the alerting service.
     expect(high && 'resolve' in high ? high.resolve : 0).toBe(Math.floor(tokens.alertThreshold * 0.9));
+  });
+
+  it("use AI_BUDGET_SOFT_RATIO's default for the monthly budget, on the ai-proxy gauges, never a user id", () => {
+    const { budgets } = loadConfig('ai-proxy', {});
+    const near = SEED.find((seed) => seed.name === 'MonthlyBudgetNearlySpent');
+    expect(near && 'fire' in near ? near.fire : 0).toBe(budgets.softRatio);
+    expect(near && 'resolve' in near ? near.resolve : 0).toBe(Math.round(budgets.softRatio * 0.95 * 10_000) / 10_000);
+    for (const name of ['MonthlyBudgetNearlySpent', 'MonthlyBudgetExhausted']) {
+      const expr = alerts.find((rule) => rule.alert === name)?.expr ?? '';
+      expect(
+        expr.match(/max\(flashcase_budget_monthly_spent\) \/ max\(flashcase_budget_monthly_limit\)/g),
+        name,
+      ).toHaveLength(2);
+    }
+    for (const rule of alerts) expect(rule.expr, rule.alert).not.toMatch(/user/);
   });
 
   it('gate PricingTableDrift, fire and hold alike, on 20 billed calls in the same 24 h as its drift', () => {

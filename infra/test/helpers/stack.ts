@@ -170,6 +170,8 @@ export async function startStack(): Promise<Stack> {
       XAI_BASE_URL: fake.url,
       RATE_LIMIT_AI_PER_MINUTE: String(AI_PER_MINUTE),
       RATE_LIMIT_GENERAL_PER_MINUTE: String(GENERAL_PER_MINUTE),
+      // A monthly budget, so ai-proxy exports flashcase_budget_monthly_limit for the budget rules.
+      AI_BUDGET_USD_PER_MONTH: '1000',
       GATEWAY_URL: `http://127.0.0.1:${gatewayPorts.port}`,
       ALERTING_URL: `http://127.0.0.1:${alertingPorts1.port}`,
       ALERT_WEBHOOK_URL: alertWebhook.url,
