@@ -196,6 +196,10 @@ describe('.env.example', () => {
     expect(url('OTEL_EXPORTER_OTLP_ENDPOINT').port).toBe('4318');
   });
 
+  it('keeps the daily usage digest on (an empty USAGE_DIGEST_HOUR would turn it off)', () => {
+    expect(loadConfig('alerting', withSecrets).alerts.usageDigestHour).toBe(8);
+  });
+
   it('leaves the collector switches commented out (an empty value would replace their defaults)', () => {
     expect(Object.keys(env).filter((key) => key.startsWith('OTELCOL_'))).toEqual([]);
   });
