@@ -229,7 +229,7 @@ describe('real OpenAI clients through the gateway', () => {
     expect((await usageOf('relay-user')).total_tokens).toBe((answer.usage?.total_tokens ?? 0) + total);
   });
 
-  it("lists the models and raises the SDK's own error classes through the gateway", async () => {
+  it("lists the models and raises the SDK's own error classes for 400, 401, 403, 404 and 429 through the gateway", async () => {
     const client = sdk('errors-user');
     const ids: string[] = [];
     for await (const model of client.models.list()) ids.push(model.id);
@@ -251,6 +251,22 @@ describe('real OpenAI clients through the gateway', () => {
     expect(badToken).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(await failure(client.get('/usage'))).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(await failure(client.models.retrieve('gpt-4o'))).toBeInstanceOf(OpenAI.NotFoundError);
+
+    // an admin caps this user's day below any call's worst case: 429 budget_exceeded
+    const capped = await fetch(`${chain.gateway.base}/api/v1/ai/budgets/users/errors-user`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token('ops', 'admin')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ daily_usd: 0.0000001 }),
+    });
+    expect(capped.status).toBe(200);
+    const refused = await failure(
+      client.chat.completions.create({ model: 'grok-4-fast', messages: [{ role: 'user', content: 'x' }] }),
+    );
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    const error = refused as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(error.type).toBe('rate_limit_error');
+    expect(error.code).toBe('budget_exceeded');
+    expect(Number(error.headers?.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it("waits for our Retry-After in the openai SDK's own retry", async () => {
