@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { ServiceContext } from '@flashcase/runtime';
 import { openAlertStateStore } from '@flashcase/store';
 import { createApp } from './app';
-import { DailyDigest } from './digest/daily-digest';
+import { DailyDigest, DIGEST_ROUTE } from './digest/daily-digest';
 import { Evaluator } from './engine/evaluator';
 import { EvaluationLoop, leaseTtlMs } from './engine/loop';
 import { Dispatcher } from './notify/dispatcher';
@@ -121,6 +121,9 @@ export async function run({ config, log, instruments, listen, onShutdown, teleme
         ? 'off'
         : `${String(config.alerts.usageDigestHour).padStart(2, '0')}:00 ${config.budgets.timeZone}`,
   });
+  if (config.alerts.usageDigestHour !== null && dispatcher.configured(DIGEST_ROUTE).length === 0) {
+    log.info('USAGE_DIGEST_HOUR is set, but neither SLACK_WEBHOOK_URL nor SMTP_URL + ALERT_EMAIL: no digest is sent');
+  }
   if (channels.length === 0)
     log.warn('No notification channel is configured (SLACK_WEBHOOK_URL, SMTP_URL + ALERT_EMAIL, ALERT_WEBHOOK_URL)');
 }

@@ -8,6 +8,7 @@ import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { freePort, type ServiceProcess, startService } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { dueDigest } from '../src/digest/schedule';
 import { type HttpSink, type SmtpSink, startHttpSink, startSmtpSink, waitFor } from './helpers/receivers';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -199,6 +200,20 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
     expect((await Promise.all(replicas.map(role))).sort()).toEqual(['follower', 'leader']);
   });
 
+  // USAGE_DIGEST_HOUR is 8 (the default) in UTC: on this fresh store the latest digest due is owed.
+  const digestDate = dueDigest(Date.now(), 8, 'UTC').date;
+  const digests = () => ({
+    slack: http.on(SLACK).filter((r) => String(r.body.text).includes(`FlashCase usage digest ${digestDate} `)),
+    mail: smtp.mails.filter((m) => m.subject.startsWith(`FlashCase usage digest ${digestDate} `)),
+  });
+
+  it('sends the usage digest it owes once at start-up, to Slack and email, from one of the two replicas', async () => {
+    await waitFor('the usage digest', () => digests().slack.length === 1 && digests().mail.length === 1);
+    expect(http.on(HOOK).filter((r) => JSON.stringify(r.body).includes('usage digest'))).toEqual([]);
+    const lines = replicas.map((r) => r.output().includes(`Usage digest ${digestDate} claimed`));
+    expect(lines.filter(Boolean)).toHaveLength(1);
+  });
+
   it('sends nothing new while the gateway error rate flaps inside the hysteresis band', async () => {
     fake.setBehavior({ kind: 'status', status: 500 });
     for (let i = 0; i < 6; i++) expect(await chat()).toBe(502);
@@ -349,5 +364,10 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
     expect(mailsFor('ServiceDown')).toHaveLength(1);
     expect(mailsFor('HighTokenUsage')).toHaveLength(1);
     expect(survivor.output()).not.toContain('slack-webhook-secret');
+  });
+
+  it('never sent the usage digest twice: not after the failover, nor around the restarted ai-proxy', () => {
+    expect(digests().slack).toHaveLength(1);
+    expect(digests().mail).toHaveLength(1);
   });
 });

@@ -339,16 +339,14 @@ export class Evaluator {
       instances.push({ rule, labels, observation: observe(rule, entry.usedRatio) });
     }
     const left = mine.filter((a) => !seen.has(a.fingerprint));
+    // One read per user (both their budgets in one answer), all at once.
     const reads = new Map<string, Promise<Record<UserBudgetName, number | null> | undefined>>();
     for (const alert of left) {
-      if (alert.state === 'resolved') {
-        instances.push(keep(alert));
-        continue;
-      }
       const user = alert.labels.user as string;
-      let pending = reads.get(user);
-      if (!pending) {
-        pending = this.options.signals.userBudgets(user).then(
+      if (alert.state === 'resolved' || reads.has(user)) continue;
+      reads.set(
+        user,
+        this.options.signals.userBudgets(user).then(
           (ratios) => {
             this.noteOutage('ai-proxy user budgets', undefined);
             return ratios;
@@ -360,10 +358,11 @@ export class Evaluator {
             );
             return undefined;
           },
-        );
-        reads.set(user, pending);
-      }
-      const ratios = await pending;
+        ),
+      );
+    }
+    for (const alert of left) {
+      const ratios = alert.state === 'resolved' ? undefined : await reads.get(alert.labels.user as string);
       const ratio = ratios?.[alert.labels.budget as UserBudgetName];
       instances.push({
         rule,
