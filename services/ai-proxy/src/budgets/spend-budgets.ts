@@ -81,6 +81,7 @@ export class SpendBudgets {
   ) {
     this.now = options.now ?? Date.now;
     this.defaultsOn = options.userDailyTicks > 0 || options.userMonthlyTicks > 0 || options.monthlyTicks > 0;
+    this.applies(); // the first read of whether any override exists starts now
   }
 
   private budgets(userId: string, now: number): Array<SpendBudget & { name: SpendBudgetName; resetsAtMs: number }> {
@@ -113,13 +114,22 @@ export class SpendBudgets {
     ];
   }
 
-  /** Whether calls must go through the budgets: a default is set, or some user has an override. */
-  private async active(): Promise<boolean> {
+  /**
+   * Whether calls go through the budgets: a default is set, or some user has an override. Answered
+   * at once from what is known; whether any override exists is re-read in the background every 5 s
+   * (and set at once when this replica writes one).
+   */
+  applies(): boolean {
     if (this.defaultsOn) return true;
     const now = this.now();
     if (now - this.overridesCheckedAt >= OVERRIDES_RECHECK_MS) {
       this.overridesCheckedAt = now;
-      this.overrides = await this.spend.hasOverrides().catch(() => this.overrides);
+      void this.spend.hasOverrides().then(
+        (found) => {
+          this.overrides = found;
+        },
+        () => undefined,
+      );
     }
     return this.overrides;
   }
@@ -129,7 +139,7 @@ export class SpendBudgets {
    * the refusing budget resets). Undefined when no budget applies.
    */
   async admit(userId: string, worstTicks: () => number): Promise<SpendAdmission | undefined> {
-    if (!(await this.active())) return undefined;
+    if (!this.applies()) return undefined;
     const now = this.now();
     const budgets = this.budgets(userId, now);
     const hold: SpendHold = { id: randomUUID(), ticks: worstTicks(), holdMs: this.options.holdMs, budgets };
@@ -249,7 +259,7 @@ export class SpendBudgets {
    * for every user when no budget applies to anyone.
    */
   async useOf(userIds: readonly string[], budget: 'daily' | 'monthly'): Promise<Array<BudgetUseJson | null>> {
-    if (userIds.length === 0 || !(await this.active())) return userIds.map(() => null);
+    if (userIds.length === 0 || !this.applies()) return userIds.map(() => null);
     const index = budget === 'daily' ? 0 : 1;
     const perUser = userIds.map((id) => this.budgets(id, this.now())[index]);
     const [usage, overrides] = await Promise.all([

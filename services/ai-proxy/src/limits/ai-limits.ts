@@ -132,11 +132,13 @@ export class AiLimits {
           this.store.settleBudget(`budget:${userId}`, reservationId, used, HOUR_MS).catch(() => {});
       }
       let spend: SpendAdmission | undefined;
-      try {
-        spend = await this.spend?.admit(userId, worst.ticks);
-      } catch (err) {
-        await settleTokens(0);
-        throw err;
+      if (this.spend?.applies()) {
+        try {
+          spend = await this.spend.admit(userId, worst.ticks);
+        } catch (err) {
+          await settleTokens(0);
+          throw err;
+        }
       }
       if (budget <= 0 && spend === undefined) return { headers, settle: async () => {} };
       return {

@@ -19,14 +19,13 @@ export interface OpenAICompatibleOptions {
  * asked for on a stream).
  */
 function payload(req: UpstreamRequest): string {
-  const body: Record<string, unknown> = {
-    ...req.extra,
-    model: req.model,
-    messages: req.messages,
-    temperature: req.temperature,
-    [req.maxTokensField ?? 'max_tokens']: req.maxTokens,
-    stream: req.stream,
-  };
+  const body: Record<string, unknown> =
+    req.extra === undefined
+      ? { model: req.model, messages: req.messages, temperature: req.temperature }
+      : { ...req.extra, model: req.model, messages: req.messages, temperature: req.temperature };
+  if (req.maxTokensField === 'max_completion_tokens') body.max_completion_tokens = req.maxTokens;
+  else body.max_tokens = req.maxTokens;
+  body.stream = req.stream;
   if (req.stream) {
     const asked = req.extra?.stream_options;
     body.stream_options =
