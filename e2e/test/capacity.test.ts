@@ -227,12 +227,12 @@ const EXPECTED: Record<'ai' | 'stream' | 'gateway' | 'alert', PerCall> = {
     commands: { evalsha: 1, time: 1, hincrby: 12.7, pexpire: 2, zadd: 2, zcard: 2, zremrangebyscore: 2 },
   },
   alert: {
-    sent: { evalsha: 11, hgetall: 1, zcard: 1, zrevrangebyscore: 2 },
+    sent: { evalsha: 11, hgetall: 2, zcard: 1, zrevrangebyscore: 2 },
     commands: {
       evalsha: 11,
       time: 2,
       hmget: 90,
-      hgetall: 7,
+      hgetall: 8,
       zcard: 1,
       zrevrangebyscore: 2,
       smembers: 4,

@@ -128,13 +128,19 @@ describe('Prometheus alert rules', () => {
     const near = SEED.find((seed) => seed.name === 'MonthlyBudgetNearlySpent');
     expect(near && 'fire' in near ? near.fire : 0).toBe(budgets.softRatio);
     expect(near && 'resolve' in near ? near.resolve : 0).toBe(Math.round(budgets.softRatio * 0.95 * 10_000) / 10_000);
-    for (const name of ['MonthlyBudgetNearlySpent', 'MonthlyBudgetExhausted']) {
+    // fire and hold; Exhausted also fires while refusing calls above 95 % (its monthly_usd rejections)
+    for (const [name, uses] of [
+      ['MonthlyBudgetNearlySpent', 2],
+      ['MonthlyBudgetExhausted', 3],
+    ] as const) {
       const expr = alerts.find((rule) => rule.alert === name)?.expr ?? '';
       expect(
         expr.match(/max\(flashcase_budget_monthly_spent\) \/ max\(flashcase_budget_monthly_limit\)/g),
         name,
-      ).toHaveLength(2);
+      ).toHaveLength(uses);
     }
+    const exhausted = alerts.find((rule) => rule.alert === 'MonthlyBudgetExhausted')?.expr ?? '';
+    expect(exhausted).toContain('flashcase_budget_rejections_total{budget="monthly_usd"}');
     for (const rule of alerts) expect(rule.expr, rule.alert).not.toMatch(/user/);
   });
 

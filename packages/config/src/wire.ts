@@ -71,6 +71,11 @@ export interface BudgetJson {
   remaining_usd: number | null;
   /** The next local midnight (ISO 8601) in `BUDGET_TIMEZONE`. */
   resets_at: string;
+  /**
+   * The deployment's budget only: calls it refused today, cluster-wide. Calls are refused while
+   * their worst case no longer fits, so a budget is used up before its spend reaches the limit.
+   */
+  refused_today?: number;
 }
 
 /** `GET/PUT/DELETE /api/v1/ai/budgets/users/:id` (admin): a user's own limits (null = the default). */

@@ -118,27 +118,27 @@ describe('UserBudgetNearlySpent (one alert per user and budget, one message for 
 describe('MonthlyBudgetNearlySpent and MonthlyBudgetExhausted (the deployment)', () => {
   it('stay quiet without AI_BUDGET_USD_PER_MONTH, however much is spent', async () => {
     const e = engine({ rules: [monthlyNear, exhausted] });
-    e.signals.monthly = { spentUsd: 10_000, limitUsd: null };
+    e.signals.monthly = { spentUsd: 10_000, limitUsd: null, refusedToday: 0 };
     const result = await e.tick();
     expect(result.alerts).toEqual([]);
   });
 
   it('warn at the soft ratio, go critical at the limit, and both resolve when a new month starts', async () => {
     const e = engine({ rules: [monthlyNear, exhausted], groupIntervalS: 10 });
-    e.signals.monthly = { spentUsd: 79.99, limitUsd: 100 };
+    e.signals.monthly = { spentUsd: 79.99, limitUsd: 100, refusedToday: 0 };
     expect((await e.tick()).alerts).toEqual([]);
-    e.signals.monthly = { spentUsd: 80, limitUsd: 100 };
+    e.signals.monthly = { spentUsd: 80, limitUsd: 100, refusedToday: 0 };
     await e.tick(15 * SECOND);
     expect(e.notifier.titles()).toEqual(['firing:MonthlyBudgetNearlySpent:1/0']);
     expect(e.notifier.sent[0]?.firing[0]?.summary).toBe(
       "The deployment has spent 80.0 % of this month's AI budget (warning level 80.0 %)",
     );
-    e.signals.monthly = { spentUsd: 100.02, limitUsd: 100 };
+    e.signals.monthly = { spentUsd: 100.02, limitUsd: 100, refusedToday: 0 };
     await e.tick(15 * SECOND);
     expect(e.notifier.titles()).toEqual(['firing:MonthlyBudgetNearlySpent:1/0', 'firing:MonthlyBudgetExhausted:1/0']);
     expect(e.notifier.sent[1]?.severity).toBe('critical');
     // The first of the month in BUDGET_TIMEZONE: the month's spend is a new key, at 0.
-    e.signals.monthly = { spentUsd: 0, limitUsd: 100 };
+    e.signals.monthly = { spentUsd: 0, limitUsd: 100, refusedToday: 0 };
     await e.tick(15 * SECOND);
     expect(e.notifier.titles().slice(2).sort()).toEqual([
       'resolved:MonthlyBudgetExhausted:0/1',
@@ -146,14 +146,27 @@ describe('MonthlyBudgetNearlySpent and MonthlyBudgetExhausted (the deployment)',
     ]);
   });
 
-  it('hold inside the hysteresis band: a raised limit to 97 % keeps Exhausted firing, 95 % resolves it', async () => {
+  it('call the budget exhausted once it refuses calls, though the spend stops a worst case below the limit', async () => {
     const e = engine({ rules: [exhausted], groupIntervalS: 10 });
-    e.signals.monthly = { spentUsd: 100, limitUsd: 100 };
-    await e.tick();
-    e.signals.monthly = { spentUsd: 100, limitUsd: 103 };
+    e.signals.monthly = { spentUsd: 99.4, limitUsd: 100, refusedToday: 0 };
+    expect((await e.tick()).alerts).toEqual([]);
+    e.signals.monthly = { spentUsd: 99.4, limitUsd: 100, refusedToday: 3 };
+    await e.tick(15 * SECOND);
+    expect(e.notifier.titles()).toEqual(['firing:MonthlyBudgetExhausted:1/0']);
+    // after midnight the day's tally is 0 again, but 99.4 % is inside the band: still firing
+    e.signals.monthly = { spentUsd: 99.4, limitUsd: 100, refusedToday: 0 };
     await e.tick(15 * SECOND);
     expect((await e.repository.alerts())[0]?.state).toBe('firing');
-    e.signals.monthly = { spentUsd: 95, limitUsd: 100 };
+  });
+
+  it('hold inside the hysteresis band: a raised limit to 97 % keeps Exhausted firing, 95 % resolves it', async () => {
+    const e = engine({ rules: [exhausted], groupIntervalS: 10 });
+    e.signals.monthly = { spentUsd: 100, limitUsd: 100, refusedToday: 0 };
+    await e.tick();
+    e.signals.monthly = { spentUsd: 100, limitUsd: 103, refusedToday: 0 };
+    await e.tick(15 * SECOND);
+    expect((await e.repository.alerts())[0]?.state).toBe('firing');
+    e.signals.monthly = { spentUsd: 95, limitUsd: 100, refusedToday: 0 };
     await e.tick(15 * SECOND);
     expect((await e.repository.alerts())[0]?.state).toBe('resolved');
   });

@@ -51,6 +51,7 @@ function usageJson(lastHourTokens: number, last24h: { calls_billed: number; drif
         held_usd: 2.5,
         remaining_usd: 87.5,
         resets_at: '2026-02-01T00:00:00.000Z',
+        refused_today: 0,
       },
     ],
     per_active_user: {
@@ -104,7 +105,7 @@ describe('HTTP signal reader against a loopback ai-proxy usage route', () => {
     expect(await reader.aiUsage()).toEqual({
       tokensLastHour: 1234,
       pricingCheck24h: { callsBilled: 140, driftRatio: -0.009 },
-      monthlyBudget: { spentUsd: 410, limitUsd: 500 },
+      monthlyBudget: { spentUsd: 410, limitUsd: 500, refusedToday: 0 },
       usersNearBudget: [
         { userId: 'student-7', budget: 'user_daily_usd', usedRatio: 0.95 },
         { userId: 'student-2', budget: 'user_monthly_usd', usedRatio: 0.81 },
@@ -134,7 +135,7 @@ describe('HTTP signal reader against a loopback ai-proxy usage route', () => {
     const unlimited = usageJson(5, { calls_billed: 0, drift_ratio: 0 });
     unlimited.budgets = [{ ...(unlimited.budgets[0] as UsageJson['budgets'][number]), limit_usd: null }];
     answer = { status: 200, body: JSON.stringify(unlimited) };
-    expect((await reader.aiUsage()).monthlyBudget).toEqual({ spentUsd: 410, limitUsd: null });
+    expect((await reader.aiUsage()).monthlyBudget).toEqual({ spentUsd: 410, limitUsd: null, refusedToday: 0 });
   });
 
   it("reads one user's used share of each budget from GET /api/v1/ai/budgets/users/:id", async () => {

@@ -228,9 +228,11 @@ export class SpendBudgets {
     const budgets = this.budgets(userId ?? '', this.now()).filter((b) =>
       userId === undefined ? b.name === 'monthly_usd' : b.name !== 'monthly_usd',
     );
-    const [usage, override] = await Promise.all([
+    const deployment = userId === undefined;
+    const [usage, override, refusals] = await Promise.all([
       this.spend.usage(budgets.map((b) => b.key)),
-      userId === undefined ? ({} as BudgetOverride) : this.spend.override(userId),
+      deployment ? ({} as BudgetOverride) : this.spend.override(userId),
+      deployment ? this.spend.refusals(`d:${periodsAt(this.now(), this.options.timeZone).day}`) : undefined,
     ]);
     return budgets.map((budget, i) => {
       const own =
@@ -250,6 +252,7 @@ export class SpendBudgets {
         held_usd: ticksToUsd(held),
         remaining_usd: limit > 0 ? ticksToUsd(Math.max(0, limit - spent - held)) : null,
         resets_at: new Date(budget.resetsAtMs).toISOString(),
+        ...(refusals ? { refused_today: refusals[budget.name] ?? 0 } : {}),
       };
     });
   }

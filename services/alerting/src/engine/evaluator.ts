@@ -396,8 +396,11 @@ export class Evaluator {
         budget === undefined ? 'the usage answer has no budgets[monthly_usd]; its rules are not evaluated' : undefined,
       );
       if (budget === undefined) return undefined;
-      // No limit: nothing to be near; a firing alert resolves (the limit was removed).
-      return observe(rule, budget.limitUsd === null ? null : budget.spentUsd / budget.limitUsd);
+      // No limit: nothing to be near; a firing alert resolves (the limit was removed). A budget that
+      // refuses calls is used up (1), though the spend stops a call's worst case below the limit.
+      if (budget.limitUsd === null) return observe(rule, null);
+      const ratio = budget.spentUsd / budget.limitUsd;
+      return observe(rule, budget.refusedToday > 0 ? Math.max(1, ratio) : ratio);
     }
     const tokens = usage.tokensLastHour;
     this.noteOutage(

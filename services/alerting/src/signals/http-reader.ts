@@ -233,7 +233,8 @@ function monthlyBudget(budgets: unknown): MonthlyBudget | undefined {
   if (!entry || !finiteNumber(entry.spent_usd)) return undefined;
   const limit = entry.limit_usd;
   if (limit !== null && !finiteNumber(limit)) return undefined;
-  return { spentUsd: entry.spent_usd, limitUsd: limit === null || limit <= 0 ? null : limit };
+  const refused = finiteNumber(entry.refused_today) ? entry.refused_today : 0;
+  return { spentUsd: entry.spent_usd, limitUsd: limit === null || limit <= 0 ? null : limit, refusedToday: refused };
 }
 
 /** `users_near_budget` of the usage answer; malformed entries are dropped, a missing list is undefined. */

@@ -34,6 +34,8 @@ export interface MonthlyBudget {
   spentUsd: number;
   /** null: no AI_BUDGET_USD_PER_MONTH. */
   limitUsd: number | null;
+  /** Calls it refused today (`refused_today`): it is used up though the spend stays a little below. */
+  refusedToday: number;
 }
 
 /**

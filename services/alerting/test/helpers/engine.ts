@@ -25,7 +25,7 @@ import { AlertRepository } from '../../src/state/repository';
 export class ScriptedSignals implements SignalReader {
   tokens: number | undefined = 0;
   pricing: PricingCheck | undefined = { callsBilled: 0, driftRatio: 0 };
-  monthly: MonthlyBudget | undefined = { spentUsd: 0, limitUsd: null };
+  monthly: MonthlyBudget | undefined = { spentUsd: 0, limitUsd: null, refusedToday: 0 };
   near: UserNearBudget[] | undefined = [];
   /** What `GET /api/v1/ai/budgets/users/:id` answers per user (unset = no budget used). */
   userRatios: Record<string, Partial<Record<UserBudgetName, number | null>>> = {};
