@@ -226,6 +226,22 @@ describe('per-user budgets through the API', () => {
     expect(budgets[0]?.spent_usd).toBe(((await allowed.json()) as ChatAnswer).cost_estimate_usd);
   });
 
+  it('lists a user near their own limit, and takes them off the list when an admin raises it', async () => {
+    await api('PUT', 'nia', { daily_usd: 0.00038 });
+    expect((await h.post('/api/v1/ai/chat', { messages: [{ role: 'user', content: 'x' }] }, 'nia')).status).toBe(200);
+    const near = async () =>
+      (
+        (await (await fetch(`${h.base}/api/v1/ai/usage`, { headers: h.as('ops', 'admin') })).json()) as {
+          users_near_budget: Array<{ user_id: string; budget: string; used_ratio: number }>;
+        }
+      ).users_near_budget;
+    const listed = (await near()).find((u) => u.user_id === 'nia');
+    expect(listed?.budget).toBe('user_daily_usd');
+    expect(listed?.used_ratio).toBeGreaterThanOrEqual(0.8);
+    await api('PUT', 'nia', { daily_usd: 1 });
+    expect((await near()).find((u) => u.user_id === 'nia')).toBeUndefined();
+  });
+
   it('refuses bad limits with a 400 naming the field, and users other than admins', async () => {
     for (const [body, field] of [
       [{ daily_usd: -1 }, 'daily_usd'],

@@ -90,6 +90,10 @@ export class EmbeddedSpendStore implements SpendStore {
     users.expiresAtMs = expiresAtMs;
   }
 
+  async clearNear(list: string, userId: string): Promise<void> {
+    this.near.get(list)?.ratios.delete(userId);
+  }
+
   async nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>> {
     const users = this.near.get(list);
     if (!users || users.expiresAtMs <= this.now()) return [];

@@ -40,6 +40,10 @@ export class FailoverSpendStore implements SpendStore {
     return this.redis.markNear(list, userId, ratio, expiresAtMs).catch(() => undefined);
   }
 
+  clearNear(list: string, userId: string): Promise<void> {
+    return this.redis.clearNear(list, userId).catch(() => undefined);
+  }
+
   nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>> {
     return this.shared(() => this.redis.nearUsers(list, minRatio, limit));
   }

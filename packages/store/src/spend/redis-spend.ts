@@ -92,6 +92,10 @@ export class RedisSpendStore implements SpendStore {
     await this.client.multi().zadd(key, 'GT', ratio, userId).pexpireat(key, expiresAtMs).exec();
   }
 
+  async clearNear(list: string, userId: string): Promise<void> {
+    await this.client.zrem(`${this.prefix}{spend}:near:${list}`, userId);
+  }
+
   async nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>> {
     const flat = await this.client.zrevrangebyscore(
       `${this.prefix}{spend}:near:${list}`,

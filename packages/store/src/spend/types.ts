@@ -70,6 +70,8 @@ export interface SpendStore {
    * `d:2026-12-01`); a user's entry keeps its highest ratio. The list expires at `expiresAtMs`.
    */
   markNear(list: string, userId: string, ratio: number, expiresAtMs: number): Promise<void>;
+  /** Takes a user off a list (their limit changed: their next call lists them again if near). */
+  clearNear(list: string, userId: string): Promise<void>;
   /** The users of a list at `minRatio` or more, highest first, at most `limit`. */
   nearUsers(list: string, minRatio: number, limit: number): Promise<Array<{ userId: string; ratio: number }>>;
   /** Counts a refusal by `budget` in a day's tally (`day`, e.g. `d:2026-12-01`; kept 40 days). */

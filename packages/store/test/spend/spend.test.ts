@@ -119,6 +119,8 @@ function contract(name: string, make: () => Promise<{ spend: SpendStore; dispose
         { userId: 'alice', ratio: 0.85 },
       ]);
       expect(await spend.nearUsers('d:2026-12-02', 0.8, 10)).toEqual([]);
+      await spend.clearNear('d:2026-12-01', 'bob');
+      expect((await spend.nearUsers('d:2026-12-01', 0.8, 10)).map((u) => u.userId)).toEqual(['alice']);
       await spend.countRefusal('d:2026-12-01', 'user_daily_usd');
       await spend.countRefusal('d:2026-12-01', 'user_daily_usd');
       await spend.countRefusal('d:2026-12-01', 'monthly_usd');

@@ -288,6 +288,12 @@ export class SpendBudgets {
 
   async setOverride(userId: string, override: BudgetOverride): Promise<void> {
     await this.spend.setOverride(userId, override);
+    // near a limit that changed: off the lists until a call under the new limit lists them again
+    const periods = periodsAt(this.now(), this.options.timeZone);
+    await Promise.all([
+      this.spend.clearNear(`d:${periods.day}`, userId),
+      this.spend.clearNear(`m:${periods.month}`, userId),
+    ]);
     // this replica applies it at once; the others within OVERRIDES_RECHECK_MS
     if (override.dailyTicks !== undefined || override.monthlyTicks !== undefined) this.overrides = true;
   }
