@@ -78,6 +78,10 @@ const environmentSchema = z.object({
   AI_MAX_TOKENS_AUTOCOMPLETE: withDefault(positiveInteger(), 500),
   AI_MAX_N: withDefault(positiveInteger(), 4),
   AI_UPSTREAM_TIMEOUT_MS: withDefault(positiveInteger(), 60_000),
+  AI_STREAM_IDLE_TIMEOUT_MS: withDefault(positiveInteger(), 60_000),
+  AI_UPSTREAM_MAX_CONNECTIONS: withDefault(nonNegativeInteger(), 0),
+  AI_PROXY_MAX_CONNECTIONS: withDefault(nonNegativeInteger(), 0),
+  AI_MAX_CONCURRENT_STREAMS: withDefault(nonNegativeInteger(), 0),
   AI_INFLIGHT_STALE_MS: withDefault(positiveInteger(), 15_000),
   AI_SIMULATED_LATENCY_MS: withDefault(nonNegativeInteger(), 300),
   PRICING_FILE: optional(text()),
@@ -186,6 +190,8 @@ function deepFreeze<Value>(value: Value): Value {
  *   REDIS_FAILURE_MODE) are case-insensitive and come out lower-case.
  * - AI_PROVIDER defaults to `xai` when XAI_API_KEY is set, else `simulated`; `xai` without a key
  *   is allowed and gives `ai.configured: false`.
+ * - AI_UPSTREAM_MAX_CONNECTIONS, AI_PROXY_MAX_CONNECTIONS and AI_MAX_CONCURRENT_STREAMS default
+ *   to 0, which means unbounded (the pools grow with demand), not "none allowed".
  * - TOKEN_USAGE_WARNING_THRESHOLD defaults to floor(TOKEN_USAGE_ALERT_THRESHOLD / 2) and may not
  *   exceed it. METRICS_PORT may not equal PORT unless both are 0.
  * - ENVIRONMENT=production requires INTERNAL_TOKEN, requires JWT_SECRET or JWT_JWKS_URL for the
@@ -265,6 +271,10 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
       },
       maxN: vars.AI_MAX_N,
       upstreamTimeoutMs: vars.AI_UPSTREAM_TIMEOUT_MS,
+      streamIdleTimeoutMs: vars.AI_STREAM_IDLE_TIMEOUT_MS,
+      upstreamMaxConnections: vars.AI_UPSTREAM_MAX_CONNECTIONS,
+      proxyMaxConnections: vars.AI_PROXY_MAX_CONNECTIONS,
+      maxConcurrentStreams: vars.AI_MAX_CONCURRENT_STREAMS,
       inflightStaleMs: vars.AI_INFLIGHT_STALE_MS,
       simulatedLatencyMs: vars.AI_SIMULATED_LATENCY_MS,
       pricingFile: vars.PRICING_FILE,

@@ -93,8 +93,31 @@ export interface Config {
     };
     /** `AI_MAX_N` (default 4): the largest `n` a Chat Completions request may ask; above it 400. */
     readonly maxN: number;
-    /** `AI_UPSTREAM_TIMEOUT_MS`. */
+    /**
+     * `AI_UPSTREAM_TIMEOUT_MS` (default 60 000): the longest wait for a non-streaming answer, and for
+     * a stream's first byte.
+     */
     readonly upstreamTimeoutMs: number;
+    /**
+     * `AI_STREAM_IDLE_TIMEOUT_MS` (default 60 000): a stream whose upstream then sends nothing this
+     * long ends with an in-band error event (usage estimated).
+     */
+    readonly streamIdleTimeoutMs: number;
+    /**
+     * `AI_UPSTREAM_MAX_CONNECTIONS` (default 0 = unbounded): connections per replica from ai-proxy
+     * to the LLM API; a call that finds them all busy is answered 503 with `Retry-After` at once.
+     */
+    readonly upstreamMaxConnections: number;
+    /**
+     * `AI_PROXY_MAX_CONNECTIONS` (default 0 = unbounded): connections per gateway replica to
+     * ai-proxy; a call that finds them all busy is answered 503 with `Retry-After` at once.
+     */
+    readonly proxyMaxConnections: number;
+    /**
+     * `AI_MAX_CONCURRENT_STREAMS` (default 0 = unbounded): open streams per ai-proxy replica; a
+     * stream above it is answered 503 with `Retry-After` before any upstream call or usage.
+     */
+    readonly maxConcurrentStreams: number;
     /**
      * `AI_INFLIGHT_STALE_MS` (default 15 000): an ai-proxy replica that has not heartbeaten this long
      * is dead, and a surviving one counts its in-flight calls (estimated).

@@ -62,6 +62,10 @@ describe('loadConfig defaults', () => {
         maxTokens: { chat: 2000, rewrite: 1000, autocomplete: 500 },
         maxN: 4,
         upstreamTimeoutMs: 60_000,
+        streamIdleTimeoutMs: 60_000,
+        upstreamMaxConnections: 0,
+        proxyMaxConnections: 0,
+        maxConcurrentStreams: 0,
         inflightStaleMs: 15_000,
         simulatedLatencyMs: 300,
         pricingFile: undefined,
@@ -119,6 +123,10 @@ describe('loadConfig defaults', () => {
       AI_MAX_TOKENS_REWRITE: '3000',
       AI_MAX_TOKENS_AUTOCOMPLETE: '100',
       AI_UPSTREAM_TIMEOUT_MS: '1500',
+      AI_STREAM_IDLE_TIMEOUT_MS: '2500',
+      AI_UPSTREAM_MAX_CONNECTIONS: '512',
+      AI_PROXY_MAX_CONNECTIONS: '1024',
+      AI_MAX_CONCURRENT_STREAMS: '2000',
       PRICING_FILE: './pricing.yaml',
       RATE_LIMIT_AI_PER_MINUTE: '0',
       RATE_LIMIT_AI_PER_HOUR: '0',
@@ -180,6 +188,10 @@ describe('loadConfig defaults', () => {
         maxTokens: { chat: 4000, rewrite: 3000, autocomplete: 100 },
         maxN: 2,
         upstreamTimeoutMs: 1500,
+        streamIdleTimeoutMs: 2500,
+        upstreamMaxConnections: 512,
+        proxyMaxConnections: 1024,
+        maxConcurrentStreams: 2000,
         pricingFile: './pricing.yaml',
         tokenBudgetPerUserPerHour: 20_000,
       },
@@ -305,6 +317,10 @@ describe('loadConfig bad values', () => {
     ['AI_MAX_TOKENS_REWRITE', '-1', 'must be a positive integer'],
     ['AI_MAX_TOKENS_AUTOCOMPLETE', '5e2', 'must be a positive integer'],
     ['AI_UPSTREAM_TIMEOUT_MS', '60s', 'must be a positive integer'],
+    ['AI_STREAM_IDLE_TIMEOUT_MS', '0', 'must be a positive integer'],
+    ['AI_UPSTREAM_MAX_CONNECTIONS', '-1', 'must be a non-negative integer'],
+    ['AI_PROXY_MAX_CONNECTIONS', 'unbounded', 'must be a non-negative integer'],
+    ['AI_MAX_CONCURRENT_STREAMS', '1.5', 'must be a non-negative integer'],
     ['AI_INFLIGHT_STALE_MS', '0', 'must be a positive integer'],
     ['REDIS_STORE_TIMEOUT_MS', '0', 'must be a positive integer'],
     ['ALERT_EVAL_INTERVAL_S', '0', 'must be a positive integer'],
@@ -377,6 +393,22 @@ describe('loadConfig bad values', () => {
       expect(error.message).not.toContain(value);
     }
     expect(error.message).not.toMatch(/password|token/);
+  });
+
+  it('reads 0 for the connection pools and the open streams as unbounded, and a number as the bound', () => {
+    const unbounded = loadConfig('ai-proxy', {
+      AI_UPSTREAM_MAX_CONNECTIONS: '0',
+      AI_PROXY_MAX_CONNECTIONS: '0',
+      AI_MAX_CONCURRENT_STREAMS: '0',
+    });
+    expect(unbounded.ai).toMatchObject({ upstreamMaxConnections: 0, proxyMaxConnections: 0, maxConcurrentStreams: 0 });
+    const bounded = loadConfig('gateway', { AI_PROXY_MAX_CONNECTIONS: '1', AI_MAX_CONCURRENT_STREAMS: '1000' });
+    expect(bounded.ai).toMatchObject({ upstreamMaxConnections: 0, proxyMaxConnections: 1, maxConcurrentStreams: 1000 });
+  });
+
+  it('keeps the stream idle timeout apart from the upstream timeout', () => {
+    const config = loadConfig('ai-proxy', { AI_UPSTREAM_TIMEOUT_MS: '5000' });
+    expect(config.ai).toMatchObject({ upstreamTimeoutMs: 5000, streamIdleTimeoutMs: 60_000 });
   });
 
   it('accepts 0 for the rate limits and the token budget (that limit is off)', () => {
