@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type Meter, metrics, ValueType } from '@opentelemetry/api';
+import { type Meter, type MeterProvider, metrics, ValueType } from '@opentelemetry/api';
+import { HostMetrics } from '@opentelemetry/host-metrics';
 import { METER_NAME } from './instruments';
 
 /** A /proc file's text, or undefined where there is none (not Linux, a restricted sandbox). */
@@ -25,40 +26,11 @@ export function processDiskIo(text: string | undefined): { read: number; write: 
 }
 
 /**
- * Bytes received and sent per network interface of a network namespace (`/proc/self/net/dev`, given
- * as text): in a container or a pod, the container's own traffic. Empty without the file.
- */
-export function networkIo(text: string | undefined): { name: string; receive: number; transmit: number }[] {
-  if (text === undefined) return [];
-  const out: { name: string; receive: number; transmit: number }[] = [];
-  // Two header lines, then `iface: rx_bytes rx_packets ... (8 receive fields) tx_bytes ...`.
-  for (const line of text.split('\n').slice(2)) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const fields = line
-      .slice(colon + 1)
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (fields.length < 9 || !Number.isFinite(fields[0]) || !Number.isFinite(fields[8])) continue;
-    out.push({ name: line.slice(0, colon).trim(), receive: fields[0] as number, transmit: fields[8] as number });
-  }
-  return out;
-}
-
-/**
- * Process CPU time, resident memory, disk and network I/O as observable instruments, per the
- * semantic conventions: `process.cpu.time`, `process.memory.usage`, `process.disk.io` (by
- * `disk.io.direction` read/write, from /proc/self/io) and `system.network.io` (by
- * `network.io.direction` receive/transmit and `network.interface.name`, from /proc/self/net/dev:
- * the container's own interfaces where the service runs in one). Event-loop delay, heap and GC come
- * from the runtime-node instrumentation the SDK registers. Off Linux the two /proc metrics report
- * nothing.
- *
- * NOTE: not `@opentelemetry/host-metrics` for the network: it also registers its own
- * `process.cpu.time` and `process.memory.usage` (a second series of each under another scope) and
- * system CPU and memory, and polls them through `systeminformation`; the two counters wanted here
- * are one /proc file, read at collection time.
+ * Process CPU time, resident memory and disk I/O as observable instruments, per the semantic
+ * conventions: `process.cpu.time`, `process.memory.usage`, `process.disk.io` (by `disk.io.direction`
+ * read/write, from /proc/self/io; off Linux it reports nothing). Network I/O (`system.network.io`)
+ * comes from `@opentelemetry/host-metrics` (see {@link registerNetworkMetrics}); event-loop delay,
+ * heap and GC from the runtime-node instrumentation the SDK registers.
  */
 export function registerProcessMetrics(meter: Meter = metrics.getMeter(METER_NAME)): void {
   meter
@@ -92,16 +64,14 @@ export function registerProcessMetrics(meter: Meter = metrics.getMeter(METER_NAM
       result.observe(io.read, { 'disk.io.direction': 'read' });
       result.observe(io.write, { 'disk.io.direction': 'write' });
     });
-  meter
-    .createObservableCounter('system.network.io', {
-      description: "Bytes received and transmitted on the network interfaces of the process's network namespace",
-      unit: 'By',
-      valueType: ValueType.INT,
-    })
-    .addCallback((result) => {
-      for (const { name, receive, transmit } of networkIo(readProc('/proc/self/net/dev'))) {
-        result.observe(receive, { 'network.io.direction': 'receive', 'network.interface.name': name });
-        result.observe(transmit, { 'network.io.direction': 'transmit', 'network.interface.name': name });
-      }
-    });
+}
+
+/**
+ * `system.network.io` (and `system.network.errors`, `.dropped`) by `network.io.direction` and
+ * `system.device`: the interfaces of the process's network namespace, in a container or a pod the
+ * container's own traffic. `@opentelemetry/host-metrics` limited to its `system.network` group: the
+ * process CPU and memory above stay one series each.
+ */
+export function registerNetworkMetrics(meterProvider: MeterProvider = metrics.getMeterProvider()): void {
+  new HostMetrics({ meterProvider, name: METER_NAME, metricGroups: ['system.network'] }).start();
 }

@@ -11,7 +11,7 @@ import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace'
 import { getLogger } from '../logging/logger';
 import { LOG_SCOPE, useDirectLogPath } from '../logging/otlp-transport';
 import { METER_NAME } from '../metrics/instruments';
-import { registerProcessMetrics } from '../metrics/process';
+import { registerNetworkMetrics, registerProcessMetrics } from '../metrics/process';
 import { installDiagLogger } from './diag';
 import {
   type OtlpBatchOptions,
@@ -215,6 +215,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // After the SDK, which installs a console diag logger of its own.
   installDiagLogger(log);
   registerProcessMetrics(metrics.getMeter(METER_NAME));
+  registerNetworkMetrics(metrics.getMeterProvider());
 
   const telemetry: Telemetry = {
     metricsUrl: undefined,
