@@ -54,6 +54,14 @@ export interface Instruments {
   /** `flashcase.ai.calls.recovered`: in-flight calls of a dead replica counted by this one, by model. */
   aiCallsRecovered: Counter;
   rateLimitRejections: Counter;
+  /**
+   * `flashcase.ai.concurrency.rejections{limit}`: calls answered 503 at a concurrency limit, `limit`
+   * one of `upstream_connections` (AI_UPSTREAM_MAX_CONNECTIONS), `proxy_connections`
+   * (AI_PROXY_MAX_CONNECTIONS, counted by the gateway) and `streams` (AI_MAX_CONCURRENT_STREAMS).
+   */
+  aiConcurrencyRejections: Counter;
+  /** `flashcase.ai.streams.active`: streams open on this ai-proxy replica (what an autoscaler reads). */
+  aiStreamsActive: UpDownCounter;
   /** `flashcase.budget.rejections{budget}`: calls a spend or token budget refused. */
   budgetRejections: Counter;
   alertNotifications: Counter;
@@ -196,6 +204,16 @@ export function createInstruments(meter: Meter = metrics.getMeter(METER_NAME)): 
     rateLimitRejections: meter.createCounter('flashcase.ratelimit.rejections', {
       description: 'Requests refused by a rate limit or token budget, by limit',
       unit: '{request}',
+      valueType: ValueType.INT,
+    }),
+    aiConcurrencyRejections: meter.createCounter('flashcase.ai.concurrency.rejections', {
+      description: 'AI calls answered 503 because a concurrency limit was reached, by limit',
+      unit: '{request}',
+      valueType: ValueType.INT,
+    }),
+    aiStreamsActive: meter.createUpDownCounter('flashcase.ai.streams.active', {
+      description: 'AI streams open on this replica (admitted and not yet ended)',
+      unit: '{stream}',
       valueType: ValueType.INT,
     }),
     budgetRejections: meter.createCounter('flashcase.budget.rejections', {
