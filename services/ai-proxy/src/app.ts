@@ -72,6 +72,7 @@ export function createApp(deps: AppDeps): Express {
     accounting,
     instruments,
     trackingEnabled: config.tokens.trackingEnabled,
+    maxConcurrentStreams: config.ai.maxConcurrentStreams,
   });
 
   const app = createServiceApp({ instruments, logger: log });

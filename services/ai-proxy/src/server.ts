@@ -19,6 +19,8 @@ function createProvider(config: Config): Provider {
     baseUrl: config.ai.baseUrl,
     apiKey: config.ai.apiKey ?? '',
     timeoutMs: config.ai.upstreamTimeoutMs,
+    streamIdleTimeoutMs: config.ai.streamIdleTimeoutMs,
+    maxConnections: config.ai.upstreamMaxConnections,
   });
 }
 

@@ -23,7 +23,12 @@ describe('upstream faults', () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({
-      env: { RATE_LIMIT_AI_PER_MINUTE: '0', RATE_LIMIT_AI_PER_HOUR: '0', AI_UPSTREAM_TIMEOUT_MS: '400' },
+      env: {
+        RATE_LIMIT_AI_PER_MINUTE: '0',
+        RATE_LIMIT_AI_PER_HOUR: '0',
+        AI_UPSTREAM_TIMEOUT_MS: '400',
+        AI_STREAM_IDLE_TIMEOUT_MS: '400',
+      },
     });
   });
   afterAll(() => h.close());

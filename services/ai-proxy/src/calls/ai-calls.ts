@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { InflightCall } from '@flashcase/store';
 import { HttpError, type Instruments } from '@flashcase/telemetry';
 import { type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { AiLimits, WorstCase } from '../limits/ai-limits';
+import { concurrencyLimitReached, Slots } from '../concurrency/slots';
+import type { Admission, AiLimits, WorstCase } from '../limits/ai-limits';
 import { plainUsage, type TokenUsage, type UpstreamRequest } from '../operations/types';
 import {
   type CompletionResult,
@@ -100,19 +101,46 @@ export interface AiCallsDeps {
   instruments: Instruments;
   /** TOKEN_USAGE_TRACKING_ENABLED: without counters there is no in-flight record to write either. */
   trackingEnabled: boolean;
+  /** AI_MAX_CONCURRENT_STREAMS: open streams on this replica; 0 or absent = unbounded. */
+  maxConcurrentStreams?: number | undefined;
 }
 
 /**
- * One AI call from admission to accounting: limits and budget (with the call's in-flight record),
- * the GenAI client span (`{operation} {model}`), the upstream call, and exactly one usage record
- * whatever happens (success, upstream failure, client gone, stream cut short: then the tokens are
- * estimated; replica killed: a surviving replica counts the in-flight record).
+ * One AI call from admission to accounting: the concurrency limits, limits and budget (with the
+ * call's in-flight record), the GenAI client span (`{operation} {model}`), the upstream call, and
+ * exactly one usage record whatever happens (success, upstream failure, client gone, stream cut
+ * short: then the tokens are estimated; replica killed: a surviving replica counts the in-flight
+ * record).
+ *
+ * The concurrency limits (open streams, upstream connections) are checked first, synchronously, and
+ * answered with a 503 and `Retry-After` at once: a refused call takes nothing from the rate limits
+ * or budgets, writes no in-flight record and is not counted as a request.
  */
 export class AiCalls {
   private readonly providerName: string;
+  /** The open streams of this replica (AI_MAX_CONCURRENT_STREAMS). */
+  private readonly streams: Slots;
 
   constructor(private readonly deps: AiCallsDeps) {
     this.providerName = genAiProviderName(deps.provider);
+    this.streams = new Slots(deps.maxConcurrentStreams ?? 0);
+  }
+
+  /** Streams open on this replica right now. */
+  get activeStreams(): number {
+    return this.streams.active;
+  }
+
+  /** Takes a connection of the provider's pool, or throws the (counted) 503 when all are busy. */
+  private takeConnection(): Slots | undefined {
+    const pool = this.deps.provider.connections;
+    if (!pool) return undefined;
+    if (pool.tryTake()) return pool;
+    this.deps.instruments.aiConcurrencyRejections.add(1, { limit: 'upstream_connections' });
+    throw concurrencyLimitReached(
+      'upstream_connections',
+      `All ${pool.limit} connections to the AI provider are busy (AI_UPSTREAM_MAX_CONNECTIONS); retry shortly`,
+    );
   }
 
   private startSpan(req: UpstreamRequest, userId: string): Span {
@@ -210,6 +238,37 @@ export class AiCalls {
   }
 
   async complete(userId: string, req: UpstreamRequest, signal: AbortSignal): Promise<CallResult> {
+    const connection = this.takeConnection();
+    try {
+      return await this.completeOnConnection(userId, req, signal);
+    } finally {
+      connection?.release();
+    }
+  }
+
+  /**
+   * A stream: the open-streams limit, then a connection, both before admission; the
+   * `flashcase.ai.streams.active` gauge counts it from admission to its usage record.
+   */
+  async stream(userId: string, req: UpstreamRequest, signal: AbortSignal, sink: StreamSink): Promise<StreamSummary> {
+    if (!this.streams.tryTake()) {
+      this.deps.instruments.aiConcurrencyRejections.add(1, { limit: 'streams' });
+      throw concurrencyLimitReached(
+        'streams',
+        `This replica has ${this.streams.limit} streams open, its limit (AI_MAX_CONCURRENT_STREAMS); retry shortly`,
+      );
+    }
+    let connection: Slots | undefined;
+    try {
+      connection = this.takeConnection();
+      return await this.streamOnConnection(userId, req, signal, sink);
+    } finally {
+      connection?.release();
+      this.streams.release();
+    }
+  }
+
+  private async completeOnConnection(userId: string, req: UpstreamRequest, signal: AbortSignal): Promise<CallResult> {
     const call = this.inflight(userId, req);
     const admission = await this.deps.limits.admit(userId, call, this.worstCase(req));
     const span = this.startSpan(req, userId);
@@ -265,9 +324,30 @@ export class AiCalls {
     }
   }
 
-  async stream(userId: string, req: UpstreamRequest, signal: AbortSignal, sink: StreamSink): Promise<StreamSummary> {
+  private async streamOnConnection(
+    userId: string,
+    req: UpstreamRequest,
+    signal: AbortSignal,
+    sink: StreamSink,
+  ): Promise<StreamSummary> {
     const call = this.inflight(userId, req);
     const admission = await this.deps.limits.admit(userId, call, this.worstCase(req));
+    this.deps.instruments.aiStreamsActive.add(1);
+    try {
+      return await this.relay(userId, req, signal, sink, call, admission);
+    } finally {
+      this.deps.instruments.aiStreamsActive.add(-1);
+    }
+  }
+
+  private async relay(
+    userId: string,
+    req: UpstreamRequest,
+    signal: AbortSignal,
+    sink: StreamSink,
+    call: InflightCall | undefined,
+    admission: Admission,
+  ): Promise<StreamSummary> {
     const span = this.startSpan(req, userId);
     const started = performance.now();
     let text = '';

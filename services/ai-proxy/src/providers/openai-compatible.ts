@@ -1,4 +1,5 @@
 import { Agent, errors as undiciErrors } from 'undici';
+import { Slots } from '../concurrency/slots';
 import type { UpstreamRequest } from '../operations/types';
 import { invalidReason, normalizeUsage, type ReasoningRule, reasoningRuleOf } from '../usage/normalize';
 import { readAnswer, readChunk } from './answers';
@@ -8,9 +9,15 @@ import { type CompletionResult, type OpenAIChunk, type Provider, type StreamChun
 export interface OpenAICompatibleOptions {
   baseUrl: string;
   apiKey: string;
+  /** `AI_UPSTREAM_TIMEOUT_MS`: a whole non-streaming call, and a stream's wait for its first byte. */
   timeoutMs: number;
-  /** Pooled keep-alive connections to the upstream. */
-  connections?: number;
+  /** `AI_STREAM_IDLE_TIMEOUT_MS`: the longest silence between a stream's chunks (default `timeoutMs`). */
+  streamIdleTimeoutMs?: number | undefined;
+  /**
+   * `AI_UPSTREAM_MAX_CONNECTIONS`: pooled keep-alive connections to the upstream; 0 or absent =
+   * unbounded (the pool grows with demand).
+   */
+  maxConnections?: number | undefined;
 }
 
 /**
@@ -71,11 +78,10 @@ function classify(err: unknown, signal: AbortSignal, timedOut: boolean): Upstrea
   if (timedOut && !signal.aborted)
     return new UpstreamError('timeout', 'Upstream timed out', undefined, undefined, { cause: err });
   if (signal.aborted) return new UpstreamError('aborted', 'Client went away', undefined, undefined, { cause: err });
-  if (
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError
-  ) {
+  if (err instanceof undiciErrors.BodyTimeoutError) {
+    return new UpstreamError('timeout', 'Upstream went silent mid-answer', undefined, undefined, { cause: err });
+  }
+  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.ConnectTimeoutError) {
     return new UpstreamError('timeout', 'Upstream timed out', undefined, undefined, { cause: err });
   }
   const code = (err as { code?: string }).code ?? '';
@@ -92,13 +98,21 @@ function classify(err: unknown, signal: AbortSignal, timedOut: boolean): Upstrea
 
 /**
  * An OpenAI-compatible Chat Completions client (xAI Grok by default) over a pooled keep-alive undici
- * Agent. `AI_UPSTREAM_TIMEOUT_MS` bounds the whole non-streaming call, and for streams both the
- * wait for the first byte and every silence between chunks (a stalled stream fails, never hangs).
+ * Agent. `AI_UPSTREAM_TIMEOUT_MS` bounds the whole non-streaming call and a stream's wait for its
+ * first byte; `AI_STREAM_IDLE_TIMEOUT_MS` every silence between a stream's chunks (a stalled stream
+ * fails, never hangs).
+ *
+ * The pool is unbounded unless `maxConnections` is set. Then {@link connections} counts the calls
+ * in flight against it: with one request per connection (no pipelining) a call that takes a slot
+ * always finds a connection free or a new one allowed, so undici never queues it behind another
+ * call. Whoever calls takes the slot first (`AiCalls` does, before admission).
  */
 export class OpenAICompatibleProvider implements Provider {
   readonly name = 'xai' as const;
   readonly server: { address: string; port: number };
+  readonly connections: Slots;
   private readonly agent: Agent;
+  private readonly streamIdleTimeoutMs: number;
   /** How this upstream counts reasoning tokens when its usage has no total to tell. */
   private readonly reasoningRule: ReasoningRule;
   /** The endpoint as the dispatcher takes it: parsed once, not on every call. */
@@ -111,8 +125,13 @@ export class OpenAICompatibleProvider implements Provider {
     this.path = `${url.pathname}${url.search}`;
     this.server = { address: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)) };
     this.reasoningRule = reasoningRuleOf(options.baseUrl);
+    const max = options.maxConnections ?? 0;
+    this.connections = new Slots(max);
+    this.streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? options.timeoutMs;
     this.agent = new Agent({
-      connections: options.connections ?? 256,
+      // null: undici's own default, a pool that opens a connection whenever none is free.
+      connections: max > 0 ? max : null,
+      pipelining: 1,
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
@@ -136,7 +155,15 @@ export class OpenAICompatibleProvider implements Provider {
   private call(req: UpstreamRequest, signal: AbortSignal): DispatchedStream {
     return new DispatchedStream(
       this.agent,
-      { origin: this.origin, path: this.path, method: 'POST', headers: this.headers(req), body: payload(req) },
+      {
+        origin: this.origin,
+        path: this.path,
+        method: 'POST',
+        headers: this.headers(req),
+        body: payload(req),
+        // A stream's silences are bounded by the idle timeout; the first byte still by headersTimeout.
+        ...(req.stream ? { bodyTimeout: this.streamIdleTimeoutMs } : {}),
+      },
       signal,
     );
   }
@@ -188,7 +215,7 @@ export class OpenAICompatibleProvider implements Provider {
   }
 
   async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
-    // Per-chunk silence is bounded by the agent's bodyTimeout; the first byte by headersTimeout.
+    // Per-chunk silence is bounded by the call's bodyTimeout (idle); the first byte by headersTimeout.
     const body = this.call({ ...req, stream: true }, signal);
     let res: StreamHead;
     try {

@@ -1,3 +1,4 @@
+import type { Slots } from '../concurrency/slots';
 import type { TokenUsage, UpstreamRequest } from '../operations/types';
 
 /** A choice's delta in a stream chunk: what accounting reads of it (the rest is relayed as sent). */
@@ -73,6 +74,12 @@ export interface Provider {
   readonly name: 'xai' | 'simulated';
   /** The upstream's host and port (`server.address`, `server.port` on the GenAI span); none for the simulator. */
   readonly server?: { address: string; port: number } | undefined;
+  /**
+   * The upstream connection pool's slots (`AI_UPSTREAM_MAX_CONNECTIONS`, limit 0 = unbounded): a
+   * caller takes one per call before calling, and releases it when the call has ended. None for
+   * the simulator, which opens no connection.
+   */
+  readonly connections?: Slots | undefined;
   complete(request: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult>;
   /** Yields chunks as they arrive; throws UpstreamError when the upstream fails mid-way. */
   stream(request: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk>;

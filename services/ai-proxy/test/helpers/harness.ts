@@ -15,7 +15,6 @@ import { LineCapture, testMeters } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
 import { OpenAICompatibleProvider } from '../../src/providers/openai-compatible';
-import type { Provider } from '../../src/providers/types';
 import { loadPricing } from '../../src/usage/pricing';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -27,6 +26,8 @@ export interface Harness {
   fake: FakeOpenAI;
   store: CountersStore;
   config: Config;
+  /** The upstream client the app calls (its connection slots, say). */
+  provider: OpenAICompatibleProvider;
   logs: LineCapture;
   points: ReturnType<typeof testMeters>['points'];
   /** Internal headers for a user (what the gateway would send). */
@@ -78,10 +79,12 @@ export async function startHarness({
   }
   const meters = testMeters();
   const instruments = createInstruments(meters.meter);
-  const provider: Provider = new OpenAICompatibleProvider({
+  const provider = new OpenAICompatibleProvider({
     baseUrl: config.ai.baseUrl,
     apiKey: config.ai.apiKey ?? '',
     timeoutMs: config.ai.upstreamTimeoutMs,
+    streamIdleTimeoutMs: config.ai.streamIdleTimeoutMs,
+    maxConnections: config.ai.upstreamMaxConnections,
   });
   const app = createApp({
     config,
@@ -106,6 +109,7 @@ export async function startHarness({
     fake,
     store,
     config,
+    provider,
     logs,
     points: meters.points,
     as,
