@@ -5,7 +5,10 @@ import { HmacVerifier, JwksVerifier, type Verifier } from './auth/jwt';
 import { Forwarder } from './proxy/forward';
 import { RequestStatsRecorder } from './stats/request-stats';
 
-/** Extra time the gateway gives ai-proxy beyond the upstream timeout, so ai-proxy's 504 arrives first. */
+/**
+ * Extra time the gateway gives ai-proxy beyond its upstream and stream idle timeouts, so ai-proxy's
+ * 504 (or in-band error event) arrives first.
+ */
 const FORWARD_SLACK_MS = 5_000;
 
 /** The gateway's own start-up: the JWT verifier, the forwarders, the stats recorder, the app. */
@@ -30,6 +33,9 @@ export async function run({
     name: 'ai-proxy',
     internalToken: config.internalToken,
     timeoutMs: config.ai.upstreamTimeoutMs + FORWARD_SLACK_MS,
+    idleTimeoutMs: Math.max(config.ai.upstreamTimeoutMs, config.ai.streamIdleTimeoutMs) + FORWARD_SLACK_MS,
+    maxConnections: config.ai.proxyMaxConnections,
+    onPoolFull: () => instruments.aiConcurrencyRejections.add(1, { limit: 'proxy_connections' }),
   });
   const alerting = new Forwarder({
     target: config.urls.alerting,

@@ -35,8 +35,12 @@ describe('Forwarder', () => {
   });
 
   /** A front service that forwards everything to `target`, with the contract's error JSON. */
-  async function front(target: string, timeoutMs = 2_000): Promise<string> {
-    const forwarder = new Forwarder({ target, name: 'ai-proxy', timeoutMs });
+  async function front(
+    target: string,
+    timeoutMs = 2_000,
+    options: Partial<ConstructorParameters<typeof Forwarder>[0]> = {},
+  ): Promise<string> {
+    const forwarder = new Forwarder({ target, name: 'ai-proxy', timeoutMs, ...options });
     forwarders.push(forwarder);
     const app = express();
     app.use(requestId());
@@ -140,5 +144,65 @@ describe('Forwarder', () => {
     const res = await fetch(`${base}/streamed`);
     expect(res.status).toBe(200);
     await expect(res.text()).rejects.toThrow();
+  });
+
+  it('grows its pool with demand when unbounded: more streams than the old 256 cap are all relayed at once', async () => {
+    const open: ServerResponse[] = [];
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {}\n\n');
+      open.push(res);
+    };
+    const base = await front(internalUrl);
+    const leaving = new AbortController();
+    const streams = await Promise.all(
+      Array.from({ length: 300 }, () => fetch(`${base}/stream`, { signal: leaving.signal })),
+    );
+    // Every stream has its headers while all of them are still open: none waited for another to end.
+    expect(streams.every((res) => res.status === 200)).toBe(true);
+    expect(open.length).toBe(300);
+    leaving.abort();
+    for (const res of open) res.end();
+  });
+
+  describe('with maxConnections', () => {
+    const waiting: ServerResponse[] = [];
+    let poolFull = 0;
+    let base: string;
+    beforeAll(async () => {
+      base = await front(internalUrl, 30_000, { maxConnections: 2, onPoolFull: () => poolFull++ });
+    });
+
+    it('answers 503 with Retry-After at once when every connection is busy, and serves again once one frees', async () => {
+      handle = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: {"open":true}\n\n');
+        waiting.push(res);
+      };
+      const first = await fetch(`${base}/stream`);
+      const second = await fetch(`${base}/stream`);
+      expect([first.status, second.status]).toEqual([200, 200]);
+
+      const refused = await fetch(`${base}/stream`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await refused.json()).toMatchObject({
+        error: { code: 'service_unavailable', type: 'api_error', limit: 'proxy_connections', retry_after_s: 1 },
+      });
+      expect(poolFull).toBe(1);
+      // Refused without reaching the service, while both streams were still open.
+      expect(waiting.length).toBe(2);
+      expect(waiting.every((res) => !res.writableEnded)).toBe(true);
+
+      // One stream ends: its connection serves the next request.
+      (waiting.shift() as ServerResponse).end('data: [DONE]\n\n');
+      expect(await first.text()).toContain('[DONE]');
+      handle = (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      const next = await fetch(`${base}/small`);
+      expect(next.status).toBe(200);
+      expect(await next.json()).toEqual({ ok: true });
+      (waiting.shift() as ServerResponse).end();
+      await second.text();
+    });
   });
 });

@@ -27,15 +27,26 @@ const MAX_BUFFERED_BODY = 1024 * 1024;
 
 const FORWARD_REQUEST_HEADERS = ['accept', 'accept-language', 'user-agent', 'content-type'];
 
+/** What a full pool tells the client to wait: a connection frees as soon as one call ends. */
+const POOL_FULL_RETRY_AFTER_S = 1;
+
 export interface ForwarderOptions {
   /** Base URL of the internal service (`http://127.0.0.1:8001`). */
   target: string;
   /** Name for spans and errors (`ai-proxy`). */
   name: string;
   internalToken?: string | undefined;
-  /** Longest wait for the answer's headers, and for each silence in its body. */
+  /** Longest wait for the answer's headers. */
   timeoutMs: number;
-  connections?: number;
+  /** Longest silence in the answer's body (a stream between chunks); default `timeoutMs`. */
+  idleTimeoutMs?: number | undefined;
+  /**
+   * Connections to the service (`AI_PROXY_MAX_CONNECTIONS` for ai-proxy); 0 or absent = unbounded,
+   * the pool grows with demand. When all are busy a request is answered 503 at once, never queued.
+   */
+  maxConnections?: number | undefined;
+  /** Called for each request refused because every connection was busy (to count it). */
+  onPoolFull?: (() => void) | undefined;
 }
 
 // The request body as it arrived (decoded from any content-encoding), by request.
@@ -55,22 +66,36 @@ export function keepRawBody(req: IncomingMessage, _res: ServerResponse, buf: Buf
  * token, the caller's identity and the W3C trace context (of a CLIENT span it records), and streams
  * the answer back as it arrives (SSE included, nothing buffered). A client that leaves aborts the
  * internal call.
+ *
+ * The pool is unbounded unless `maxConnections` is set. Then the requests in flight are counted
+ * against it: with one request per connection (no pipelining) a request admitted below the bound
+ * always finds a connection free or a new one allowed, so undici never queues it; the one that
+ * finds them all busy is answered 503 `service_unavailable` with `Retry-After` at once.
  */
 export class Forwarder {
   private readonly agent: Agent;
   private readonly origin: URL;
   private readonly port: number;
+  private readonly maxConnections: number;
+  private inFlight = 0;
 
   constructor(private readonly options: ForwarderOptions) {
     this.origin = new URL(options.target);
     this.port = Number(this.origin.port) || (this.origin.protocol === 'https:' ? 443 : 80);
+    this.maxConnections = options.maxConnections ?? 0;
     this.agent = new Agent({
-      connections: options.connections ?? 256,
+      // null: undici's own default, a pool that opens a connection whenever none is free.
+      connections: this.maxConnections > 0 ? this.maxConnections : null,
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
+      bodyTimeout: options.idleTimeoutMs ?? options.timeoutMs,
       pipelining: 1,
     });
+  }
+
+  /** Requests forwarded and not yet answered in full (each holds one connection). */
+  get activeRequests(): number {
+    return this.inFlight;
   }
 
   /**
@@ -78,6 +103,27 @@ export class Forwarder {
    * request target, never resolved as a URL against it.
    */
   async forward(req: Request, res: Response, path = req.originalUrl): Promise<void> {
+    if (this.maxConnections > 0 && this.inFlight >= this.maxConnections) {
+      this.options.onPoolFull?.();
+      throw new HttpError(
+        503,
+        'service_unavailable',
+        `All ${this.maxConnections} connections to the ${this.options.name} service are busy; retry shortly`,
+        {
+          headers: { 'Retry-After': String(POOL_FULL_RETRY_AFTER_S) },
+          details: { limit: 'proxy_connections', retry_after_s: POOL_FULL_RETRY_AFTER_S },
+        },
+      );
+    }
+    this.inFlight += 1;
+    try {
+      await this.relay(req, res, path);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private async relay(req: Request, res: Response, path: string): Promise<void> {
     const headers: Record<string, string> = { 'x-request-id': req.id };
     for (const name of FORWARD_REQUEST_HEADERS) {
       const value = req.headers[name];
