@@ -136,6 +136,33 @@ describe('AI_MAX_CONCURRENT_STREAMS', () => {
   });
 });
 
+describe('unbounded by default', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { RATE_LIMIT_AI_PER_MINUTE: '0', RATE_LIMIT_AI_PER_HOUR: '0' } });
+  });
+  afterAll(() => h.close());
+
+  it('opens more upstream streams at once than the old 256-connection cap, none queued behind another', async () => {
+    h.fake.setBehavior({ kind: 'ok', chunkDelayMs: 60_000 });
+    const streams = Array.from({ length: 300 }, (_, i) => hold(h, { ...chat, stream: true }, `crowd-${i}`));
+    const answers = await Promise.all(streams.map((s) => s.response));
+    // Each has its headers (sent on the upstream's first chunk) while all 300 are still open.
+    expect(answers.every((res) => res.status === 200)).toBe(true);
+    expect(await metric(h, 'flashcase.ai.streams.active')).toBe(300);
+    expect(h.provider.connections.active).toBe(300);
+    expect(h.fake.requests.length).toBe(300);
+    for (const stream of streams) stream.abort();
+    expect(
+      await readUntil(
+        () => metric(h, 'flashcase.ai.streams.active'),
+        (value) => value === 0,
+        { timeoutMs: 10_000 },
+      ),
+    ).toBe(0);
+  });
+});
+
 describe('AI_UPSTREAM_MAX_CONNECTIONS', () => {
   let h: Harness;
   const held: Held[] = [];
