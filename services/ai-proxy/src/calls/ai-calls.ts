@@ -126,11 +126,6 @@ export class AiCalls {
     this.streams = new Slots(deps.maxConcurrentStreams ?? 0);
   }
 
-  /** Streams open on this replica right now. */
-  get activeStreams(): number {
-    return this.streams.active;
-  }
-
   /** Takes a connection of the provider's pool, or throws the (counted) 503 when all are busy. */
   private takeConnection(): Slots | undefined {
     const pool = this.deps.provider.connections;
