@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Meter, type MeterProvider, metrics, ValueType } from '@opentelemetry/api';
-import { HostMetrics } from '@opentelemetry/host-metrics';
+import { type Meter, metrics, ValueType } from '@opentelemetry/api';
 import { METER_NAME } from './instruments';
 
 /** A /proc file's text, or undefined where there is none (not Linux, a restricted sandbox). */
@@ -29,8 +28,8 @@ export function processDiskIo(text: string | undefined): { read: number; write: 
  * Process CPU time, resident memory and disk I/O as observable instruments, per the semantic
  * conventions: `process.cpu.time`, `process.memory.usage`, `process.disk.io` (by `disk.io.direction`
  * read/write, from /proc/self/io; off Linux it reports nothing). Network I/O (`system.network.io`)
- * comes from `@opentelemetry/host-metrics` (see {@link registerNetworkMetrics}); event-loop delay,
- * heap and GC from the runtime-node instrumentation the SDK registers.
+ * comes from the host-metrics instrumentation, and event-loop delay, heap and GC from the
+ * runtime-node one, both registered with the SDK (sdk/start.ts).
  */
 export function registerProcessMetrics(meter: Meter = metrics.getMeter(METER_NAME)): void {
   meter
@@ -64,14 +63,4 @@ export function registerProcessMetrics(meter: Meter = metrics.getMeter(METER_NAM
       result.observe(io.read, { 'disk.io.direction': 'read' });
       result.observe(io.write, { 'disk.io.direction': 'write' });
     });
-}
-
-/**
- * `system.network.io` (and `system.network.errors`, `.dropped`) by `network.io.direction` and
- * `system.device`: the interfaces of the process's network namespace, in a container or a pod the
- * container's own traffic. `@opentelemetry/host-metrics` limited to its `system.network` group: the
- * process CPU and memory above stay one series each.
- */
-export function registerNetworkMetrics(meterProvider: MeterProvider = metrics.getMeterProvider()): void {
-  new HostMetrics({ meterProvider, name: METER_NAME, metricGroups: ['system.network'] }).start();
 }
