@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisServer, readUntil, type ServiceProcess, startService } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, INTERNAL_TOKEN, startChain, token } from './helpers/chain';
-import { measureRedis, perCall, type RedisCost, total } from './helpers/redis-cost';
+import { measureRedisSteadily as measureRedis, perCall, type RedisCost, total } from './helpers/redis-cost';
 
 /**
  * The capacity model's measured input (docs/scaling.md): what each kind of call costs Redis, read
@@ -149,8 +149,8 @@ describe('what each kind of call costs Redis (INFO commandstats)', () => {
         .join('\n')}`,
     );
     // ai-proxy's token gauge (one script of 60 HMGET every 5 s) lands in the load window or the idle
-    // one: over a few evaluations that is 60 / evaluations either way.
-    expectCost(cost, EXPECTED.alert, { ...TOLERANCE, hmget: 60 / evaluations + 0.25 });
+    // one, once or twice in 6 s: over a few evaluations up to 120 / evaluations either way.
+    expectCost(cost, EXPECTED.alert, { ...TOLERANCE, hmget: 120 / evaluations + 0.25 });
   });
 });
 
