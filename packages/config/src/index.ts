@@ -10,6 +10,7 @@ export { SERVICE_NODE_OPTIONS } from './node-options';
 export type { AIProvider, Config, Environment, LogLevel, RedisFailureMode, ServiceName } from './types';
 export type {
   BudgetJson,
+  BudgetUseJson,
   DigestFiguresJson,
   DigestLineJson,
   NearBudgetJson,
@@ -17,11 +18,13 @@ export type {
   PricingCheckJson,
   PricingCheckWindowJson,
   RateLimitsJson,
+  ReportUserJson,
   UsageCountersJson,
   UsageDigestJson,
   UsageJson,
   UsageSnapshotJson,
   UsageTimeseriesJson,
+  UsageUsersJson,
   UserBudgetsJson,
   UserUsageJson,
 } from './wire';

@@ -78,6 +78,40 @@ export interface BudgetJson {
   refused_today?: number;
 }
 
+/** A user's use of their daily (period hour, day) or monthly budget in the reports. */
+export interface BudgetUseJson {
+  budget: 'user_daily_usd' | 'user_monthly_usd';
+  /** null: no limit for this user (the spend is still shown). */
+  limit_usd: number | null;
+  spent_usd: number;
+  /** (spent + held) / limit; null without a limit. */
+  used_ratio: number | null;
+}
+
+/** One user of `GET /api/v1/ai/usage/users`. */
+export interface ReportUserJson {
+  user_id: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  cached_prompt_tokens: number;
+  total_tokens: number;
+  requests: number;
+  errors: number;
+  estimated_cost_usd: number;
+  /** null: no budget applies to anyone. */
+  budget: BudgetUseJson | null;
+}
+
+/** `GET /api/v1/ai/usage/users?period=hour|day|month&sort=cost|tokens&limit=N` (admin). */
+export interface UsageUsersJson {
+  period: 'hour' | 'day' | 'month';
+  /** Start of the period in `BUDGET_TIMEZONE` (ISO 8601). */
+  since: string;
+  sort: 'cost' | 'tokens';
+  users: ReportUserJson[];
+}
+
 /** `GET/PUT/DELETE /api/v1/ai/budgets/users/:id` (admin): a user's own limits (null = the default). */
 export interface UserBudgetsJson {
   user_id: string;

@@ -1,4 +1,11 @@
-import type { DigestFiguresJson, DigestLineJson, UsageDigestJson } from '@flashcase/config';
+import type {
+  BudgetUseJson,
+  DigestFiguresJson,
+  DigestLineJson,
+  ReportUserJson,
+  UsageDigestJson,
+  UsageUsersJson,
+} from '@flashcase/config';
 import {
   addCounters,
   type CountersStore,
@@ -11,7 +18,7 @@ import { HttpError, isUserId, requireUser, sendJson } from '@flashcase/telemetry
 import { type Request, type Response, Router } from 'express';
 import { DateTime } from 'luxon';
 import { type PeriodKind, reportPeriod } from '../budgets/periods';
-import type { BudgetUseJson, SpendBudgets } from '../budgets/spend-budgets';
+import type { SpendBudgets } from '../budgets/spend-budgets';
 import { ticksToUsd } from '../usage/pricing';
 import { perActiveUser } from './usage';
 
@@ -54,7 +61,7 @@ function query(req: Request) {
   return { period, sort: sort as 'cost' | 'tokens', limit, format };
 }
 
-function userJson(userId: string, c: UsageCounters, budget: BudgetUseJson | null) {
+function userJson(userId: string, c: UsageCounters, budget: BudgetUseJson | null): ReportUserJson {
   return {
     user_id: userId,
     prompt_tokens: c.promptTokens,
@@ -67,6 +74,19 @@ function userJson(userId: string, c: UsageCounters, budget: BudgetUseJson | null
     estimated_cost_usd: ticksToUsd(c.costTicks),
     budget,
   };
+}
+
+/** Until the client takes more (`drain`) or has gone (`close`: a drain would never come). */
+function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
 }
 
 /** A CSV field: quoted when it holds a comma, quote or line break. */
@@ -113,7 +133,7 @@ export function reportsRoutes({ store, budgets, timeZone, now = Date.now }: Repo
       do {
         const page = await store.scanPeriodUsers(current.label, cursor, CSV_PAGE);
         // one page in memory at a time, and no more than the client takes (backpressure)
-        if (!res.write(page.users.map(csvRow).join(''))) await new Promise((resolve) => res.once('drain', resolve));
+        if (!res.write(page.users.map(csvRow).join(''))) await drainedOrClosed(res);
         if (res.destroyed) return;
         cursor = page.cursor;
       } while (cursor !== '0');
@@ -125,16 +145,13 @@ export function reportsRoutes({ store, budgets, timeZone, now = Date.now }: Repo
       users.map((u) => u.userId),
       period === 'month' ? 'monthly' : 'daily',
     );
-    sendJson(
-      res,
-      {
-        period,
-        since: new Date(current.startMs).toISOString(),
-        sort,
-        users: users.map((u, i) => userJson(u.userId, u.counters, use[i] ?? null)),
-      },
-      200,
-    );
+    const report: UsageUsersJson = {
+      period,
+      since: new Date(current.startMs).toISOString(),
+      sort,
+      users: users.map((u, i) => userJson(u.userId, u.counters, use[i] ?? null)),
+    };
+    sendJson(res, report, 200);
   });
 
   router.get('/api/v1/ai/usage/users/:id', admin, async (req: Request, res: Response) => {

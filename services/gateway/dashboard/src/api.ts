@@ -3,11 +3,14 @@
 // The usage answers are typed once, where ai-proxy builds them (@flashcase/config's wire types).
 import type {
   BudgetJson,
+  BudgetUseJson,
   PerActiveUserJson,
   PricingCheckWindowJson,
+  ReportUserJson,
   UsageCountersJson,
   UsageJson,
   UsageTimeseriesJson,
+  UsageUsersJson,
 } from '@flashcase/config';
 
 export type Counters = UsageCountersJson;
@@ -17,38 +20,12 @@ export type Timeseries = UsageTimeseriesJson;
 export type Budget = BudgetJson;
 export type PerActiveUser = PerActiveUserJson;
 
-/** A user's use of their daily (period=day) or monthly budget in the reports; null: no budget applies. */
-export interface BudgetUse {
-  budget: 'user_daily_usd' | 'user_monthly_usd';
-  /** null: no limit for this user (the spend is still shown). */
-  limit_usd: number | null;
-  spent_usd: number;
-  /** (spent + held) / limit; null without a limit. */
-  used_ratio: number | null;
-}
-
+/** A user's use of their daily or monthly budget in the reports. */
+export type BudgetUse = BudgetUseJson;
 /** One user of `GET /api/v1/ai/usage/users` (ai-proxy's reports route). */
-export interface ReportUser {
-  user_id: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  reasoning_tokens: number;
-  cached_prompt_tokens: number;
-  total_tokens: number;
-  requests: number;
-  errors: number;
-  estimated_cost_usd: number;
-  budget: BudgetUse | null;
-}
-
+export type ReportUser = ReportUserJson;
 /** `GET /api/v1/ai/usage/users?period=day&sort=cost&limit=10` (admin): today's top spenders. */
-export interface UsersReport {
-  period: 'hour' | 'day' | 'month';
-  /** Start of the period (local midnight in `BUDGET_TIMEZONE` for a day), ISO 8601. */
-  since: string;
-  sort: 'cost' | 'tokens';
-  users: ReportUser[];
-}
+export type UsersReport = UsageUsersJson;
 
 export interface Alert {
   name: string;
