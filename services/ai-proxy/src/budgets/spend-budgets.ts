@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { BudgetJson, Config } from '@flashcase/config';
+import type { BudgetJson, BudgetUseJson, Config } from '@flashcase/config';
 import type { BudgetOverride, BudgetState, BudgetUsage, SpendBudget, SpendHold, SpendStore } from '@flashcase/store';
 import { HttpError, type Instruments } from '@flashcase/telemetry';
 import { ticksToUsd } from '../usage/pricing';
-import { periodsAt } from './periods';
+import { type CalendarPeriods, periodsAt } from './periods';
 
 /** The contract's budget names (`budget` of a `budget_exceeded` answer). */
 export type SpendBudgetName = 'user_daily_usd' | 'user_monthly_usd' | 'monthly_usd';
@@ -30,15 +30,6 @@ export interface SpendBudgetsOptions {
 export interface SpendAdmission {
   /** Replaces the worst case held by the call's real cost. */
   settle(realTicks: number): Promise<void>;
-}
-
-/** A user's use of one budget, as the reports show it. */
-export interface BudgetUseJson {
-  budget: 'user_daily_usd' | 'user_monthly_usd';
-  limit_usd: number | null;
-  spent_usd: number;
-  /** (spent + held) / limit; null without a limit. */
-  used_ratio: number | null;
 }
 
 /** `{daily_usd, monthly_usd}` as the budgets API shows a user's own limits (null = the default). */
@@ -73,6 +64,8 @@ export class SpendBudgets {
   private readonly defaultsOn: boolean;
   private overrides = false;
   private overridesCheckedAt = Number.NEGATIVE_INFINITY;
+  private periods: CalendarPeriods | undefined;
+  private periodsMinute = Number.NaN;
 
   constructor(
     private readonly spend: SpendStore,
@@ -84,8 +77,21 @@ export class SpendBudgets {
     this.applies(); // the first read of whether any override exists starts now
   }
 
+  /**
+   * The calendar periods of `now`, computed once a minute (a zone's offset changes on whole
+   * minutes): a budgeted call does not pay for a time-zone conversion.
+   */
+  private periodsAt(now: number): CalendarPeriods {
+    const minute = now - (now % 60_000);
+    if (minute !== this.periodsMinute || this.periods === undefined) {
+      this.periods = periodsAt(now, this.options.timeZone);
+      this.periodsMinute = minute;
+    }
+    return this.periods;
+  }
+
   private budgets(userId: string, now: number): Array<SpendBudget & { name: SpendBudgetName; resetsAtMs: number }> {
-    const periods = periodsAt(now, this.options.timeZone);
+    const periods = this.periodsAt(now);
     const user = encodeURIComponent(userId);
     return [
       {
@@ -173,7 +179,7 @@ export class SpendBudgets {
   /** Counts a refusal by a budget: the metric, and the day's tally (the digest). */
   noteRefusal(budget: SpendBudgetName | 'user_hourly_tokens'): void {
     this.instruments.budgetRejections.add(1, { budget });
-    const day = `d:${periodsAt(this.now(), this.options.timeZone).day}`;
+    const day = `d:${this.periodsAt(this.now()).day}`;
     void this.spend.countRefusal(day, budget).catch(() => undefined);
   }
 
@@ -207,7 +213,7 @@ export class SpendBudgets {
     limit = 100,
     day?: string,
   ): Promise<Array<{ user_id: string; budget: 'user_daily_usd' | 'user_monthly_usd'; used_ratio: number }>> {
-    const periods = day ? { day, month: day.slice(0, 7) } : periodsAt(this.now(), this.options.timeZone);
+    const periods = day ? { day, month: day.slice(0, 7) } : this.periodsAt(this.now());
     const [daily, monthly] = await Promise.all([
       this.spend.nearUsers(`d:${periods.day}`, this.options.softRatio, limit),
       this.spend.nearUsers(`m:${periods.month}`, this.options.softRatio, limit),
@@ -232,7 +238,7 @@ export class SpendBudgets {
     const [usage, override, refusals] = await Promise.all([
       this.spend.usage(budgets.map((b) => b.key)),
       deployment ? ({} as BudgetOverride) : this.spend.override(userId),
-      deployment ? this.spend.refusals(`d:${periodsAt(this.now(), this.options.timeZone).day}`) : undefined,
+      deployment ? this.spend.refusals(`d:${this.periodsAt(this.now()).day}`) : undefined,
     ]);
     return budgets.map((budget, i) => {
       const own =
@@ -289,7 +295,7 @@ export class SpendBudgets {
   async setOverride(userId: string, override: BudgetOverride): Promise<void> {
     await this.spend.setOverride(userId, override);
     // near a limit that changed: off the lists until a call under the new limit lists them again
-    const periods = periodsAt(this.now(), this.options.timeZone);
+    const periods = this.periodsAt(this.now());
     await Promise.all([
       this.spend.clearNear(`d:${periods.day}`, userId),
       this.spend.clearNear(`m:${periods.month}`, userId),
