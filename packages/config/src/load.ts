@@ -47,6 +47,9 @@ const MAX_BUDGET_USD = 900_000;
 
 // The contract's variables, in the order they are reported. Defaults that depend on the service
 // or on another variable (ports, AI_PROVIDER, TOKEN_USAGE_WARNING_THRESHOLD) are resolved after.
+/** The OTLP transports of the spec's `OTEL_EXPORTER_OTLP_PROTOCOL`; `http/protobuf` is its default. */
+const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+
 const environmentSchema = z.object({
   ENVIRONMENT: withDefault(oneOf(['development', 'production', 'test']), 'development'),
   LOG_LEVEL: withDefault(oneOf(['error', 'warn', 'info', 'http', 'debug']), 'info'),
@@ -111,6 +114,10 @@ const environmentSchema = z.object({
   AI_BUDGET_SOFT_RATIO: withDefault(decimal(0, 1), 0.8),
   BUDGET_TIMEZONE: withDefault(timeZone(), 'UTC'),
   USAGE_DIGEST_HOUR: hourOrOff(8),
+  // Read by @flashcase/telemetry (the OTLP exporters); checked here so a bad value stops start-up.
+  OTEL_EXPORTER_OTLP_PROTOCOL: optional(oneOf(OTLP_PROTOCOLS)),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: optional(oneOf(OTLP_PROTOCOLS)),
+  OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: optional(oneOf(OTLP_PROTOCOLS)),
 });
 
 type ParsedEnvironment = z.output<typeof environmentSchema>;
@@ -198,7 +205,8 @@ function deepFreeze<Value>(value: Value): Value {
  *   gateway, and rejects a JWT_SECRET shorter than 32 bytes. Outside production, with neither JWT
  *   variable set, `auth.jwtSecret` is a fixed development secret and `auth.usingDevSecret` is true.
  * - The alerting service requires SMTP_URL when ALERT_EMAIL is set.
- * - Variables that are not in the contract are ignored; `OTEL_*` are left to the OpenTelemetry SDK.
+ * - Variables that are not in the contract are ignored; `OTEL_*` are left to the OpenTelemetry SDK,
+ *   except that `OTEL_EXPORTER_OTLP_[TRACES_|LOGS_]PROTOCOL` must be one the services can speak.
  *
  * @throws {ConfigError} naming every bad variable on one line (never a secret value).
  * @throws {TypeError} when `service` is not one of the three services.
