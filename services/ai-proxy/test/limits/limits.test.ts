@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './helpers/harness';
+import { type Harness, startHarness } from '../helpers/harness';
 
 const chat = { messages: [{ role: 'user', content: 'quiz me on the krebs cycle' }] };
 

@@ -3,9 +3,9 @@ import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys, readUntil } from '@flashcase/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billOf, LONG_PROMPT, usageTotalsJson } from './helpers/bill';
-import { API_KEY, REDIS_URL, readSse } from './helpers/harness';
-import { alternatingDialects, asUser, type Replica, replicaEnv, startReplica, stopReplicas } from './helpers/replica';
+import { billOf, LONG_PROMPT, usageTotalsJson } from '../helpers/bill';
+import { API_KEY, REDIS_URL, readSse } from '../helpers/harness';
+import { alternatingDialects, asUser, type Replica, replicaEnv, startReplica, stopReplicas } from '../helpers/replica';
 
 describe('three ai-proxy replicas on one Redis, both usage dialects', () => {
   const prefix = `flashcase-test:replicas-billing:${process.pid}:${Date.now()}:`;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DispatchedStream } from '../src/providers/dispatched-stream';
+import { DispatchedStream } from '../../src/providers/dispatched-stream';
 
 /** DispatchedStream against a real HTTP server on loopback. */
 describe('DispatchedStream', () => {

@@ -1,6 +1,6 @@
 import { readUntil } from '@flashcase/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DoneEvent, doneEvent, type Harness, readSse, startHarness } from './helpers/harness';
+import { type DoneEvent, doneEvent, type Harness, readSse, startHarness } from '../helpers/harness';
 
 const chat = { messages: [{ role: 'user', content: 'name the bones of the inner ear' }] };
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UsageJson } from '@flashcase/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeUsage } from '../src/usage/normalize';
-import { BUILT_IN_PRICING, loadPricing, priceTicks } from '../src/usage/pricing';
-import { billOf } from './helpers/bill';
-import { type Harness, startHarness } from './helpers/harness';
+import { normalizeUsage } from '../../src/usage/normalize';
+import { BUILT_IN_PRICING, loadPricing, priceTicks } from '../../src/usage/pricing';
+import { billOf } from '../helpers/bill';
+import { type Harness, startHarness } from '../helpers/harness';
 
 const usd = (ticks: number) => ticks / 1e10;
 const tokens = (promptTokens: number, completionTokens: number, cachedPromptTokens = 0, sources = 0) => ({

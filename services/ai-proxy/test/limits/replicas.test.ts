@@ -1,8 +1,8 @@
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys, readUntil } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_KEY, INTERNAL_TOKEN, REDIS_URL } from './helpers/harness';
-import { alternatingDialects, type Replica, replicaEnv, startReplica, stopReplicas } from './helpers/replica';
+import { API_KEY, INTERNAL_TOKEN, REDIS_URL } from '../helpers/harness';
+import { alternatingDialects, type Replica, replicaEnv, startReplica, stopReplicas } from '../helpers/replica';
 
 describe('three ai-proxy replicas on one Redis', () => {
   const prefix = `flashcase-test:replicas:${process.pid}:${Date.now()}:`;

@@ -2,7 +2,7 @@ import { startTelemetry, type Telemetry } from '@flashcase/telemetry';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './helpers/harness';
+import { type Harness, startHarness } from '../helpers/harness';
 
 describe('the GenAI client span', () => {
   const spans = new InMemorySpanExporter();

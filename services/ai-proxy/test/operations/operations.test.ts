@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { API_KEY, type DoneEvent, doneEvent, type Harness, readSse, startHarness } from './helpers/harness';
+import { API_KEY, type DoneEvent, doneEvent, type Harness, readSse, startHarness } from '../helpers/harness';
 
 interface OperationAnswer {
   id: string;

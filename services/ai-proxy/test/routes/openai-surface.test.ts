@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './helpers/harness';
+import { type Harness, startHarness } from '../helpers/harness';
 
 describe('the OpenAI-compatible surface to the official openai SDK', () => {
   let h: Harness;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DoneEvent, doneEvent, type Harness, readSse, startHarness } from './helpers/harness';
+import { type DoneEvent, doneEvent, type Harness, readSse, startHarness } from '../helpers/harness';
 
 const chat = { messages: [{ role: 'user', content: 'list three facts about enzymes' }] };
 

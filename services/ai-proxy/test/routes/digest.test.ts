@@ -1,7 +1,7 @@
 import type { UsageDigestJson, UsageJson } from '@flashcase/config';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './helpers/harness';
+import { type Harness, startHarness } from '../helpers/harness';
 
 const ZONE = 'Europe/Berlin';
 

@@ -3,9 +3,9 @@ import type { UsageJson } from '@flashcase/config';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys, readUntil } from '@flashcase/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { billOf, usageTotalsJson } from './helpers/bill';
-import { API_KEY, REDIS_URL } from './helpers/harness';
-import { alternatingDialects, asUser, type Replica, replicaEnv, startReplica, stopReplicas } from './helpers/replica';
+import { billOf, usageTotalsJson } from '../helpers/bill';
+import { API_KEY, REDIS_URL } from '../helpers/harness';
+import { alternatingDialects, asUser, type Replica, replicaEnv, startReplica, stopReplicas } from '../helpers/replica';
 
 const STALE_MS = 1500;
 /** What the contract allows (AI_UPSTREAM_TIMEOUT_MS + 30 s) is far more; this is what we expect here. */

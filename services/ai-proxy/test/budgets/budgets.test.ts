@@ -2,9 +2,9 @@ import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys } from '@flashcase/testkit';
 import { DateTime } from 'luxon';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { periodsAt } from '../src/budgets/periods';
-import { API_KEY, type Harness, REDIS_URL, startHarness } from './helpers/harness';
-import { asUser, type Replica, replicaEnv, startReplica, stopReplicas } from './helpers/replica';
+import { periodsAt } from '../../src/budgets/periods';
+import { API_KEY, type Harness, REDIS_URL, startHarness } from '../helpers/harness';
+import { asUser, type Replica, replicaEnv, startReplica, stopReplicas } from '../helpers/replica';
 
 const TICKS_PER_USD = 1e10;
 /** grok-4's output price in the built-in table: $15 per million tokens, in ticks per token. */

@@ -2,8 +2,8 @@ import type { UsageJson } from '@flashcase/config';
 import type { UsageDialect } from '@flashcase/fake-openai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billOf, LONG_PROMPT, usageTotalsJson } from './helpers/bill';
-import { doneEvent, type Harness, type OperationUsage, readSse, startHarness } from './helpers/harness';
+import { billOf, LONG_PROMPT, usageTotalsJson } from '../helpers/bill';
+import { doneEvent, type Harness, type OperationUsage, readSse, startHarness } from '../helpers/harness';
 
 for (const dialect of ['xai', 'openai'] as const satisfies readonly UsageDialect[]) {
   for (const storeKind of ['embedded', 'redis'] as const) {

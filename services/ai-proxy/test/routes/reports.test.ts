@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReportPeriods } from '../src/budgets/periods';
-import { type Harness, startHarness } from './helpers/harness';
+import { ReportPeriods } from '../../src/budgets/periods';
+import { type Harness, startHarness } from '../helpers/harness';
 
 const USERS = 10_000;
 
