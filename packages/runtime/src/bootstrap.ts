@@ -3,17 +3,22 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Config, ConfigError, loadConfig, type ServiceName } from '@flashcase/config';
-import type { CountersStore, SpendStore } from '@flashcase/store';
 import {
   createInstruments,
   getLogger,
   type Instruments,
   type Logger,
-  type StoreState,
   setupLogging,
   startTelemetry,
   type Telemetry,
 } from '@flashcase/telemetry';
+import {
+  type AlertStoreHandle,
+  type CountersStoreHandle,
+  openAlertStateStore,
+  openCountersStore,
+  type StoreDeps,
+} from './stores';
 
 const SHUTDOWN_GRACE_MS = 25_000;
 
@@ -51,7 +56,14 @@ export interface ServiceContext {
    * The counters store from REDIS_URL / REDIS_CLUSTER_NODES, or the embedded one; opened once, and
    * resolved when its first connection is up (or after 2 s, degraded, when Redis is down).
    */
-  openStore(): Promise<{ store: CountersStore; spend: SpendStore; state: () => StoreState }>;
+  openStore(): Promise<CountersStoreHandle>;
+  /**
+   * The alerting service's shared state store, from the same variables as {@link openStore};
+   * opened once, closed on shutdown after the tasks registered after it was opened, and resolved when its first
+   * connection is up (or after 2 s when Redis is down). Drives `flashcase.store.degraded`, so a
+   * service opens one of the two stores, not both.
+   */
+  openAlertStore(): Promise<AlertStoreHandle>;
   /** Listens on HOST:PORT; SIGTERM/SIGINT then drain it (in-flight streams included) and stop. */
   listen(server: Server): Promise<AddressInfo>;
   /** Work to do on shutdown after the listener drained (close pools, flush buffers), in order. */
@@ -96,7 +108,15 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
   const log = getLogger(service);
   const instruments = createInstruments();
   const shutdownTasks: Array<() => Promise<void> | void> = [];
-  let opened: Promise<{ store: CountersStore; spend: SpendStore; state: () => StoreState }> | undefined;
+  let opened: Promise<CountersStoreHandle> | undefined;
+  let openedAlerts: Promise<AlertStoreHandle> | undefined;
+  const storeDeps: StoreDeps = {
+    service,
+    config,
+    log,
+    instruments,
+    onShutdown: (task) => shutdownTasks.push(task),
+  };
 
   const context: ServiceContext = {
     config,
@@ -104,29 +124,12 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
     log,
     instruments,
     openStore() {
-      if (opened) return opened;
-      // `require` here, not at the top: loaded after the SDK so ioredis is instrumented.
-      const { openStore } = require('@flashcase/store') as typeof import('@flashcase/store');
-      const handle = openStore({
-        url: config.redis.url,
-        clusterNodes: config.redis.clusterNodes,
-        keyPrefix: config.redis.keyPrefix,
-        failureMode: config.redis.failureMode,
-        commandTimeoutMs: config.redis.storeTimeoutMs,
-        onStateChange: (degraded) =>
-          degraded
-            ? log.error('Counters store unreachable: limits hold per replica and counter increments are buffered')
-            : log.warn('Counters store reachable again: buffered increments written'),
-      });
-      instruments.setStoreDegradedSource(() => (handle.state() === 'disconnected' ? 1 : 0));
-      if (handle.state() === 'embedded') {
-        log.warn(
-          'REDIS_URL is not set: using the embedded in-process store (one process only; limits do not span replicas)',
-        );
-      }
-      shutdownTasks.push(() => handle.store.close());
-      opened = handle.ready().then(() => handle);
+      opened ??= openCountersStore(storeDeps);
       return opened;
+    },
+    openAlertStore() {
+      openedAlerts ??= openAlertStateStore(storeDeps);
+      return openedAlerts;
     },
     async listen(server) {
       server.keepAliveTimeout = 65_000;

@@ -1,1 +1,2 @@
 export { bootstrap, type ServiceContext, type ServiceModule } from './bootstrap';
+export type { AlertStoreHandle, CountersStoreHandle } from './stores';
