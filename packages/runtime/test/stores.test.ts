@@ -75,7 +75,7 @@ describe('alert state store from the runtime context', () => {
     expect(seen.degraded?.()).toBe(0);
     await handle.store.putDocument('silence', 's2', { id: 's2' });
     expect((await admin.keys(`${PREFIX}*`)).length).toBeGreaterThan(0);
-    expectString(await admin.client('LIST')).toContain(`name=flashcase-alerting:${process.pid}`);
+    expect(String(await admin.client('LIST'))).toContain(`name=flashcase-alerting:${process.pid}`);
     // Another replica with the same variables sees the same state.
     const other = await openAlertStateStore(context({ REDIS_URL }).deps);
     expect(await other.store.getDocument('silence', 's2')).toEqual({ id: 's2' });
