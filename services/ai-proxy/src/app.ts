@@ -16,8 +16,9 @@ import { ReportPeriods } from './budgets/periods';
 import { type SpendBudgets, spendBudgets } from './budgets/spend-budgets';
 import { AiCalls } from './calls/ai-calls';
 import { AiLimits } from './limits/ai-limits';
-import { genAiProviderName, type Provider } from './providers/types';
+import { genAiProviderName, type Provider } from './providers/provider';
 import { aiRoutes } from './routes/ai';
+import { aiHealthRoutes } from './routes/ai-health';
 import { budgetsRoutes } from './routes/budgets';
 import { modelsRoutes } from './routes/models';
 import { reportsRoutes } from './routes/reports';
@@ -32,7 +33,7 @@ export interface AppDeps {
   spend: SpendStore;
   /** The clock of the calendar budgets (tests move it); default Date.now. */
   now?: () => number;
-  /** The budgets over `spend` (server.ts makes them to feed the budget gauges); default: made here. */
+  /** The budgets over `spend` (start.ts makes them to feed the budget gauges); default: made here. */
   budgets?: SpendBudgets;
   /** What `/api/v1/health` reports as `database`. */
   storeState: () => StoreState;
@@ -41,7 +42,7 @@ export interface AppDeps {
   instruments: Instruments;
 }
 
-/** The ai-proxy HTTP app (no listening here: main.ts does that, tests use a loopback port). */
+/** The ai-proxy HTTP app (no listening here: start.ts does that, tests use a loopback port). */
 export function createApp(deps: AppDeps): Express {
   const { config, store, provider, pricing, instruments } = deps;
   const log = getLogger('ai-proxy.http');
@@ -78,24 +79,7 @@ export function createApp(deps: AppDeps): Express {
   const app = createServiceApp({ instruments, logger: log });
   app.get('/api/v1/health', healthHandler({ version: config.version, storeState: deps.storeState }));
   app.use(internalAuth({ token: config.internalToken }));
-  app.get('/api/v1/ai/health', (_req, res) => {
-    res.json({
-      status: 'healthy',
-      grok_configured: config.ai.configured && provider.name === 'xai',
-      courtlistener_configured: config.courtlistenerConfigured,
-      provider: provider.name,
-      rate_limiting: {
-        enabled: config.rateLimits.aiPerMinute > 0 || config.rateLimits.aiPerHour > 0,
-        ai_per_minute: config.rateLimits.aiPerMinute,
-        ai_per_hour: config.rateLimits.aiPerHour,
-      },
-      cost_control: {
-        model: config.ai.model,
-        token_tracking_enabled: config.tokens.trackingEnabled,
-        alert_threshold: config.tokens.alertThreshold,
-      },
-    });
-  });
+  app.use(aiHealthRoutes({ config, provider }));
   app.use(express.json({ limit: '1mb' }));
   app.use(
     aiRoutes({

@@ -3,4 +3,4 @@
 import { bootstrap } from '@flashcase/runtime';
 
 // `require`, not `import`: the service must load after the SDK started.
-bootstrap('ai-proxy', () => require('./server') as typeof import('./server'));
+bootstrap('ai-proxy', () => require('./start') as typeof import('./start'));

@@ -1,6 +1,6 @@
 import { HttpError } from '@flashcase/telemetry';
 import { z } from 'zod';
-import type { ChatMessage, Operation, UpstreamRequest } from './types';
+import type { ChatMessage, Operation, UpstreamRequest } from './upstream-request';
 
 const MAX_TEXT = 200_000;
 

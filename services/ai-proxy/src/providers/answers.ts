@@ -1,5 +1,5 @@
-import type { TokenUsage } from '../operations/types';
-import type { ChunkDelta, OpenAIChunk, StreamChunk } from './types';
+import type { TokenUsage } from '../usage/token-usage';
+import type { ChunkDelta, OpenAIChunk, StreamChunk } from './provider';
 
 /** A choice's message or delta, as far as accounting reads it. */
 type Generated = Pick<ChunkDelta, 'content' | 'reasoning_content' | 'refusal' | 'tool_calls'> | undefined;

@@ -20,7 +20,8 @@ function abortReason(signal: AbortSignal): Error {
  * Breaking out of the iteration (or {@link close}) abandons the call; `signal` aborts it.
  *
  * NOTE: what `dispatcher.request()` gives, without its per-call Readable stream and handler, which
- * outlive the call long enough to survive young-generation collections (bench/README.md, step 22).
+ * outlive the call long enough to survive young-generation collections (see
+ * docs/adr/0004-undici-dispatch-for-upstream-calls.md).
  */
 export class DispatchedStream implements AsyncIterable<Buffer> {
   readonly head: Promise<StreamHead>;

@@ -1,10 +1,11 @@
 import { Agent, errors as undiciErrors } from 'undici';
 import { Slots } from '../concurrency/slots';
-import type { UpstreamRequest } from '../operations/types';
+import type { UpstreamRequest } from '../operations/upstream-request';
 import { invalidReason, normalizeUsage, type ReasoningRule, reasoningRuleOf } from '../usage/normalize';
 import { readAnswer, readChunk } from './answers';
 import { DispatchedStream, type StreamHead } from './dispatched-stream';
-import { type CompletionResult, type OpenAIChunk, type Provider, type StreamChunk, UpstreamError } from './types';
+import type { CompletionResult, OpenAIChunk, Provider, StreamChunk } from './provider';
+import { UpstreamError } from './upstream-error';
 
 export interface OpenAICompatibleOptions {
   baseUrl: string;
@@ -150,7 +151,8 @@ export class OpenAICompatibleProvider implements Provider {
    * The call through `dispatch`, not `agent.request()`: request() wraps every answer in a Readable
    * stream and a handler that outlive the call long enough to survive young-generation
    * collections (at one connection about 4 MB of each scavenge survived and was promoted, pauses
-   * 8-10 ms; through `dispatch` under 0.1 MB, about 1.5 ms: bench/README.md, step 22).
+   * 8-10 ms; through `dispatch` under 0.1 MB, about 1.5 ms; see
+   * docs/adr/0004-undici-dispatch-for-upstream-calls.md).
    */
   private call(req: UpstreamRequest, signal: AbortSignal): DispatchedStream {
     return new DispatchedStream(

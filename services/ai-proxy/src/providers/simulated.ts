@@ -1,8 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TokenUsage, UpstreamRequest } from '../operations/types';
+import type { UpstreamRequest } from '../operations/upstream-request';
+import type { TokenUsage } from '../usage/token-usage';
 import { estimatePromptTokens, messageText } from '../usage/tokenizer';
 import { readChunk } from './answers';
-import { type CompletionResult, type Provider, type StreamChunk, UpstreamError } from './types';
+import type { CompletionResult, Provider, StreamChunk } from './provider';
+import { UpstreamError } from './upstream-error';
 
 /** Grok models that think before they answer (all but grok-3, grok-2 and the `-non-reasoning` names). */
 export function isReasoningModel(model: string): boolean {

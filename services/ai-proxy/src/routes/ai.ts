@@ -2,8 +2,9 @@ import { errorBody, HttpError, requireUser, sendJson, sendJsonText } from '@flas
 import { type Request, type Response, Router } from 'express';
 import type { AiCalls } from '../calls/ai-calls';
 import { buildCompletionsRequest, buildOperationRequest, type RequestDefaults } from '../operations/requests';
-import { OPERATIONS, type TokenUsage } from '../operations/types';
+import { OPERATIONS } from '../operations/upstream-request';
 import { ticksToUsd } from '../usage/pricing';
+import type { TokenUsage } from '../usage/token-usage';
 import { clientGone, sendEvent, startSse } from './sse';
 
 export interface AiRoutesDeps {

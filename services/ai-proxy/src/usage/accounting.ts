@@ -1,8 +1,9 @@
 import type { CountersStore } from '@flashcase/store';
 import type { AILogger, Instruments, Logger } from '@flashcase/telemetry';
 import type { ReportPeriods } from '../budgets/periods';
-import type { Operation, TokenUsage } from '../operations/types';
+import type { Operation } from '../operations/upstream-request';
 import { type PricingTable, priceTicks, ticksToUsd } from './pricing';
+import type { TokenUsage } from './token-usage';
 
 /** Where a call's cost comes from: the provider's bill, the pricing table, or an estimate. */
 export type CostSource = 'billed' | 'priced' | 'estimated';

@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../operations/types';
+import type { TokenUsage } from './token-usage';
 
 /**
  * Where a provider counts reasoning tokens: `outside` `completion_tokens` but inside

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import type { TokenUsage } from '../operations/types';
+import type { TokenUsage } from './token-usage';
 
 /** Ticks per US dollar: xAI's billing unit (`cost_in_usd_ticks`), the unit every cost is summed in. */
 export const TICKS_PER_USD = 10_000_000_000;

@@ -1,4 +1,4 @@
-import type { ChatMessage, UpstreamRequest } from '../operations/types';
+import type { ChatMessage, UpstreamRequest } from '../operations/upstream-request';
 
 type CountTokens = (text: string) => number;
 

@@ -1,6 +1,13 @@
 import type { CountersStore } from '@flashcase/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DoneEvent, doneEvent, type Harness, type OperationUsage, readSse, startHarness } from '../helpers/harness';
+import {
+  type DoneEvent,
+  doneEvent,
+  type Harness,
+  type OperationUsage,
+  readSse,
+  startHarness,
+} from '../helpers/harness';
 
 interface Usage {
   usage: { total_prompt_tokens: number; total_completion_tokens: number; total_tokens: number; total_requests: number };

@@ -1,5 +1,6 @@
 import type { Slots } from '../concurrency/slots';
-import type { TokenUsage, UpstreamRequest } from '../operations/types';
+import type { UpstreamRequest } from '../operations/upstream-request';
+import type { TokenUsage } from '../usage/token-usage';
 
 /** A choice's delta in a stream chunk: what accounting reads of it (the rest is relayed as sent). */
 export interface ChunkDelta {
@@ -84,30 +85,6 @@ export interface Provider {
   /** Yields chunks as they arrive; throws UpstreamError when the upstream fails mid-way. */
   stream(request: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk>;
   close(): Promise<void>;
-}
-
-export type UpstreamErrorKind =
-  | 'timeout'
-  | 'rate_limited'
-  | 'status'
-  | 'rejected'
-  | 'malformed'
-  | 'connection'
-  | 'aborted';
-
-/** An upstream failure, classified for the contract's error codes and `error.type`. */
-export class UpstreamError extends Error {
-  override readonly name = 'UpstreamError';
-
-  constructor(
-    readonly kind: UpstreamErrorKind,
-    message: string,
-    readonly status?: number,
-    readonly retryAfterS?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** `gen_ai.provider.name` of a provider: the semantic conventions' `x_ai` for xAI. */

@@ -1,30 +1,16 @@
 import { createServer } from 'node:http';
-import type { Config } from '@flashcase/config';
 import type { ServiceContext } from '@flashcase/runtime';
 import { AILogger, getLogger } from '@flashcase/telemetry';
 import { createApp } from './app';
 import { spendBudgets } from './budgets/spend-budgets';
-import { OpenAICompatibleProvider } from './providers/openai-compatible';
-import { SimulatedProvider } from './providers/simulated';
-import { genAiProviderName, type Provider } from './providers/types';
+import { startClusterGauges } from './gauges/cluster-gauges';
+import { createProvider } from './providers/create-provider';
+import { genAiProviderName } from './providers/provider';
 import { OrphanSweeper } from './usage/orphans';
 import { loadPricing } from './usage/pricing';
 import { warmTokenizer } from './usage/tokenizer';
 
-const GAUGE_REFRESH_MS = 5_000;
-
-function createProvider(config: Config): Provider {
-  if (config.ai.provider === 'simulated') return new SimulatedProvider(config.ai.simulatedLatencyMs);
-  return new OpenAICompatibleProvider({
-    baseUrl: config.ai.baseUrl,
-    apiKey: config.ai.apiKey ?? '',
-    timeoutMs: config.ai.upstreamTimeoutMs,
-    streamIdleTimeoutMs: config.ai.streamIdleTimeoutMs,
-    maxConnections: config.ai.upstreamMaxConnections,
-  });
-}
-
-/** ai-proxy's own start-up: pricing, provider, the cluster-wide gauge, the app. */
+/** ai-proxy's own start-up: pricing, provider, the cluster-wide gauges, the orphan sweeper, the app. */
 export async function run({
   config,
   log,
@@ -38,20 +24,12 @@ export async function run({
   const { store, spend, state } = await openStore();
 
   const budgets = spendBudgets(config, spend, instruments);
-  let lastHourTokens: number | undefined;
-  let monthly: { spentUsd: number; limitUsd: number | null } | undefined;
-  const refresh = async () => {
-    lastHourTokens = await store.lastHourTokens().catch(() => lastHourTokens);
-    // the gauges matter only against a monthly budget: no store read without one
-    if (config.budgets.monthlyTicks > 0) {
-      const [status] = await budgets.status(undefined).catch(() => []);
-      if (status) monthly = { spentUsd: status.spent_usd, limitUsd: status.limit_usd };
-    }
-  };
-  await refresh();
-  const refresher = setInterval(refresh, GAUGE_REFRESH_MS).unref();
-  instruments.setTokensLastHourSource(() => lastHourTokens);
-  instruments.setMonthlyBudgetSource(() => monthly);
+  const gauges = await startClusterGauges({
+    store,
+    budgets,
+    instruments,
+    monthlyBudget: config.budgets.monthlyTicks > 0,
+  });
 
   const provider = createProvider(config);
   if (provider.name === 'simulated') {
@@ -78,7 +56,7 @@ export async function run({
         })
       : undefined;
   onShutdown(async () => {
-    clearInterval(refresher);
+    gauges.stop();
     await sweeper?.close();
     await provider.close();
   });
