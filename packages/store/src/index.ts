@@ -47,17 +47,19 @@ export { createRedisClient } from './redis/client';
  * `{usage}`, `{reqstats}`). The prefix may not contain braces (RangeError).
  */
 export { DEFAULT_KEY_PREFIX, KeySpace } from './redis/keys';
-export type { RedisStoreOptions, UsageEntry, WriteSequence } from './redis/redis-store';
+export type { RedisStoreOptions } from './redis/redis-store';
 /**
  * The Redis (or Cluster) store: one Lua script per call, server time, Cluster safe. Client errors
  * are thrown as they are; use `ResilientStore` for the contract's failure modes.
  */
 export { RedisStore } from './redis/redis-store';
+export { RedisUsageAudit, type StoredUsage, type UsageTarget } from './redis/usage-audit';
 /**
  * Reads and restores the running usage counters (totals and per user hashes) for an audit
  * (`pnpm reconcile`); restores add the difference in one script, so they are idempotent.
  */
-export { RedisUsageAudit, type StoredUsage, type UsageTarget } from './redis/usage-audit';
+export type { UsageEntry } from './redis/usage-batch';
+export type { WriteSequence } from './redis/write-sequence';
 export type {
   FailureMode,
   ResilientStoreOptions,

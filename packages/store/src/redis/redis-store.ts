@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { UNLIMITED } from '../limits/decision';
 import { activeWindows, assertCount, assertDuration } from '../limits/validate';
-import { assertRequestStatsDelta, deltaMinute, emptyRequestStats, requestStatsMinutes } from '../stats/request-stats';
+import { assertRequestStatsDelta, deltaMinute, requestStatsMinutes } from '../stats/request-stats';
 import { GLOBAL_BUCKET_RETENTION_MS, USER_BUCKET_RETENTION_MS } from '../time';
 import type {
   BudgetDecision,
@@ -21,18 +21,14 @@ import type {
   UsageSnapshot,
   WindowLimit,
 } from '../types';
-import {
-  assertUsageRecord,
-  countersFromValues,
-  emptyPricingCheck,
-  pricingFromValues,
-  snapshotFromHash,
-  USAGE_FIELDS,
-} from '../usage/counters';
-import { assertPeriod, assertPeriods } from '../usage/periods';
-import { aggregateSteps, lookbackMs, stepLayout } from '../usage/timeseries';
+import { assertInflightCall, inflightJson, recoveredCallOf, TOMBSTONE_TTL_MS } from './inflight';
 import { DEFAULT_KEY_PREFIX, KeySpace } from './keys';
-import { defineScripts, type ScriptedClient, USAGE_BATCH_ARGS, USAGE_ENTRY_ARGS } from './scripts';
+import { asArray } from './replies';
+import { requestStatsFields, requestStatsOfReply } from './request-stats';
+import { defineScripts, type ScriptedClient } from './scripts/define';
+import { assertUsageEntries, inflightCall, onlyInflight, type UsageEntry, usageBatchCall } from './usage-batch';
+import { RedisUsageReads } from './usage-reads';
+import { WRITER_TTL_MS, type WriteSequence } from './write-sequence';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -45,80 +41,6 @@ export interface RedisStoreOptions {
    * heartbeat are kept under it. Default: a new UUID (one per store).
    */
   writerId?: string;
-}
-
-/**
- * One entry of a usage batch: a usage record, the start of a call (its in-flight record), or the
- * cancellation of a call that never reached the upstream.
- */
-export type UsageEntry =
-  | { kind: 'usage'; record: UsageRecord }
-  | { kind: 'begin'; call: InflightCall }
-  | { kind: 'cancel'; callId: string };
-
-/**
- * Identifies one write of a writer that may replay it (the resilient store's buffer): the script
- * applies a writer's sequence number at most once, so a write whose reply was lost and that is
- * replayed later is not counted twice. Sequences of one writer must be applied in increasing order.
- */
-export interface WriteSequence {
-  writerId: string;
-  seq: number;
-}
-
-/** A writer's high-water key lives this long after its last write (longer than any replay wait). */
-const WRITER_TTL_MS = GLOBAL_BUCKET_RETENTION_MS;
-
-/** A recovered call's tombstone lives this long: its replica's late record can correct it until then. */
-const TOMBSTONE_TTL_MS = GLOBAL_BUCKET_RETENTION_MS;
-
-/** Throws RangeError when an in-flight call cannot be written exactly. */
-function assertInflightCall(call: InflightCall): void {
-  for (const [name, value] of [
-    ['callId', call.callId],
-    ['userId', call.userId],
-    ['model', call.model],
-    ['operation', call.operation],
-  ] as const) {
-    if (typeof value !== 'string' || value.length === 0) throw new RangeError(`${name} must be a non-empty string`);
-  }
-  assertCount(call.estimate.promptTokens, 'estimate.promptTokens');
-  assertCount(call.estimate.completionTokens, 'estimate.completionTokens');
-  assertCount(call.estimate.costTicks, 'estimate.costTicks');
-  if (call.periods !== undefined) assertPeriods(call.periods);
-}
-
-/** An in-flight call as the scripts keep it (the recovery script reads these names). */
-function inflightJson(call: InflightCall): string {
-  return JSON.stringify({
-    u: call.userId,
-    m: call.model,
-    o: call.operation,
-    p: call.estimate.promptTokens,
-    c: call.estimate.completionTokens,
-    ct: call.estimate.costTicks,
-    ...(call.requestId ? { q: call.requestId } : {}),
-    ...(call.traceId ? { tr: call.traceId } : {}),
-    ...(call.periods ? { ph: call.periods.hour, pd: call.periods.day, pm: call.periods.month } : {}),
-  });
-}
-
-/** Request stats hash fields: `n`, `s4`, `s5`, then `b0`.. per latency bucket. */
-const REQUEST_FIELDS = { requests: 'n', status4xx: 's4', status5xx: 's5', rateLimited: 's429' } as const;
-
-/** Users and their USAGE_FIELDS values, flat from `offset`, as the period scripts answer. */
-function periodUsersFrom(reply: readonly unknown[], offset: number): PeriodUser[] {
-  const width = USAGE_FIELDS.length + 1;
-  const users: PeriodUser[] = [];
-  for (let i = offset; i + width <= reply.length; i += width) {
-    users.push({ userId: String(reply[i]), counters: countersFromValues(reply.slice(i + 1, i + width)) });
-  }
-  return users;
-}
-
-function asArray(reply: unknown): unknown[] {
-  if (!Array.isArray(reply)) throw new TypeError(`unexpected script reply: ${String(reply)}`);
-  return reply;
 }
 
 /**
@@ -139,6 +61,7 @@ export class RedisStore implements CountersStore {
   readonly writerId: string;
   private readonly client: ScriptedClient;
   private readonly closeClient: boolean;
+  private readonly reads: RedisUsageReads;
 
   constructor(
     client: Redis | Cluster,
@@ -148,6 +71,7 @@ export class RedisStore implements CountersStore {
     this.client = defineScripts(client);
     this.closeClient = closeClient;
     this.writerId = writerId;
+    this.reads = new RedisUsageReads(this.client, this.keys);
   }
 
   /**
@@ -262,91 +186,16 @@ export class RedisStore implements CountersStore {
    * invalid or `seqs` does not match `entries`.
    */
   async applyUsageBatch(entries: readonly UsageEntry[], seqs?: readonly number[]): Promise<number> {
-    for (const entry of entries) {
-      if (entry.kind === 'usage') assertUsageRecord(entry.record);
-      else if (entry.kind === 'begin') assertInflightCall(entry.call);
-      else if (typeof entry.callId !== 'string' || entry.callId.length === 0)
-        throw new RangeError('callId must be a non-empty string');
-    }
-    if (seqs && seqs.length !== entries.length) throw new RangeError('one sequence number per entry is required');
+    assertUsageEntries(entries, seqs);
     if (entries.length === 0) return 0;
     // Begins and cancels alone (a turn's admissions) go in the slim script: they are idempotent,
     // so they need no writer sequence either.
-    if (entries.every((entry) => entry.kind !== 'usage')) {
-      const args: string[] = [];
-      for (const entry of entries) {
-        if (entry.kind === 'begin') args.push(entry.call.callId, inflightJson(entry.call));
-        else if (entry.kind === 'cancel') args.push(entry.callId, '');
-      }
-      await this.client.flashcaseInflight(
-        2,
-        this.keys.inflight(this.writerId),
-        this.keys.replicas(),
-        this.writerId,
-        WRITER_TTL_MS,
-        ...args,
-      );
+    if (onlyInflight(entries)) {
+      const { keys, args } = inflightCall(this.keys, this.writerId, entries);
+      await this.client.flashcaseInflight(keys.length, ...keys, ...args);
       return 0;
     }
-    const keys = [
-      this.keys.usageTotals(),
-      this.keys.usageWriter(this.writerId),
-      this.keys.inflight(this.writerId),
-      this.keys.replicas(),
-    ];
-    const args: (string | number)[] = [
-      this.keys.usageMinutePrefix(),
-      GLOBAL_BUCKET_RETENTION_MS,
-      USER_BUCKET_RETENTION_MS,
-      WRITER_TTL_MS,
-      this.keys.usageHourPrefix(),
-      this.keys.recoveredPrefix(),
-      this.writerId,
-      this.keys.usagePeriodUsersPrefix(),
-      this.keys.usagePeriodTotalsPrefix(),
-      this.keys.usageRankPrefix(),
-    ];
-    entries.forEach((entry, i) => {
-      const seq = seqs?.[i] ?? 0;
-      if (entry.kind === 'usage') {
-        const r = entry.record;
-        keys.push(this.keys.usageUser(r.userId));
-        args.push(
-          'u',
-          r.promptTokens,
-          r.completionTokens,
-          r.reasoningTokens ?? 0,
-          r.cachedPromptTokens ?? 0,
-          r.costTicks,
-          r.error ? 1 : 0,
-          r.operation,
-          r.model,
-          r.timestampMs ?? '',
-          this.keys.usageUserMinutePrefix(r.userId),
-          seq,
-          r.callId ?? '',
-          r.billed ? r.billed.billedTicks : '',
-          r.billed ? r.billed.pricedTicks : '',
-          '',
-          r.userId,
-          r.periods?.hour ?? '',
-          r.periods?.day ?? '',
-          r.periods?.month ?? '',
-        );
-        return;
-      }
-      // Begin and cancel touch no user key; the totals key keeps KEYS aligned with the entries.
-      keys.push(this.keys.usageTotals());
-      const callId = entry.kind === 'begin' ? entry.call.callId : entry.callId;
-      const json = entry.kind === 'begin' ? inflightJson(entry.call) : '';
-      args.push(
-        entry.kind === 'begin' ? 'b' : 'x',
-        ...[0, 0, 0, 0, 0, 0, '', '', '', '', seq, callId, '', '', json, '', '', '', ''],
-      );
-    });
-    if (args.length !== USAGE_BATCH_ARGS + entries.length * USAGE_ENTRY_ARGS) {
-      throw new Error('usage batch layout mismatch');
-    }
+    const { keys, args } = usageBatchCall(this.keys, this.writerId, entries, seqs);
     return Number(await this.client.flashcaseUsageBatch(keys.length, ...keys, ...args));
   }
 
@@ -375,146 +224,45 @@ export class RedisStore implements CountersStore {
         this.keys.usageRankPrefix(),
       ),
     );
-    return reply.slice(1).map((json) => {
-      const call = JSON.parse(String(json)) as {
-        id: string;
-        u: string;
-        m: string;
-        o: string;
-        p: number;
-        c: number;
-        ct: number;
-        t: number;
-        w: string;
-        q?: string;
-        tr?: string;
-        ph?: string;
-        pd?: string;
-        pm?: string;
-      };
-      return {
-        callId: call.id,
-        userId: call.u,
-        model: call.m,
-        operation: call.o,
-        estimate: { promptTokens: call.p, completionTokens: call.c, costTicks: call.ct },
-        countedAtMs: call.t,
-        writerId: call.w,
-        ...(call.q ? { requestId: call.q } : {}),
-        ...(call.tr ? { traceId: call.tr } : {}),
-        ...(call.ph && call.pd && call.pm ? { periods: { hour: call.ph, day: call.pd, month: call.pm } } : {}),
-      };
-    });
+    return reply.slice(1).map(recoveredCallOf);
   }
 
-  async periodUsers(period: string, sort: 'cost' | 'tokens', limit: number): Promise<PeriodUser[]> {
-    assertPeriod(period);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw new RangeError(`limit must be 1..1000, got ${limit}`);
-    const rank = `${this.keys.usageRankPrefix()}${sort === 'cost' ? 'ct' : 'tk'}:${period}`;
-    const reply = asArray(await this.client.flashcasePeriodTop(2, rank, this.keys.usagePeriodUsers(period), limit));
-    return periodUsersFrom(reply, 0);
+  periodUsers(period: string, sort: 'cost' | 'tokens', limit: number): Promise<PeriodUser[]> {
+    return this.reads.periodUsers(period, sort, limit);
   }
 
-  async scanPeriodUsers(
-    period: string,
-    cursor: string,
-    count: number,
-  ): Promise<{ cursor: string; users: PeriodUser[] }> {
-    assertPeriod(period);
-    assertCount(count, 'count');
-    const reply = asArray(
-      await this.client.flashcasePeriodScan(
-        2,
-        `${this.keys.usageRankPrefix()}tk:${period}`,
-        this.keys.usagePeriodUsers(period),
-        cursor,
-        Math.max(1, count),
-      ),
-    );
-    return { cursor: String(reply[0]), users: periodUsersFrom(reply, 1) };
+  scanPeriodUsers(period: string, cursor: string, count: number): Promise<{ cursor: string; users: PeriodUser[] }> {
+    return this.reads.scanPeriodUsers(period, cursor, count);
   }
 
-  async periodUser(period: string, userId: string): Promise<UsageCounters> {
-    assertPeriod(period);
-    const fields = USAGE_FIELDS.map((field) => `${userId}:${field}`);
-    return countersFromValues(await this.client.hmget(this.keys.usagePeriodUsers(period), ...fields));
+  periodUser(period: string, userId: string): Promise<UsageCounters> {
+    return this.reads.periodUser(period, userId);
   }
 
-  async periodSummary(period: string): Promise<PeriodSummary> {
-    assertPeriod(period);
-    const [flat, activeUsers] = await Promise.all([
-      this.client.hgetall(`${this.keys.usagePeriodTotalsPrefix()}${period}`),
-      this.client.zcard(`${this.keys.usageRankPrefix()}tk:${period}`),
-    ]);
-    const { totals, byOperation, byModel, pricingCheck } = snapshotFromHash(Object.entries(flat).flat());
-    return { counters: totals, activeUsers, byOperation, byModel, pricingCheck };
+  periodSummary(period: string): Promise<PeriodSummary> {
+    return this.reads.periodSummary(period);
   }
 
-  async usage(): Promise<UsageSnapshot> {
-    return this.snapshot(this.keys.usageTotals(), this.keys.usageMinutePrefix(), this.keys.usageHourPrefix());
+  usage(): Promise<UsageSnapshot> {
+    return this.reads.usage();
   }
 
-  async userUsage(userId: string): Promise<UsageSnapshot> {
-    const snapshot = await this.snapshot(this.keys.usageUser(userId), this.keys.usageUserMinutePrefix(userId));
-    // Pricing check fields are written to the totals only.
-    return { ...snapshot, pricingCheck: emptyPricingCheck() };
+  userUsage(userId: string): Promise<UsageSnapshot> {
+    return this.reads.userUsage(userId);
   }
 
-  private async snapshot(totalsKey: string, minutePrefix: string, hourPrefix = ''): Promise<UsageSnapshot> {
-    const [, sums, hash, pricing] = asArray(
-      await this.client.flashcaseUsageSnapshot(1, totalsKey, minutePrefix, '0', hourPrefix),
-    );
-    const snapshot = snapshotFromHash(asArray(hash) as string[]);
-    return {
-      ...snapshot,
-      lastHour: countersFromValues(asArray(sums)),
-      pricingCheckLast24h: hourPrefix ? pricingFromValues(asArray(pricing)) : emptyPricingCheck(),
-    };
+  lastHourTokens(): Promise<number> {
+    return this.reads.lastHourTokens();
   }
 
-  async lastHourTokens(): Promise<number> {
-    const [, sums] = asArray(
-      await this.client.flashcaseUsageSnapshot(1, this.keys.usageTotals(), this.keys.usageMinutePrefix(), '1', ''),
-    );
-    return countersFromValues(asArray(sums)).totalTokens;
-  }
-
-  async timeseries(windowMs: number, stepMs: number): Promise<TimeseriesPoint[]> {
-    stepLayout(0, windowMs, stepMs); // validates before the round trip
-    const reply = asArray(
-      await this.client.flashcaseUsageMinutes(
-        1,
-        this.keys.usageTotals(),
-        this.keys.usageMinutePrefix(),
-        lookbackMs(windowMs, stepMs),
-      ),
-    ).map(Number);
-    const minutes: [number, UsageCounters][] = [];
-    const width = USAGE_FIELDS.length + 1;
-    for (let i = 1; i + width - 1 < reply.length; i += width) {
-      minutes.push([reply[i] as number, countersFromValues(reply.slice(i + 1, i + width))]);
-    }
-    return aggregateSteps(stepLayout(reply[0] as number, windowMs, stepMs), minutes);
+  timeseries(windowMs: number, stepMs: number): Promise<TimeseriesPoint[]> {
+    return this.reads.timeseries(windowMs, stepMs);
   }
 
   /** Adds gateway request stats; `write` deduplicates replays as in `recordUsage`. */
   async addRequestStats(delta: RequestStatsDelta, write?: WriteSequence): Promise<void> {
     assertRequestStatsDelta(delta);
     const minute = deltaMinute(delta);
-    const fields: (string | number)[] = [
-      REQUEST_FIELDS.requests,
-      delta.requests,
-      REQUEST_FIELDS.status4xx,
-      delta.status4xx,
-      REQUEST_FIELDS.status5xx,
-      delta.status5xx,
-      REQUEST_FIELDS.rateLimited,
-      delta.rateLimited ?? 0,
-    ];
-    delta.latencyBuckets.forEach((n, i) => {
-      fields.push(`b${i}`, n);
-    });
     await this.client.flashcaseAddRequestStats(
       2,
       `${this.keys.requestMinutePrefix()}${minute}`,
@@ -523,7 +271,7 @@ export class RedisStore implements CountersStore {
       WRITER_TTL_MS,
       minute,
       GLOBAL_BUCKET_RETENTION_MS,
-      ...fields,
+      ...requestStatsFields(delta),
     );
   }
 
@@ -537,19 +285,7 @@ export class RedisStore implements CountersStore {
         minutes,
       ),
     );
-    const stats = emptyRequestStats(windowS);
-    for (let i = 1; i + 1 < reply.length; i += 2) {
-      const field = String(reply[i]);
-      const value = Number(reply[i + 1]);
-      if (field === REQUEST_FIELDS.requests) stats.requests = value;
-      else if (field === REQUEST_FIELDS.status4xx) stats.status4xx = value;
-      else if (field === REQUEST_FIELDS.status5xx) stats.status5xx = value;
-      else if (field === REQUEST_FIELDS.rateLimited) stats.rateLimited = value;
-      else if (/^b\d{1,3}$/.test(field)) stats.latencyBuckets[Number(field.slice(1))] = value;
-    }
-    // A longer latency array from a writer with more buckets leaves no holes.
-    for (let i = 0; i < stats.latencyBuckets.length; i++) stats.latencyBuckets[i] ??= 0;
-    return stats;
+    return requestStatsOfReply(reply, windowS);
   }
 
   async ping(): Promise<void> {

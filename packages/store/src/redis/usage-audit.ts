@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { diffFields, fieldsFromHash, type UsageFields } from '../usage/ledger';
 import { DEFAULT_KEY_PREFIX, KeySpace } from './keys';
-import { defineScripts, type ScriptedClient } from './scripts';
+import { defineScripts, type ScriptedClient } from './scripts/define';
 
 /** The running usage counters as the store holds them: the totals hash and one hash per user. */
 export interface StoredUsage {

@@ -1,7 +1,8 @@
 import { EmbeddedStore } from '../embedded/embedded-store';
 import { StoreUnavailableError } from '../errors';
 import { activeWindows, assertCount, assertDuration } from '../limits/validate';
-import type { RedisStore, UsageEntry } from '../redis/redis-store';
+import type { RedisStore } from '../redis/redis-store';
+import type { UsageEntry } from '../redis/usage-batch';
 import { assertRequestStatsDelta } from '../stats/request-stats';
 import type {
   BudgetDecision,
