@@ -1,7 +1,14 @@
 export { LineCapture } from './capture';
 export { inspectorUrl, type LiveHeap, liveHeap } from './inspector';
 export { type PointView, testMeters } from './metrics';
-export { type OtlpAttribute, OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './otlp-receiver';
+export { OtlpGrpcReceiver } from './otlp-grpc-receiver';
+export {
+  type OtlpAttribute,
+  type OtlpEncoding,
+  OtlpReceiver,
+  type ReceivedLog,
+  type ReceivedSpan,
+} from './otlp-receiver';
 export { readUntil } from './poll';
 export { freePort } from './ports';
 export {

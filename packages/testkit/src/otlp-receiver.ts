@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { logsFromProtobuf, tracesFromProtobuf } from './otlp-proto';
 
 export interface OtlpAttribute {
   key: string;
@@ -22,6 +24,8 @@ export interface ReceivedLog {
   spanId?: string;
   severityText?: string;
   body: unknown;
+  /** The instrumentation scope's name. */
+  scope?: string;
   attributes: Record<string, unknown>;
   resource: Record<string, unknown>;
 }
@@ -38,13 +42,19 @@ function flatten(attributes: OtlpAttribute[] | undefined): Record<string, unknow
   return out;
 }
 
+/** The OTLP encodings a receiver has seen, by signal (`traces:json`, `logs:protobuf`, `traces:grpc`). */
+export type OtlpEncoding = `${'traces' | 'logs'}:${'json' | 'protobuf' | 'grpc'}`;
+
 /**
- * A loopback OTLP/HTTP receiver speaking the JSON encoding (what the `-otlp-http` exporters send):
- * collects spans from /v1/traces and log records from /v1/logs.
+ * A loopback OTLP/HTTP receiver speaking both encodings of the spec (JSON, and protobuf for
+ * `Content-Type: application/x-protobuf`), gzip or not: collects spans from /v1/traces and log
+ * records from /v1/logs, and notes which encoding each request used.
  */
 export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   readonly logs: ReceivedLog[] = [];
+  /** One entry per export request received. */
+  readonly encodings: OtlpEncoding[] = [];
   private server: Server | undefined;
 
   async start(): Promise<string> {
@@ -53,10 +63,21 @@ export class OtlpReceiver {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          if (req.url === '/v1/traces') this.addTraces(body);
-          if (req.url === '/v1/logs') this.addLogs(body);
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+          let raw = Buffer.concat(chunks);
+          if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
+          const protobuf = String(req.headers['content-type']).startsWith('application/x-protobuf');
+          const encoding = protobuf ? 'protobuf' : 'json';
+          if (req.url === '/v1/traces') {
+            this.addTraces(protobuf ? tracesFromProtobuf(raw) : JSON.parse(raw.toString('utf8')));
+            this.encodings.push(`traces:${encoding}`);
+          }
+          if (req.url === '/v1/logs') {
+            this.addLogs(protobuf ? logsFromProtobuf(raw) : JSON.parse(raw.toString('utf8')));
+            this.encodings.push(`logs:${encoding}`);
+          }
+          // An empty message is a valid (empty) export response in either encoding.
+          if (protobuf) res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+          else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
         } catch {
           res.writeHead(400).end();
         }
@@ -81,7 +102,7 @@ export class OtlpReceiver {
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: -- OTLP JSON payloads are walked structurally
-  private addTraces(body: any): void {
+  addTraces(body: any): void {
     for (const resourceSpans of body.resourceSpans ?? []) {
       const resource = flatten(resourceSpans.resource?.attributes);
       for (const scopeSpans of resourceSpans.scopeSpans ?? []) {
@@ -102,7 +123,7 @@ export class OtlpReceiver {
   }
 
   // biome-ignore lint/suspicious/noExplicitAny: -- OTLP JSON payloads are walked structurally
-  private addLogs(body: any): void {
+  addLogs(body: any): void {
     for (const resourceLogs of body.resourceLogs ?? []) {
       const resource = flatten(resourceLogs.resource?.attributes);
       for (const scopeLogs of resourceLogs.scopeLogs ?? []) {
@@ -112,6 +133,7 @@ export class OtlpReceiver {
             spanId: record.spanId || undefined,
             severityText: record.severityText,
             body: record.body?.stringValue ?? record.body,
+            scope: scopeLogs.scope?.name,
             attributes: flatten(record.attributes),
             resource,
           });

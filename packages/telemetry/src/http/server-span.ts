@@ -67,6 +67,13 @@ function clientAddress(req: Request): string | undefined {
 export function serverSpans() {
   const tracer = trace.getTracer(SERVER_SPAN_SCOPE);
   return function serverSpanMiddleware(req: Request, res: Response, next: NextFunction): void {
+    const stock = stockServerSpan();
+    if (stock) {
+      // `@opentelemetry/instrumentation-http` made the span: it only needs the route.
+      res.once('finish', () => nameByRoute(stock, req));
+      context.with(withRequestSlot(context.active()), next);
+      return;
+    }
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
     const original = req.method;
     const method = KNOWN_METHODS.has(original) ? original : '_OTHER';
@@ -102,6 +109,22 @@ export function serverSpans() {
     res.once('close', end);
     context.with(withRequestSlot(trace.setSpan(parent, span)), next);
   };
+}
+
+/** The scope of the SERVER spans `@opentelemetry/instrumentation-http` makes (`FLASHCASE_OTEL_STOCK=http`). */
+const STOCK_HTTP_SCOPE = '@opentelemetry/instrumentation-http';
+
+/** The active span when it is the stock instrumentation's SERVER span of this request. */
+function stockServerSpan(): Span | undefined {
+  const span = trace.getActiveSpan() as (Span & { instrumentationScope?: { name: string } }) | undefined;
+  return span?.instrumentationScope?.name === STOCK_HTTP_SCOPE ? span : undefined;
+}
+
+function nameByRoute(span: Span, req: Request): void {
+  const route = routeOf(req);
+  if (route === 'unmatched') return;
+  span.setAttribute('http.route', route);
+  if (KNOWN_METHODS.has(req.method)) span.updateName(`${req.method} ${route}`);
 }
 
 function finishSpan(span: Span, req: Request, res: Response, method: string): void {

@@ -1,4 +1,6 @@
-import { trace } from '@opentelemetry/api';
+import { logs, trace } from '@opentelemetry/api';
+import { logs as bridgedLogs } from '@opentelemetry/api-logs';
+import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import { LEVEL, MESSAGE } from 'triple-beam';
 import winston from 'winston';
 import TransportStream from 'winston-transport';
@@ -36,9 +38,24 @@ interface State {
   keepAIContent: boolean;
   callsite: boolean;
   serviceName: string | undefined;
+  /** Where lines go and how they look, as `setupLogging` last set them. */
+  stream: NodeJS.WritableStream;
+  lineFormat: winston.Logform.Format | undefined;
+  otlp: boolean;
+  /** Records through winston's own stream pipeline and stock transports (`useWinstonPipeline`). */
+  winstonPipeline: boolean;
 }
 
-const state: State = { sampleRate: 1, keepAIContent: false, callsite: false, serviceName: undefined };
+const state: State = {
+  sampleRate: 1,
+  keepAIContent: false,
+  callsite: false,
+  serviceName: undefined,
+  stream: process.stdout,
+  lineFormat: undefined,
+  otlp: true,
+  winstonPipeline: false,
+};
 
 const COLOURS: Record<string, string> = {
   error: '\u001b[31m',
@@ -201,12 +218,44 @@ export function setupLogging(options: LoggingOptions): Logger {
   state.keepAIContent = logAIContent;
   state.callsite = environment === 'production';
   state.serviceName = serviceName;
-  const lineFormat = environment === 'development' ? humanLine(colors) : jsonLine();
-  const transports: winston.transport[] = [new LineTransport(stream, lineFormat, stream === process.stdout)];
-  if (otlp) transports.push(new OtlpLogTransport());
-  for (const old of root.transports) if (old instanceof LineTransport) old.close();
-  root.configure({ levels: LOG_LEVELS, level: logLevel, format: enrich(), transports, exitOnError: false });
+  state.stream = stream;
+  state.lineFormat = environment === 'development' ? humanLine(colors) : jsonLine();
+  state.otlp = otlp;
+  root.level = logLevel;
+  configureTransports();
   return root;
+}
+
+function configureTransports(): void {
+  const { stream, otlp } = state;
+  const lineFormat = state.lineFormat ?? jsonLine();
+  const transports: winston.transport[] = state.winstonPipeline
+    ? [new winston.transports.Stream({ stream, format: lineFormat })]
+    : [new LineTransport(stream, lineFormat, stream === process.stdout)];
+  if (otlp) transports.push(state.winstonPipeline ? new OpenTelemetryTransportV3() : new OtlpLogTransport());
+  for (const old of root.transports) if (old instanceof LineTransport) old.close();
+  root.configure({ levels: LOG_LEVELS, level: root.level, format: enrich(), transports, exitOnError: false });
+}
+
+/**
+ * Switches every logger to winston's own pipeline (its object streams, a `Stream` transport for
+ * lines and `@opentelemetry/winston-transport` for OTLP) or back; `FLASHCASE_OTEL_STOCK=logs`
+ * measures what ours saves.
+ *
+ * NOTE: `@opentelemetry/winston-transport` 0.34 emits through the `@opentelemetry/api-logs`
+ * 0.223 global, a different one from the `logs` of `@opentelemetry/api` 1.10 where sdk-node 0.301
+ * registers its LoggerProvider: without the bridge below its records never reach an exporter.
+ */
+export function useWinstonPipeline(on: boolean): void {
+  if (on) {
+    bridgedLogs.setGlobalLoggerProvider(
+      logs.getLoggerProvider() as Parameters<typeof bridgedLogs.setGlobalLoggerProvider>[0],
+    );
+  } else {
+    bridgedLogs.disable();
+  }
+  state.winstonPipeline = on;
+  configureTransports();
 }
 
 /** Frames between a log call and the child's `write`: the level method or `log`, our wrappers, the caller. */
@@ -255,6 +304,10 @@ export function getLogger(name: string): Logger {
   return Object.create(child, {
     write: {
       value: function writeWithCallsite(this: Logger, info: Record<string, unknown>) {
+        if (state.winstonPipeline) {
+          child.write(info);
+          return;
+        }
         // NOTE: winston made `info` for this call alone, so it is completed in place. A copy
         // (`{ logger, ...info }`) fell off V8's fast path once a record had more than about 25
         // fields, and doubled the cost of the AI usage record (6.6 -> 13.7 us a line, measured).

@@ -1,19 +1,21 @@
-import { metrics } from '@opentelemetry/api';
+import { createNoopMeter, type MeterProvider, metrics } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HostMetricsInstrumentation } from '@opentelemetry/instrumentation-host-metrics';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import type { LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import { startNodeSdk } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
-import { getLogger } from '../logging/logger';
+import { getLogger, useWinstonPipeline } from '../logging/logger';
 import { LOG_SCOPE, useDirectLogPath } from '../logging/otlp-transport';
 import { METER_NAME } from '../metrics/instruments';
 import { registerProcessMetrics } from '../metrics/process';
 import { installDiagLogger } from './diag';
+import { otlpProtocol, stockLogRecordProcessor, stockSpanProcessor } from './exporters';
 import {
   type OtlpBatchOptions,
   OtlpJsonLogRecordProcessor,
@@ -66,7 +68,33 @@ const AVAILABLE_INSTRUMENTATIONS = new Map<string, () => Instrumentation>([
   // namespace: in a container, its own traffic. Only the network group: process CPU and memory
   // are ours (metrics/process.ts), one series each.
   ['host-metrics', () => new HostMetricsInstrumentation({ metricGroups: ['system.network'] })],
+  // The stock SERVER spans (`FLASHCASE_OTEL_STOCK=http`); the shared middleware then names them
+  // by route instead of making its own. Prometheus scrapes are not traced.
+  [
+    'http',
+    () =>
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) => req.url === '/metrics',
+        disableOutgoingRequestInstrumentation: true,
+      }),
+  ],
 ]);
+
+/** The parts of the pipeline `FLASHCASE_OTEL_STOCK` (a comma list) hands back to the stock libraries. */
+export interface StockParts {
+  /** The SDK's batch processors and the stock OTLP exporters, whatever the protocol. */
+  export: boolean;
+  /** `@opentelemetry/instrumentation-http`'s SERVER spans. */
+  http: boolean;
+  /** winston's own pipeline and `@opentelemetry/winston-transport`. */
+  logs: boolean;
+}
+
+export function stockParts(env: NodeJS.ProcessEnv): StockParts {
+  const names = new Set(nameList(env.FLASHCASE_OTEL_STOCK));
+  const all = names.has('all');
+  return { export: all || names.has('export'), http: all || names.has('http'), logs: all || names.has('logs') };
+}
 
 /**
  * Off unless enabled by name. The express route-handler span repeats what the SERVER span already
@@ -109,6 +137,12 @@ function selectInstrumentations(
   }
   return selected;
 }
+
+function enabledWithHttp(env: NodeJS.ProcessEnv): string {
+  return [...(nameList(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS) ?? DEFAULT_INSTRUMENTATIONS), 'http'].join(',');
+}
+
+const NOOP_METER_PROVIDER: MeterProvider = { getMeter: () => createNoopMeter() };
 
 /** The spec's log record limits; with any of them set, records go through the SDK's own handling. */
 const LOG_LIMIT_VARIABLES = [
@@ -171,13 +205,29 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ? new PrometheusExporter({ host: metricsHost, port: metricsPort, preventServerStart: true })
       : undefined;
 
-  const traceTarget = env.OTEL_TRACES_EXPORTER ? undefined : otlpExportTarget(env, 'traces');
-  const logTarget = env.OTEL_LOGS_EXPORTER ? undefined : otlpExportTarget(env, 'logs');
+  const stock = stockParts(env);
+  // Our exporter speaks http/json; every other protocol (and `FLASHCASE_OTEL_STOCK=export`) goes
+  // through the SDK's batch processors and the stock exporters.
+  const tracesProtocol = otlpProtocol(env, 'traces');
+  const logsProtocol = otlpProtocol(env, 'logs');
+  const ownTraces = tracesProtocol === 'http/json' && !stock.export;
+  const ownLogs = logsProtocol === 'http/json' && !stock.export;
+  const traceTarget = env.OTEL_TRACES_EXPORTER || !ownTraces ? undefined : otlpExportTarget(env, 'traces');
+  const logTarget = env.OTEL_LOGS_EXPORTER || !ownLogs ? undefined : otlpExportTarget(env, 'logs');
+  const stockSpans =
+    env.OTEL_TRACES_EXPORTER || ownTraces
+      ? undefined
+      : stockSpanProcessor(env, tracesProtocol, batchOptions(env, 'OTEL_BSP'));
+  const stockLogs =
+    env.OTEL_LOGS_EXPORTER || ownLogs
+      ? undefined
+      : stockLogRecordProcessor(env, logsProtocol, batchOptions(env, 'OTEL_BLRP'));
 
   const spanProcessors: SpanProcessor[] | undefined = env.OTEL_TRACES_EXPORTER
     ? undefined
     : [
         ...(traceTarget ? [new OtlpJsonSpanProcessor(traceTarget, batchOptions(env, 'OTEL_BSP'))] : []),
+        ...(stockSpans ? [stockSpans] : []),
         ...(options.spanProcessors ?? []),
       ];
   // NOTE: an empty list would mean "no TracerProvider"; we want spans (ids in logs, propagation)
@@ -189,6 +239,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // attribute handling (the default count limit of 128 is applied by the transport).
   const directLogs =
     logTarget !== undefined &&
+    !stock.logs &&
     !env.OTEL_LOGS_EXPORTER &&
     (options.logRecordProcessors ?? []).length === 0 &&
     !LOG_LIMIT_VARIABLES.some((name) => env[name] !== undefined || process.env[name] !== undefined);
@@ -197,9 +248,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     : undefined;
   const logRecordProcessors: LogRecordProcessor[] | undefined = env.OTEL_LOGS_EXPORTER
     ? undefined
-    : [...(logProcessor ? [logProcessor] : []), ...(options.logRecordProcessors ?? [])];
+    : [
+        ...(logProcessor ? [logProcessor] : []),
+        ...(stockLogs ? [stockLogs] : []),
+        ...(options.logRecordProcessors ?? []),
+      ];
 
-  const instrumentations = options.instrumentations ?? selectInstrumentations(env, log);
+  const instrumentations =
+    options.instrumentations ??
+    selectInstrumentations(
+      stock.http ? { ...env, OTEL_NODE_ENABLED_INSTRUMENTATIONS: enabledWithHttp(env) } : env,
+      log,
+    );
 
   const resourceAttributes: Record<string, string> = {
     'service.version': serviceVersion,
@@ -216,6 +276,11 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   });
 
   if (directLogs) useDirectLogPath(logProcessor);
+  if (stock.logs) useWinstonPipeline(true);
+  for (const instrumentation of instrumentations) {
+    // Its `http.server.request.duration` would be a second series of ours (request-telemetry).
+    if (instrumentation instanceof HttpInstrumentation) instrumentation.setMeterProvider(NOOP_METER_PROVIDER);
+  }
 
   // After the SDK, which installs a console diag logger of its own.
   installDiagLogger(log);
@@ -226,6 +291,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
     ready: Promise.resolve(),
     async shutdown() {
       if (directLogs) useDirectLogPath(undefined);
+      if (stock.logs) useWinstonPipeline(false);
       try {
         await sdk.shutdown();
       } catch (err) {

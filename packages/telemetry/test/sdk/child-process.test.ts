@@ -1,63 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { freePort, OtlpReceiver } from '@flashcase/testkit';
-import { Redis } from 'ioredis';
+import { OtlpReceiver } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SERVER = 2;
-const CLIENT = 3;
-
-interface TinyService {
-  child: ChildProcess;
-  base: string;
-  metricsUrl: string;
-  /** stdout and stderr so far */
-  output(): string;
-}
-
-/** Starts `fixtures/tiny-service.cjs` exactly as production starts a service, with extra env. */
-async function startTiny(endpoint: string, prefix: string, env: NodeJS.ProcessEnv = {}): Promise<TinyService> {
-  const metricsPort = await freePort();
-  const child = spawn(process.execPath, [join(__dirname, '../fixtures/tiny-service.cjs')], {
-    env: {
-      PATH: process.env.PATH,
-      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-      OTEL_BLRP_SCHEDULE_DELAY: '100',
-      METRICS_PORT: String(metricsPort),
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output += chunk.toString();
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const deadline = Date.now() + 15_000;
-  while (!/READY (\d+)/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`service did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    child,
-    base: `http://127.0.0.1:${/READY (\d+)/.exec(output)?.[1]}`,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    output: () => output,
-  };
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-}
+import { CLIENT, deleteKeys, SERVER, startTiny, type TinyService } from '../fixtures/tiny';
 
 describe('a service started through the library as production starts it', () => {
   const receiver = new OtlpReceiver();
