@@ -3,4 +3,4 @@
 import { bootstrap } from '@flashcase/runtime';
 
 // `require`, not `import`: the service must load after the SDK started.
-bootstrap('gateway', () => require('./server') as typeof import('./server'));
+bootstrap('gateway', () => require('./start') as typeof import('./start'));

@@ -1,142 +1,171 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Identity, Role } from '@flashcase/telemetry';
+import { createSecretKey } from 'node:crypto';
+import { type Identity, isUserId, type Role } from '@flashcase/telemetry';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
+  jwtVerify,
+} from 'jose';
+import { VerifiedCache } from './verified-cache';
 
 /** Why a token was refused; the message is safe to show the client. */
 export class TokenError extends Error {
   override readonly name = 'TokenError';
 }
 
+/** Turns a bearer token into the caller it names, or rejects with a TokenError. */
 export interface Verifier {
   verify(token: string): Promise<Identity>;
 }
 
-interface Claims {
-  sub?: unknown;
-  role?: unknown;
-  exp?: unknown;
-  nbf?: unknown;
+/** Clock skew tolerated on `exp` and `nbf`, either way. */
+export const CLOCK_SKEW_S = 30;
+
+/** What a token with `JWT_SECRET` may be signed with: `none` and every other algorithm are refused. */
+export const HMAC_ALGORITHMS: readonly string[] = Object.freeze(['HS256']);
+
+/** What a token from a `JWT_JWKS_URL` issuer may be signed with (asymmetric only: no HS* or `none`). */
+export const JWKS_ALGORITHMS: readonly string[] = Object.freeze([
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'PS256',
+  'EdDSA',
+]);
+
+type VerifyToken = (token: string, options: JWTVerifyOptions) => Promise<JWTVerifyResult>;
+type Explain = (err: unknown, token: string) => TokenError;
+
+/** The jose error code of `err` (`ERR_JWT_EXPIRED`...), if it is one. */
+function joseCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
 }
 
-const CLOCK_SKEW_S = 30;
-const CACHE_SIZE = 10_000;
+/** The claim a jose claim-validation error is about (`exp`, `nbf`...). */
+function failedClaim(err: unknown): string | undefined {
+  const claim = (err as { claim?: unknown } | null)?.claim;
+  return typeof claim === 'string' ? claim : undefined;
+}
 
-function base64urlJson(part: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // fall through
+/** The refusal for a token whose `alg` was not accepted, or a malformed one. */
+function algorithmRefusal(token: string, accepted: readonly string[]): TokenError {
+  if (token.split('.').length === 3) {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      return new TokenError('Malformed token');
+    }
+    if (typeof alg !== 'string' || !accepted.includes(alg)) {
+      return new TokenError(`Unsupported token algorithm ${String(alg).slice(0, 16)}`);
+    }
   }
-  throw new TokenError('Malformed token');
+  return new TokenError('Malformed token');
 }
 
-function identityFrom(claims: Claims, nowS: number): { identity: Identity; expS: number } {
-  if (typeof claims.exp !== 'number') throw new TokenError('Token has no expiry (exp)');
-  if (claims.exp + CLOCK_SKEW_S <= nowS) throw new TokenError('Token expired');
-  if (typeof claims.nbf === 'number' && claims.nbf - CLOCK_SKEW_S > nowS) throw new TokenError('Token not yet valid');
-  if (typeof claims.sub !== 'string' || !/^[A-Za-z0-9._:@|-]{1,128}$/.test(claims.sub)) {
+/** HS256 refusals say why: the client holds a token our own secret signed, or a bad copy of one. */
+function explainHmacRefusal(err: unknown, token: string): TokenError {
+  switch (joseCode(err)) {
+    case 'ERR_JWT_EXPIRED':
+      return new TokenError('Token expired');
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      const claim = failedClaim(err);
+      if (claim === 'exp') return new TokenError('Token has no expiry (exp)');
+      if (claim === 'nbf') return new TokenError('Token not yet valid');
+      return new TokenError('Invalid token');
+    }
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return new TokenError('Invalid token signature');
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JWS_INVALID':
+      return algorithmRefusal(token, HMAC_ALGORITHMS);
+    case 'ERR_JWT_INVALID':
+      return new TokenError('Malformed token');
+    default:
+      return new TokenError('Invalid token');
+  }
+}
+
+/** JWKS refusals name only an expired token or a missing `exp`; anything else is "Invalid token". */
+function explainJwksRefusal(err: unknown): TokenError {
+  const code = joseCode(err);
+  if (code === 'ERR_JWT_EXPIRED') return new TokenError('Token expired');
+  if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' && failedClaim(err) === 'exp') {
+    return new TokenError('Token has no expiry (exp)');
+  }
+  return new TokenError('Invalid token');
+}
+
+/** The caller a verified token names: `sub` must be a sane user id; `role` is `admin` or `user`. */
+function identityFrom(claims: JWTPayload): Identity {
+  if (typeof claims.sub !== 'string' || !isUserId(claims.sub)) {
     throw new TokenError('Token subject (sub) missing or invalid');
   }
   const role: Role = claims.role === 'admin' ? 'admin' : 'user';
-  return { identity: Object.freeze({ id: claims.sub, role }), expS: claims.exp };
+  return Object.freeze({ id: claims.sub, role });
 }
 
 /**
- * Remembers verified tokens until they expire (bounded, oldest evicted first): a client sends the
- * same token on every call, and verifying once is enough. `exp` is re-checked on every hit.
+ * Verification through jose, the same for every key source: only `algorithms`, `exp` required,
+ * `exp` and `nbf` checked with CLOCK_SKEW_S of leeway, then a verified-token cache in front.
  */
-class VerifiedCache {
-  private readonly entries = new Map<string, { identity: Identity; expS: number }>();
+abstract class JoseVerifier implements Verifier {
+  private readonly cache = new VerifiedCache(CLOCK_SKEW_S);
 
-  get(token: string, nowS: number): Identity | undefined {
-    const entry = this.entries.get(token);
-    if (!entry) return undefined;
-    if (entry.expS + CLOCK_SKEW_S <= nowS) {
-      this.entries.delete(token);
-      return undefined;
-    }
-    return entry.identity;
-  }
-
-  set(token: string, value: { identity: Identity; expS: number }): void {
-    if (this.entries.size >= CACHE_SIZE) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(token, value);
-  }
-}
-
-/**
- * HS256 verification with `JWT_SECRET` (node:crypto, constant-time compare). Only `alg: HS256` is
- * accepted: `none`, RS256-with-the-secret-as-key and the rest are refused. `exp` is required.
- */
-export class HmacVerifier implements Verifier {
-  private readonly cache = new VerifiedCache();
-
-  constructor(private readonly secret: string) {}
+  protected constructor(
+    private readonly verifyToken: VerifyToken,
+    private readonly algorithms: readonly string[],
+    private readonly explain: Explain,
+  ) {}
 
   async verify(token: string): Promise<Identity> {
-    const nowS = Date.now() / 1000;
-    const cached = this.cache.get(token, nowS);
+    const nowMs = Date.now();
+    const cached = this.cache.get(token, nowMs / 1000);
     if (cached) return cached;
-    const parts = token.split('.');
-    if (parts.length !== 3) throw new TokenError('Malformed token');
-    const [headerPart = '', payloadPart = '', signaturePart = ''] = parts;
-    const header = base64urlJson(headerPart);
-    if (header.alg !== 'HS256') throw new TokenError(`Unsupported token algorithm ${String(header.alg).slice(0, 16)}`);
-    const expected = createHmac('sha256', this.secret).update(`${headerPart}.${payloadPart}`).digest();
-    const given = Buffer.from(signaturePart, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new TokenError('Invalid token signature');
-    }
-    const verified = identityFrom(base64urlJson(payloadPart) as Claims, nowS);
-    this.cache.set(token, verified);
-    return verified.identity;
-  }
-}
-
-/** Verification against the keys published at `JWT_JWKS_URL` (RS256/ES256/EdDSA, cached by jose). */
-export class JwksVerifier implements Verifier {
-  private readonly cache = new VerifiedCache();
-  private readonly jwks: Promise<{
-    jwtVerify: typeof import('jose').jwtVerify;
-    keys: ReturnType<typeof import('jose').createRemoteJWKSet>;
-  }>;
-
-  constructor(url: string) {
-    this.jwks = import('jose').then((jose) => ({
-      jwtVerify: jose.jwtVerify,
-      keys: jose.createRemoteJWKSet(new URL(url)),
-    }));
-  }
-
-  async verify(token: string): Promise<Identity> {
-    const nowS = Date.now() / 1000;
-    const cached = this.cache.get(token, nowS);
-    if (cached) return cached;
-    const { jwtVerify, keys } = await this.jwks;
-    let claims: Claims;
+    let claims: JWTPayload;
     try {
-      ({ payload: claims } = await jwtVerify(token, keys, {
-        algorithms: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'PS256', 'EdDSA'],
+      ({ payload: claims } = await this.verifyToken(token, {
+        algorithms: [...this.algorithms],
+        requiredClaims: ['exp'],
         clockTolerance: CLOCK_SKEW_S,
+        // Date.now(), not jose's `new Date()`: the cache and the claims read one clock.
+        currentDate: new Date(nowMs),
       }));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      throw new TokenError(code === 'ERR_JWT_EXPIRED' ? 'Token expired' : 'Invalid token');
+      throw this.explain(err, token);
     }
-    const verified = identityFrom(claims, nowS);
-    this.cache.set(token, verified);
-    return verified.identity;
+    const identity = identityFrom(claims);
+    // jose checked `exp` is present and a number (requiredClaims).
+    this.cache.set(token, { identity, expS: claims.exp as number });
+    return identity;
   }
 }
 
-/** Signs an HS256 development token (`pnpm token`); `ttlS` defaults to 24 hours. */
-export function signDevToken(secret: string, userId: string, role: Role = 'user', ttlS = 86_400): string {
-  const nowS = Math.floor(Date.now() / 1000);
-  const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify({ sub: userId, role, iat: nowS, exp: nowS + ttlS })).toString('base64url');
-  const signature = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
-  return `${header}.${payload}.${signature}`;
+/**
+ * HS256 verification with `JWT_SECRET`. Only `alg: HS256` is accepted: `none`, RS256-with-the-secret-
+ * as-key and the rest are refused, and so is a token without `exp`. Refusals say why (expired, bad
+ * signature, unsupported algorithm, malformed).
+ */
+export class HmacVerifier extends JoseVerifier {
+  constructor(secret: string) {
+    // A KeyObject, not the bytes: jose caches the CryptoKey it derives from a KeyObject.
+    const key = createSecretKey(Buffer.from(secret, 'utf8'));
+    super((token, options) => jwtVerify(token, key, options), HMAC_ALGORITHMS, explainHmacRefusal);
+  }
+}
+
+/**
+ * Verification against the keys published at `JWT_JWKS_URL` (jose fetches and caches the key set and
+ * refetches it for an unknown `kid`). Asymmetric algorithms only (JWKS_ALGORITHMS); `exp` required.
+ */
+export class JwksVerifier extends JoseVerifier {
+  constructor(url: string) {
+    const keys = createRemoteJWKSet(new URL(url));
+    super((token, options) => jwtVerify(token, keys, options), JWKS_ALGORITHMS, explainJwksRefusal);
+  }
 }

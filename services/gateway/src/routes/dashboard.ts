@@ -20,7 +20,7 @@ export const DASHBOARD_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Route templates of the dashboard (kept out of the API request stats, see app.ts). */
+/** Route templates of the dashboard (kept out of the API request stats, see stats/uncounted-routes.ts). */
 export const DASHBOARD_ROUTES = ['/dashboard', '/dashboard/assets/:file'] as const;
 
 export interface DashboardOptions {

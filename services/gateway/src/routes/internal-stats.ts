@@ -1,6 +1,6 @@
 import { type CountersStore, LATENCY_BUCKETS_S, quantileFromBuckets } from '@flashcase/store';
 import { HttpError } from '@flashcase/telemetry';
-import type { Request, Response } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 
 const MAX_WINDOW_S = 24 * 3600;
 
@@ -43,4 +43,20 @@ export function internalStatsHandler(store: CountersStore) {
 
 function round(value: number): number {
   return Math.round(value * 1e6) / 1e6;
+}
+
+export interface InternalStatsRoutesOptions {
+  store: CountersStore;
+  /** Who may read the stats: the internal token or an admin (see internalCallerOrAdmin). */
+  guard: RequestHandler;
+}
+
+/**
+ * `GET /api/v1/internal/stats` behind its own guard, outside the general limits and the request
+ * stats (alerting polls it). Mount before the authentication of the rest of `/api/v1`.
+ */
+export function internalStatsRoutes({ store, guard }: InternalStatsRoutesOptions): Router {
+  const router = Router();
+  router.get('/api/v1/internal/stats', guard, internalStatsHandler(store));
+  return router;
 }

@@ -17,8 +17,8 @@ import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys, type ServiceProcess, startService } from '@flashcase/testkit';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signDevToken } from '../../src/auth/jwt';
 import { DASHBOARD_CSP } from '../../src/routes/dashboard';
+import { signDevToken } from '../helpers/dev-token';
 import { API_KEY, INTERNAL_TOKEN, JWT_SECRET, REDIS_URL } from '../helpers/harness';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -7,9 +7,10 @@ import { createInstruments, getLogger, setupLogging } from '@flashcase/telemetry
 import { LineCapture, testMeters } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
-import { HmacVerifier, signDevToken } from '../../src/auth/jwt';
+import { HmacVerifier } from '../../src/auth/jwt';
 import { Forwarder } from '../../src/proxy/forward';
 import { RequestStatsRecorder } from '../../src/stats/request-stats';
+import { signDevToken } from './dev-token';
 import { type ServiceProcess, startService } from './processes';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -11,7 +11,10 @@ import { RequestStatsRecorder } from './stats/request-stats';
  */
 const FORWARD_SLACK_MS = 5_000;
 
-/** The gateway's own start-up: the JWT verifier, the forwarders, the stats recorder, the app. */
+/**
+ * The gateway's start-up, run by main.ts once telemetry is up: opens the store, builds the JWT
+ * verifier, the forwarders and the stats recorder, listens with the app, and registers their shutdown.
+ */
 export async function run({
   config,
   log,

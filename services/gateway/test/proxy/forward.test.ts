@@ -5,7 +5,7 @@ import { errorHandler, getLogger, requestId, setupLogging } from '@flashcase/tel
 import { LineCapture } from '@flashcase/testkit';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Forwarder } from '../src/proxy/forward';
+import { Forwarder } from '../../src/proxy/forward';
 
 /**
  * The forwarder against a real internal service on loopback: what the client gets when that service

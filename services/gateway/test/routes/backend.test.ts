@@ -6,10 +6,11 @@ import { createInstruments, getLogger, requestId, setupLogging } from '@flashcas
 import { LineCapture, testMeters } from '@flashcase/testkit';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app';
-import { HmacVerifier, signDevToken } from '../src/auth/jwt';
-import { Forwarder } from '../src/proxy/forward';
-import { RequestStatsRecorder } from '../src/stats/request-stats';
+import { createApp } from '../../src/app';
+import { HmacVerifier } from '../../src/auth/jwt';
+import { Forwarder } from '../../src/proxy/forward';
+import { RequestStatsRecorder } from '../../src/stats/request-stats';
+import { signDevToken } from '../helpers/dev-token';
 
 const SECRET = 'backend-test-secret-backend-test-secret';
 

@@ -3,7 +3,7 @@ import { freePort, OtlpReceiver } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signDevToken } from '../src/auth/jwt';
+import { signDevToken } from './helpers/dev-token';
 import { API_KEY, INTERNAL_TOKEN, JWT_SECRET, REDIS_URL } from './helpers/harness';
 import { type ServiceProcess, startService } from './helpers/processes';
 
