@@ -2,6 +2,7 @@ import { startTelemetry, type Telemetry } from '@flashcase/telemetry';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestParameterAttributes } from '../../src/calls/genai-span';
 import { type Harness, startHarness } from '../helpers/harness';
 
 describe('the GenAI client span', () => {
@@ -120,5 +121,49 @@ describe('the GenAI client span', () => {
       .find((s) => s.name === 'chat grok-4-fast' && s.status.code === SpanStatusCode.ERROR);
     expect(span?.attributes['error.type']).toBe('503');
     expect(span?.events.some((e) => e.name === 'exception')).toBe(true);
+  });
+});
+
+describe('the request parameters on the GenAI span', () => {
+  it('records the semconv parameters of a chat/completions body, tools by type and name only', () => {
+    const attributes = requestParameterAttributes({
+      seed: 42,
+      top_p: 0.9,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      stop: ['\n\n', 'END'],
+      response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } },
+      tools: [
+        { type: 'function', function: { name: 'lookup', description: 'secret prompt text', parameters: {} } },
+        { type: 'function', function: { name: 'cite' } },
+      ],
+      user: 'not recorded',
+    });
+    expect(attributes).toEqual({
+      'gen_ai.request.seed': 42,
+      'gen_ai.request.top_p': 0.9,
+      'gen_ai.request.presence_penalty': 0.5,
+      'gen_ai.request.frequency_penalty': -0.5,
+      'gen_ai.request.stop_sequences': ['\n\n', 'END'],
+      'gen_ai.output.type': 'json',
+      'gen_ai.tool.definitions': JSON.stringify([
+        { type: 'function', name: 'lookup' },
+        { type: 'function', name: 'cite' },
+      ]),
+      'flashcase.ai.request.tool_count': 2,
+    });
+  });
+
+  it('takes a single stop string as a one-element list and a text format as text', () => {
+    expect(requestParameterAttributes({ stop: 'END', response_format: { type: 'text' } })).toEqual({
+      'gen_ai.request.stop_sequences': ['END'],
+      'gen_ai.output.type': 'text',
+    });
+  });
+
+  it('leaves out fields of the wrong type and an empty tools list', () => {
+    expect(requestParameterAttributes({ seed: '42', top_p: null, stop: 7, response_format: null, tools: [] })).toEqual(
+      {},
+    );
   });
 });
