@@ -3,8 +3,8 @@
 // closed tab), bounded by --duration and --rps, with a progress bar, so every dashboard chart moves.
 import { ConfigError, loadConfig } from '@flashcase/config';
 import { EXIT, GatewayError } from '../gateway/client';
-import { signDevToken } from '../gateway/dev-token';
 import { UsageError } from '../monitor/options';
+import { signDevToken } from '../token/dev-token';
 import { LOADGEN_USAGE, type LoadgenOptions, parseLoadgenArgs } from './options';
 import { progressLine, summary } from './progress';
 import { runLoad } from './run';

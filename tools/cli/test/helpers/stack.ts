@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { deleteKeys, type ServiceProcess, startService } from '@flashcase/testkit';
-import { signDevToken } from '../../src/gateway/dev-token';
 import type { Usage } from '../../src/gateway/usage';
+import { signDevToken } from '../../src/token/dev-token';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const JWT_SECRET = 'cli-test-secret-0123456789abcdef-0123456789abcdef';
@@ -64,9 +64,9 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs a built tool (`dist/<tool>/main.js`) the way `pnpm monitor` / `pnpm loadgen` / `pnpm reconcile` do. */
+/** Runs a built tool (`dist/<tool>/main.js`) the way `pnpm monitor`, `pnpm loadgen`, `pnpm reconcile` and `pnpm run token` do. */
 export function runCli(
-  tool: 'monitor' | 'loadgen' | 'reconcile',
+  tool: 'monitor' | 'loadgen' | 'reconcile' | 'token',
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 30_000,

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 
 /**
- * An HS256 development JWT (`sub`, `role`, `iat`, `exp`), the same claims `pnpm token` mints, signed
- * with the gateway's `JWT_SECRET` (or its development default, from @flashcase/config). Kept here
- * rather than imported because tools do not depend on a service's source.
+ * An HS256 development JWT (`sub`, `role`, `iat`, `exp`), what `pnpm run token` prints, signed with
+ * the gateway's `JWT_SECRET` (or its development default, from @flashcase/config). Synchronous
+ * node:crypto rather than jose's async signer: loadgen mints hundreds of tokens up front.
  */
 export function signDevToken(secret: string, userId: string, role: 'user' | 'admin', ttlS: number): string {
   const nowS = Math.floor(Date.now() / 1000);
