@@ -12,7 +12,7 @@ import {
 import express, { type Express } from 'express';
 import type { LoopStatus } from './engine/loop';
 import { alertRoutes } from './routes/alerts';
-import type { AlertRule } from './rules/types';
+import type { AlertRule } from './rules/alert-rule';
 import type { AlertRepository } from './state/repository';
 
 export interface AppDeps {

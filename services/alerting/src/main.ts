@@ -3,4 +3,4 @@
 import { bootstrap } from '@flashcase/runtime';
 
 // `require`, not `import`: the service must load after the SDK started.
-bootstrap('alerting', () => require('./server') as typeof import('./server'));
+bootstrap('alerting', () => require('./start') as typeof import('./start'));

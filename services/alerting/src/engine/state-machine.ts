@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { AlertRule } from '../rules/alert-rule';
 import { renderSummary } from '../rules/format';
-import type { AlertRule } from '../rules/types';
 import type { AlertRecord } from '../state/records';
 
 /**

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Instruments, Logger } from '@flashcase/telemetry';
-import type { Severity } from '../rules/types';
+import type { Severity } from '../rules/alert-rule';
 import { type Channel, ChannelError, type ChannelName } from './channels';
 import { type Message, type Notification, notificationMessage } from './notification';
 

@@ -1,5 +1,5 @@
+import type { SignalName } from '../rules/alert-rule';
 import { formatValue } from '../rules/format';
-import type { SignalName } from '../rules/types';
 import type { AlertView } from '../state/views';
 
 /** What every channel is given: one group's notification. */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError } from '@flashcase/telemetry';
-import { type NextFunction, type Request, type Response, Router } from 'express';
+import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { isSilenced } from '../engine/silences';
-import { type AlertRule, GATEWAY_SIGNALS, TRAFFIC_GATED_SIGNALS } from '../rules/types';
+import { adminOrService } from '../middleware/admin-or-service';
+import { type AlertRule, GATEWAY_SIGNALS, TRAFFIC_GATED_SIGNALS } from '../rules/alert-rule';
 import type { AlertRecord, SilenceRecord } from '../state/records';
 import type { AlertRepository } from '../state/repository';
 import { alertView, silenceView } from '../state/views';
@@ -40,14 +41,6 @@ function invalid(error: z.ZodError): HttpError {
   const message = issue?.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')}` : issue?.message;
   const field = issue?.code === 'unrecognized_keys' ? path : path;
   return new HttpError(400, 'invalid_request', `Invalid field ${field}: ${message ?? 'invalid'}`);
-}
-
-/** Reads and silences need an admin caller, or the internal token with no user (another service). */
-export function adminOrService() {
-  return function adminOrServiceMiddleware(req: Request, _res: Response, next: NextFunction): void {
-    if (req.user && req.user.role !== 'admin') next(new HttpError(403, 'forbidden', 'Admin role required'));
-    else next();
-  };
 }
 
 function sortAlerts(a: AlertRecord, b: AlertRecord): number {

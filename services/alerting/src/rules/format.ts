@@ -1,4 +1,4 @@
-import type { SignalName } from './types';
+import type { SignalName } from './alert-rule';
 
 /** A signal value as a person reads it: `12,345 tokens`, `7.5 %`, `5.2 s`, `3 failed checks`. */
 export function formatValue(signal: SignalName, value: number | null | undefined): string {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '@flashcase/config';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { type AlertRule, GATEWAY_SIGNALS, PER_SERVICE_SIGNALS, SIGNALS, type WatchedService } from './alert-rule';
 import { runbookUrl, seedRules } from './seed';
-import { type AlertRule, GATEWAY_SIGNALS, PER_SERVICE_SIGNALS, SIGNALS, type WatchedService } from './types';
 
 /** A rules file that cannot be used: the message names the file, the rule and the field. */
 export class RulesError extends Error {

@@ -1,5 +1,5 @@
 import type { Config } from '@flashcase/config';
-import type { AlertRule } from './types';
+import type { AlertRule } from './alert-rule';
 
 /** Where rules link by default: one section per alert in the repository's runbook. */
 export const RUNBOOK_BASE = 'docs/runbook.md';

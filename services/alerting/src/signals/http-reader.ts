@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { UsageDigestJson } from '@flashcase/config';
 import { IDENTITY_HEADERS, memoryCheck } from '@flashcase/telemetry';
 import { Agent, request } from 'undici';
-import type { WatchedService } from '../rules/types';
+import type { WatchedService } from '../rules/alert-rule';
 import {
   type AiUsage,
   type GatewayStats,

@@ -1,4 +1,4 @@
-import type { WatchedService } from '../rules/types';
+import type { WatchedService } from '../rules/alert-rule';
 
 /** The gateway's request stats over a window (`GET /api/v1/internal/stats`). */
 export interface GatewayStats {

@@ -1,4 +1,4 @@
-import type { Severity, SignalName } from '../rules/types';
+import type { Severity, SignalName } from '../rules/alert-rule';
 
 /** An alert instance's place in the state machine (inactive instances have no record). */
 export type AlertState = 'pending' | 'firing' | 'resolved';

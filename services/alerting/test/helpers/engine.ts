@@ -4,7 +4,7 @@ import { LineCapture } from '@flashcase/testkit';
 import { Evaluator } from '../../src/engine/evaluator';
 import type { DeliveryReport } from '../../src/notify/dispatcher';
 import type { Notification } from '../../src/notify/notification';
-import type { AlertRule, WatchedService } from '../../src/rules/types';
+import type { AlertRule, WatchedService } from '../../src/rules/alert-rule';
 import type {
   AiUsage,
   GatewayStats,

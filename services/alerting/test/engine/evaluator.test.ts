@@ -2,10 +2,10 @@ import { loadConfig } from '@flashcase/config';
 import { RedisAlertStateStore } from '@flashcase/store';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Evaluator } from '../src/engine/evaluator';
-import { seedRules } from '../src/rules/seed';
-import { AlertRepository } from '../src/state/repository';
-import { engine, RecordingNotifier, rule, ScriptedSignals, T0 } from './helpers/engine';
+import { Evaluator } from '../../src/engine/evaluator';
+import { seedRules } from '../../src/rules/seed';
+import { AlertRepository } from '../../src/state/repository';
+import { engine, RecordingNotifier, rule, ScriptedSignals, T0 } from '../helpers/engine';
 
 const SECOND = 1000;
 

@@ -2,12 +2,12 @@ import type { UsageDigestJson } from '@flashcase/config';
 import { EmbeddedAlertStateStore } from '@flashcase/store';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { DailyDigest } from '../src/digest/daily-digest';
-import { change, digestMessage, digestText, usd } from '../src/digest/render';
-import { dueDigest } from '../src/digest/schedule';
-import type { ChannelName } from '../src/notify/channels';
-import type { Message } from '../src/notify/notification';
-import { AlertRepository } from '../src/state/repository';
+import { DailyDigest } from '../../src/digest/daily-digest';
+import { change, digestMessage, digestText, usd } from '../../src/digest/render';
+import { dueDigest } from '../../src/digest/schedule';
+import type { ChannelName } from '../../src/notify/channels';
+import type { Message } from '../../src/notify/notification';
+import { AlertRepository } from '../../src/state/repository';
 
 const figures = (cost: number, tokens: number, billed: number) => ({
   prompt_tokens: Math.round(tokens * 0.8),

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const SCRIPT = join(__dirname, '../../../scripts/monitor-ai-usage.sh');
+const SCRIPT = join(__dirname, '../../../../scripts/monitor-ai-usage.sh');
 
 const USAGE = {
   usage: { total_prompt_tokens: 15420, total_completion_tokens: 8932, total_tokens: 24352, total_requests: 156 },

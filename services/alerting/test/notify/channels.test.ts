@@ -1,10 +1,10 @@
 import { getLogger, setupLogging } from '@flashcase/telemetry';
 import { LineCapture, testMeters } from '@flashcase/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EmailChannel, SlackChannel, WebhookChannel } from '../src/notify/channels';
-import { backoffMs, Dispatcher } from '../src/notify/dispatcher';
-import type { Notification } from '../src/notify/notification';
-import { type HttpSink, type SmtpSink, startHttpSink, startSmtpSink } from './helpers/receivers';
+import { EmailChannel, SlackChannel, WebhookChannel } from '../../src/notify/channels';
+import { backoffMs, Dispatcher } from '../../src/notify/dispatcher';
+import type { Notification } from '../../src/notify/notification';
+import { type HttpSink, type SmtpSink, startHttpSink, startSmtpSink } from '../helpers/receivers';
 
 const SLACK_PATH = '/services/T000/B000/slack-secret-path';
 const HOOK_PATH = '/hooks/alerts?token=webhook-secret-token';

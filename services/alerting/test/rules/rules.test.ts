@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@flashcase/config';
 import { describe, expect, it } from 'vitest';
-import { loadRules, parseDuration, parseRules, RulesError } from '../src/rules/load';
-import { seedRules } from '../src/rules/seed';
+import { loadRules, parseDuration, parseRules, RulesError } from '../../src/rules/load';
+import { seedRules } from '../../src/rules/seed';
 
 const config = loadConfig('alerting', { ENVIRONMENT: 'test', TOKEN_USAGE_ALERT_THRESHOLD: '200000' });
 
@@ -50,7 +50,7 @@ describe('seed rules', () => {
   });
 
   it('each link to its own section of docs/runbook.md', async () => {
-    const runbook = await readFile(join(__dirname, '../../../docs/runbook.md'), 'utf8');
+    const runbook = await readFile(join(__dirname, '../../../../docs/runbook.md'), 'utf8');
     const anchors = [...runbook.matchAll(/^## (\w+)\s*$/gm)].map((m) => `docs/runbook.md#${m[1]?.toLowerCase()}`);
     for (const rule of rules) expect(anchors).toContain(rule.runbookUrl);
   });

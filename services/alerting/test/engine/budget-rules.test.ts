@@ -1,12 +1,12 @@
 import { loadConfig } from '@flashcase/config';
 import { getLogger } from '@flashcase/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlackChannel } from '../src/notify/channels';
-import { Dispatcher } from '../src/notify/dispatcher';
-import { seedRules } from '../src/rules/seed';
-import type { AlertRule } from '../src/rules/types';
-import { engine } from './helpers/engine';
-import { type HttpSink, startHttpSink } from './helpers/receivers';
+import { SlackChannel } from '../../src/notify/channels';
+import { Dispatcher } from '../../src/notify/dispatcher';
+import type { AlertRule } from '../../src/rules/alert-rule';
+import { seedRules } from '../../src/rules/seed';
+import { engine } from '../helpers/engine';
+import { type HttpSink, startHttpSink } from '../helpers/receivers';
 
 const SECOND = 1000;
 const seed = seedRules(loadConfig('alerting', { ENVIRONMENT: 'test' }));

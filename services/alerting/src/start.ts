@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { ServiceContext } from '@flashcase/runtime';
-import { openAlertStateStore } from '@flashcase/store';
 import { createApp } from './app';
 import { DailyDigest, DIGEST_ROUTE } from './digest/daily-digest';
 import { Evaluator } from './engine/evaluator';
@@ -13,22 +12,24 @@ import { loadRules } from './rules/load';
 import { HttpSignalReader } from './signals/http-reader';
 import { AlertRepository } from './state/repository';
 
-/** alerting's own start-up: rules, the shared state, signals, channels, the loop, the app. */
-export async function run({ config, log, instruments, listen, onShutdown, telemetry }: ServiceContext): Promise<void> {
+/**
+ * alerting's own start-up (the runtime's `ServiceModule.run`): rules, the shared state, signals,
+ * channels, the evaluation loop and the app, then listening.
+ */
+export async function run({
+  config,
+  log,
+  instruments,
+  listen,
+  onShutdown,
+  openAlertStore,
+  telemetry,
+}: ServiceContext): Promise<void> {
   const rules = loadRules(config);
   const replicaId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const handle = openAlertStateStore({
-    url: config.redis.url,
-    clusterNodes: config.redis.clusterNodes,
-    keyPrefix: config.redis.keyPrefix,
-    commandTimeoutMs: config.redis.storeTimeoutMs,
-    connectionName: `flashcase-alerting:${process.pid}`,
-  });
-  instruments.setStoreDegradedSource(() => (handle.state() === 'disconnected' ? 1 : 0));
-  if (handle.state() === 'embedded') {
-    log.warn('REDIS_URL is not set: alert state is kept in this process (one alerting replica only)');
-  }
-  await handle.ready();
+  // The runtime opens it from REDIS_URL / REDIS_CLUSTER_NODES, wires the degraded gauge and closes
+  // it on shutdown after the tasks registered below.
+  const handle = await openAlertStore();
   const repository = new AlertRepository(handle.store);
 
   const evalIntervalMs = config.alerts.evalIntervalS * 1000;
@@ -96,7 +97,6 @@ export async function run({ config, log, instruments, listen, onShutdown, teleme
     await running.stop();
     await dispatcher.close();
     await signals.close();
-    await handle.store.close();
   });
 
   const app = createApp({

@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type UsageJson } from '@flashcase/config';
 import { EmbeddedAlertStateStore } from '@flashcase/store';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Evaluator } from '../src/engine/evaluator';
-import { seedRules } from '../src/rules/seed';
-import { HttpSignalReader } from '../src/signals/http-reader';
-import { SignalError } from '../src/signals/reader';
-import { AlertRepository } from '../src/state/repository';
-import { RecordingNotifier } from './helpers/engine';
+import { Evaluator } from '../../src/engine/evaluator';
+import { seedRules } from '../../src/rules/seed';
+import { HttpSignalReader } from '../../src/signals/http-reader';
+import { SignalError } from '../../src/signals/reader';
+import { AlertRepository } from '../../src/state/repository';
+import { RecordingNotifier } from '../helpers/engine';
 
 const TOKEN = 'alerting-signals-test-token-0123456789';
 

@@ -6,15 +6,15 @@ import { LineCapture, type ServiceProcess, startService, testMeters } from '@fla
 import { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DailyDigest, type DigestSource } from '../src/digest/daily-digest';
-import { digestSubject } from '../src/digest/render';
-import { Evaluator } from '../src/engine/evaluator';
-import { EvaluationLoop } from '../src/engine/loop';
-import { EmailChannel, SlackChannel } from '../src/notify/channels';
-import { Dispatcher } from '../src/notify/dispatcher';
-import { HttpSignalReader } from '../src/signals/http-reader';
-import { AlertRepository } from '../src/state/repository';
-import { type HttpSink, type SmtpSink, startHttpSink, startSmtpSink, waitFor } from './helpers/receivers';
+import { DailyDigest, type DigestSource } from '../../src/digest/daily-digest';
+import { digestSubject } from '../../src/digest/render';
+import { Evaluator } from '../../src/engine/evaluator';
+import { EvaluationLoop } from '../../src/engine/loop';
+import { EmailChannel, SlackChannel } from '../../src/notify/channels';
+import { Dispatcher } from '../../src/notify/dispatcher';
+import { HttpSignalReader } from '../../src/signals/http-reader';
+import { AlertRepository } from '../../src/state/repository';
+import { type HttpSink, type SmtpSink, startHttpSink, startSmtpSink, waitFor } from '../helpers/receivers';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const INTERNAL_TOKEN = 'alerting-digest-test-internal-token-0123';
@@ -24,7 +24,7 @@ const SLACK = '/services/T1/B1/digest-slack-secret';
 const TEN_S = 10_000;
 
 /**
- * One alerting replica in this process, built from the same parts as server.ts (the lease loop,
+ * One alerting replica in this process, built from the same parts as start.ts (the lease loop,
  * the evaluator, the dispatcher with the real Slack and SMTP channels, the daily digest), with the
  * clock injected. "Killing" it drops its Redis connection without releasing the lease, as SIGKILL
  * would, and it is never run again.
