@@ -1,7 +1,10 @@
 /**
  * A tiny OTLP/HTTP endpoint for the services under test: accepts every export (`/v1/traces`,
- * `/v1/logs`, `/v1/metrics`), reads the body, answers 200 `{}` (a full success in OTLP/HTTP JSON),
- * and keeps counts so the benchmark can prove telemetry was really shipped. `GET /stats` answers them.
+ * `/v1/logs`, `/v1/metrics`) in either encoding, reads the body and answers a full success in the
+ * request's own encoding: 200 `{}` for http/json, 200 with an empty body and
+ * `application/x-protobuf` for http/protobuf (an empty Export*ServiceResponse). It keeps counts of
+ * requests and bytes by path, so the benchmark can prove telemetry was really shipped; `GET /stats`
+ * answers them. No gRPC: the bench measures the HTTP exporters.
  *
  *   node bench/src/otlp-sink.ts
  *
@@ -9,6 +12,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+
+/** `application/x-protobuf`, with or without parameters, in any case. */
+const isProtobuf = (contentType: string | undefined) =>
+  contentType?.split(';')[0]?.trim().toLowerCase() === 'application/x-protobuf';
 
 const counts: Record<string, { requests: number; bytes: number }> = {};
 
@@ -27,7 +34,7 @@ const server = createServer((req, res) => {
     const entry = counts[path];
     entry.requests++;
     entry.bytes += bytes;
-    if (req.headers['content-type'] === 'application/x-protobuf') {
+    if (isProtobuf(req.headers['content-type'])) {
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     } else {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
