@@ -26,11 +26,14 @@ export interface Features {
   topLogprobs: number;
 }
 
-/** A parameter OpenAI would refuse: answered as a 400 `invalid_request_error` naming `param`. */
+/**
+ * A parameter OpenAI would refuse: answered as a 400 `invalid_request_error` naming `param` (null
+ * when the body as a whole is refused).
+ */
 export class RequestError extends Error {
   constructor(
     message: string,
-    readonly param: string,
+    readonly param: string | null,
     readonly code: string | null = null,
   ) {
     super(message);

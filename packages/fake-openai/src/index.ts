@@ -1,4 +1,5 @@
 export { type Behavior, DEFAULT_BEHAVIOR } from './behavior';
+export type { ChatRequestBody } from './chat-request';
 export {
   exposesReasoningContent,
   fakeToolArguments,
@@ -20,6 +21,7 @@ export {
   messageText,
   TOKENS_PER_MESSAGE,
 } from './completion';
+export { DEFAULT_MODELS } from './models';
 export {
   type BilledTokens,
   costInUsdTicks,
@@ -28,17 +30,9 @@ export {
   type PriceTable,
   TICKS_PER_USD,
 } from './pricing';
+export type { Billed, RecordedAnswer, RecordedRequest } from './recording';
 export { fakeSchemaValue, type SchemaSeed } from './schema-value';
-export {
-  type Billed,
-  type ChatRequestBody,
-  DEFAULT_MODELS,
-  type FakeOpenAI,
-  type FakeOpenAIOptions,
-  type RecordedAnswer,
-  type RecordedRequest,
-  startFakeOpenAI,
-} from './server';
+export { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from './server';
 export {
   type CompletionTokensDetails,
   fakeSourcesUsed,

@@ -1,25 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { unauthorizedJson } from './auth';
 import { type Behavior, DEFAULT_BEHAVIOR } from './behavior';
-import { exposesReasoningContent, type FakeAnswer, fakeAnswer } from './choices';
-import { type ChatMessageLike, type FakeCompletion, fakeCompletion, isReasoningModel } from './completion';
-import { type Features, mayHaveFeatures, parseFeatures, RequestError } from './features';
-import { compiledCost, compilePrices, DEFAULT_PRICES, type PriceTable } from './pricing';
+import { answerChat, type ChatDeps } from './chat';
+import { type ChatRequest, type ChatRequestBody, parseChatRequest } from './chat-request';
+import { Delays } from './delays';
+import { checkDialect, chooseDialect, DIALECT_HEADER } from './dialect';
+import { RequestError } from './features';
+import { readBody, sendInvalid, sendJson } from './http';
+import { DEFAULT_MODELS, modelsEndpoints } from './models';
+import { compilePrices, DEFAULT_PRICES, type PriceTable } from './pricing';
 import { DEFAULT_PROMPT_CACHE_PREFIXES, PromptCache } from './prompt-cache';
-import { asDialect, fakeSourcesUsed, fakeUsage, type UsageDialect } from './usage';
-import {
-  type AnswerMeta,
-  answerJson,
-  ChunkWriter,
-  completionJson,
-  DONE_EVENT,
-  errorJson,
-  layoutOf,
-  type StreamedAnswer,
-  statusErrorJson,
-  streamedAnswer,
-} from './wire';
+import { type Billed, type RecordedAnswer, type RecordedRequest, Recording } from './recording';
+import type { UsageDialect } from './usage';
+import { errorJson } from './wire';
+
+export type { Billed, ChatRequestBody, RecordedAnswer, RecordedRequest };
+export { DEFAULT_MODELS };
 
 /** Options of {@link startFakeOpenAI}; every field is optional. */
 export interface FakeOpenAIOptions {
@@ -82,58 +80,6 @@ export interface FakeOpenAIOptions {
   prices?: PriceTable;
 }
 
-/** A chat completion request body as `dialectOf` sees it: validated `model` and `messages`, the rest as sent. */
-export interface ChatRequestBody {
-  model: string;
-  messages: ChatMessageLike[];
-  [param: string]: unknown;
-}
-
-/** One chat completion the fake answered (an id was given out); see `FakeOpenAI.answers`. */
-export interface RecordedAnswer {
-  /** The answer's `chatcmpl-…` id. */
-  id: string;
-  model: string;
-  stream: boolean;
-  /** The dialect chosen for it (header, `dialectOf`, or the server's). */
-  dialect: UsageDialect;
-  /**
-   * The exact usage value put on the wire (an `XaiUsage`, an `OpenAIUsage`, or the raw value of a
-   * `usage` behaviour); undefined when none was: `no-usage`, a stream without
-   * `stream_options.include_usage`, a cut-off answer (`stall-stream`, `reset-mid-stream`,
-   * `malformed-json`), or a delayed stream its client left before the end.
-   */
-  usage: unknown;
-}
-
-/** What the fake has billed: the xAI answers whose usage, with a `cost_in_usd_ticks`, was sent. */
-export interface Billed {
-  calls: number;
-  /** The sum of their `cost_in_usd_ticks`. */
-  ticks: bigint;
-}
-
-/** One request as the fake received it. */
-export interface RecordedRequest {
-  method: string;
-  /** The request path without its query string, e.g. `/v1/chat/completions`. */
-  path: string;
-  /** Headers with lower-cased names; repeated headers joined with `, `. */
-  headers: Record<string, string>;
-  /**
-   * The parsed JSON body, every field as sent (nothing is dropped or defaulted); the raw text when it
-   * is not valid JSON; undefined when empty.
-   */
-  body: unknown;
-  /**
-   * The body exactly as received (UTF-8 decoded); '' when empty. For what parsing would blur: an
-   * integer above 2^53 (a `seed`), a repeated key, the order and spacing of the keys.
-   */
-  rawBody: string;
-  /** Set when the caller closed the connection before the answer was complete (an abandoned call). */
-  abandoned?: boolean;
-}
-
 /** A running fake; see {@link startFakeOpenAI}. */
 export interface FakeOpenAI {
   /** Base URL including `/v1`, e.g. `http://127.0.0.1:1234/v1`, ready for `new OpenAI({ baseURL })`. */
@@ -173,25 +119,6 @@ export interface FakeOpenAI {
    */
   close(): Promise<void>;
 }
-
-/** The model ids `GET /v1/models` lists by default (xAI's). */
-export const DEFAULT_MODELS: readonly string[] = Object.freeze(['grok-4', 'grok-3', 'grok-3-mini']);
-
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
-const JSON_TYPE = 'application/json';
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-};
-
-interface ChatBody extends ChatRequestBody {
-  max_tokens?: unknown;
-  max_completion_tokens?: unknown;
-  stream?: unknown;
-  stream_options?: { include_usage?: unknown } | null;
-}
-
-const DIALECT_HEADER = 'x-fake-dialect';
 
 /**
  * Starts a loopback fake of xAI's OpenAI-compatible API: `POST /v1/chat/completions` (JSON and SSE),
@@ -246,48 +173,44 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const startBehavior = armed(initialBehavior);
   const expectedAuth = apiKey === undefined ? undefined : `Bearer ${apiKey}`;
   const idPrefix = randomBytes(6).toString('hex');
-  const created = Math.floor(Date.now() / 1000);
-  const modelsJson = JSON.stringify({
-    object: 'list',
-    data: models.map((id) => ({ id, object: 'model', created, owned_by: 'xai' })),
-  });
+  const modelAnswers = modelsEndpoints(models, Math.floor(Date.now() / 1000));
 
-  const requests: RecordedRequest[] = [];
-  const answers: RecordedAnswer[] = [];
+  const recording = new Recording(record);
+  const delays = new Delays();
   const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
   let behavior = startBehavior;
   let dialect = initialDialect;
-  let billedCalls = 0;
-  let billedTicks = 0n;
   let seq = 0;
+  const chatDeps: ChatDeps = {
+    latencyMs,
+    replyTokens,
+    reasoning,
+    promptCache,
+    prices,
+    recording,
+    delays,
+    nextIds() {
+      seq += 1;
+      const suffix = `${idPrefix}${seq.toString(36)}`;
+      return { id: `chatcmpl-${suffix}`, requestId: `req_${suffix}` };
+    },
+  };
 
-  /** Runs `fn` after `ms` unless the response closed first; the timer is cancelled by `close()`. */
-  function after(res: ServerResponse, ms: number, fn: () => void): void {
-    if (ms <= 0) {
-      fn();
+  function chat(res: ServerResponse, body: unknown, dialectHeader: string | string[] | undefined): void {
+    let request: ChatRequest;
+    try {
+      request = parseChatRequest(body);
+    } catch (err) {
+      if (!(err instanceof RequestError)) throw err;
+      sendInvalid(res, err.message, err.param, err.code);
       return;
     }
-    const cancel = () => {
-      clearTimeout(timer);
-      timers.delete(timer);
-    };
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      res.off('close', cancel);
-      if (!res.destroyed) fn();
-    }, ms);
-    timers.add(timer);
-    res.once('close', cancel);
-  }
-
-  function sendJson(res: ServerResponse, status: number, json: string, extra?: Record<string, string>): void {
-    res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(json), ...extra });
-    res.end(json);
-  }
-
-  function invalid(res: ServerResponse, message: string, param: string | null, code: string | null = null): void {
-    sendJson(res, 400, errorJson(message, 'invalid_request_error', param, code));
+    const choice = chooseDialect(dialectHeader, request.body, dialectOf, dialect);
+    if (!('dialect' in choice)) {
+      sendJson(res, choice.status, choice.json);
+      return;
+    }
+    answerChat(res, request, choice.dialect, behavior, chatDeps);
   }
 
   function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
@@ -306,31 +229,17 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         bodyValid = false;
       }
     }
-    if (record) {
-      const entry: RecordedRequest = { method, path, headers: flatHeaders(req), body, rawBody: raw };
-      requests.push(entry);
-      res.once('close', () => {
-        if (!res.writableFinished) entry.abandoned = true;
-      });
-    }
+    recording.request(req, res, path, body, raw);
 
-    if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
-      const given = req.headers.authorization;
-      const message =
-        given === undefined
-          ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
-          : `Incorrect API key provided: ${maskKey(given.replace(/^Bearer\s+/i, ''))}.`;
-      sendJson(
-        res,
-        401,
-        errorJson(message, 'invalid_request_error', null, given === undefined ? null : 'invalid_api_key'),
-      );
+    const refusal = unauthorizedJson(req.headers.authorization, expectedAuth);
+    if (refusal !== undefined) {
+      sendJson(res, 401, refusal);
       return;
     }
 
     if (method === 'POST' && path === '/v1/chat/completions') {
       if (!bodyValid) {
-        invalid(
+        sendInvalid(
           res,
           'We could not parse the JSON body of your request. The API expects a JSON payload, but what was sent was not valid JSON.',
           null,
@@ -340,296 +249,16 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       chat(res, body, req.headers[DIALECT_HEADER]);
       return;
     }
-    if (method === 'GET' && path === '/v1/models') {
-      sendJson(res, 200, modelsJson);
-      return;
-    }
-    if (method === 'GET' && path.startsWith('/v1/models/')) {
-      const id = decodeURIComponent(path.slice('/v1/models/'.length));
-      if (models.includes(id)) {
-        sendJson(res, 200, JSON.stringify({ id, object: 'model', created, owned_by: 'xai' }));
-      } else {
-        sendJson(
-          res,
-          404,
-          errorJson(
-            `The model \`${id}\` does not exist or you do not have access to it.`,
-            'invalid_request_error',
-            null,
-            'model_not_found',
-          ),
-        );
-      }
+    if (method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
+      const { status, json } =
+        path === '/v1/models' ? modelAnswers.list() : modelAnswers.one(path.slice('/v1/models/'.length));
+      sendJson(res, status, json);
       return;
     }
     sendJson(res, 404, errorJson(`Invalid URL (${method} ${path})`, 'invalid_request_error'));
   }
 
-  /** The dialect of one request, or undefined once it has been answered with an error. */
-  function dialectFor(res: ServerResponse, request: ChatBody, header: string | string[] | undefined) {
-    if (header !== undefined) {
-      const named = typeof header === 'string' ? asDialect(header.trim().toLowerCase()) : undefined;
-      if (named === undefined) {
-        invalid(
-          res,
-          `Invalid '${DIALECT_HEADER}' header: expected 'xai' or 'openai', got ${JSON.stringify(header)}.`,
-          null,
-        );
-      }
-      return named;
-    }
-    if (dialectOf === undefined) return dialect;
-    let chosen: unknown;
-    try {
-      chosen = dialectOf(request);
-    } catch (err) {
-      sendJson(
-        res,
-        500,
-        errorJson(`fake-openai: dialectOf threw: ${(err as Error)?.message ?? String(err)}`, 'server_error'),
-      );
-      return undefined;
-    }
-    if (chosen === undefined) return dialect;
-    const named = asDialect(chosen);
-    if (named === undefined) {
-      sendJson(
-        res,
-        500,
-        errorJson(`fake-openai: dialectOf returned ${JSON.stringify(chosen)}, not 'xai' or 'openai'`, 'server_error'),
-      );
-    }
-    return named;
-  }
-
-  function chat(res: ServerResponse, body: unknown, dialectHeader: string | string[] | undefined): void {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-      invalid(res, 'The request body must be a JSON object.', null);
-      return;
-    }
-    const request = body as ChatBody;
-    if (typeof request.model !== 'string' || request.model.length === 0) {
-      invalid(res, 'you must provide a model parameter', 'model');
-      return;
-    }
-    if (!Array.isArray(request.messages) || request.messages.length === 0) {
-      invalid(res, "Invalid 'messages': expected a non-empty array of messages.", 'messages');
-      return;
-    }
-    let maxTokens: number | undefined;
-    for (const param of ['max_tokens', 'max_completion_tokens'] as const) {
-      const value = request[param];
-      if (value === undefined || value === null) continue;
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-        invalid(
-          res,
-          `Invalid '${param}': expected an integer >= 1, but got ${JSON.stringify(value)} instead.`,
-          param,
-          'integer_below_min_value',
-        );
-        return;
-      }
-      maxTokens = maxTokens === undefined ? value : Math.min(maxTokens, value);
-    }
-    const stream = request.stream === true;
-    if (!stream && request.stream_options != null) {
-      invalid(res, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options');
-      return;
-    }
-
-    let features: Features | undefined;
-    if (mayHaveFeatures(request)) {
-      try {
-        features = parseFeatures(request);
-      } catch (err) {
-        if (!(err instanceof RequestError)) throw err;
-        invalid(res, err.message, err.param, err.code);
-        return;
-      }
-    }
-
-    const answerDialect = dialectFor(res, request, dialectHeader);
-    if (answerDialect === undefined) return;
-    const reasons = reasoning && isReasoningModel(request.model);
-    // NOTE: only xAI's Chat Completions carry `reasoning_content` (OpenAI's have no such field).
-    const exposeReasoning = reasons && answerDialect === 'xai' && exposesReasoningContent(request.model);
-    if (exposeReasoning && features === undefined) {
-      features = { n: 1, calls: [], format: { kind: 'text' }, logprobs: false, topLogprobs: 0 };
-    }
-
-    const current = behavior;
-    if (current.kind === 'hang') return;
-    const delay = latencyMs + (current.kind === 'slow-first-byte' ? current.delayMs : 0);
-    after(res, delay, () => {
-      if (current.kind === 'status') {
-        const headers: Record<string, string> = {};
-        if (current.retryAfterS !== undefined) headers['retry-after'] = String(current.retryAfterS);
-        sendJson(res, current.status, current.body ?? statusErrorJson(current.status), headers);
-        return;
-      }
-      // The plain text answer keeps to `fakeCompletion`; `fakeAnswer` only for requests with features.
-      const full =
-        features === undefined
-          ? undefined
-          : fakeAnswer(request.messages, features, { maxTokens, replyTokens, reasoning: reasons, exposeReasoning });
-      const plain =
-        full === undefined
-          ? fakeCompletion(request.messages, { maxTokens, replyTokens, reasoning: reasons })
-          : undefined;
-      const completion = (full ?? plain) as FakeAnswer | FakeCompletion;
-      const cachedTokens = promptCache === undefined ? 0 : promptCache.lookupAndRemember(request.messages);
-      seq += 1;
-      const meta: AnswerMeta = {
-        id: `chatcmpl-${idPrefix}${seq.toString(36)}`,
-        created: Math.floor(Date.now() / 1000),
-        model: request.model,
-      };
-      const requestId = `req_${idPrefix}${seq.toString(36)}`;
-      const answer: RecordedAnswer = {
-        id: meta.id,
-        model: request.model,
-        stream,
-        dialect: answerDialect,
-        usage: undefined,
-      };
-      if (record) answers.push(answer);
-
-      // Built only for an answer that carries usage, so the BigInt pricing stays off the other paths.
-      let cost: bigint | undefined;
-      const usageOf = (): unknown => {
-        if (current.kind === 'usage') return current.usage;
-        const xai = answerDialect === 'xai';
-        const figures = {
-          promptTokens: completion.promptTokens,
-          cachedTokens,
-          completionTokens: completion.completionTokens,
-          reasoningTokens: completion.reasoningTokens,
-          sourcesUsed: xai ? fakeSourcesUsed(request) : 0,
-        };
-        const price = xai ? prices.get(request.model) : undefined;
-        if (price !== undefined) cost = compiledCost(price, figures);
-        return fakeUsage(answerDialect, { ...figures, costInUsdTicks: cost });
-      };
-      const sent = (usage: unknown) => {
-        answer.usage = usage;
-        if (cost !== undefined) {
-          billedCalls += 1;
-          billedTicks += cost;
-        }
-      };
-
-      if (!stream) {
-        const withUsage = current.kind !== 'no-usage';
-        const usage = withUsage ? usageOf() : undefined;
-        const json =
-          plain !== undefined
-            ? completionJson(meta, plain, usage)
-            : answerJson(meta, full as FakeAnswer, layoutOf(features as Features, answerDialect), usage);
-        if (current.kind === 'malformed-json') {
-          sendJson(res, 200, json.slice(0, Math.floor(json.length / 2)), { 'x-request-id': requestId });
-          return;
-        }
-        if (current.kind === 'stall-stream' || current.kind === 'reset-mid-stream') {
-          res.writeHead(200, {
-            'content-type': JSON_TYPE,
-            'content-length': Buffer.byteLength(json),
-            'x-request-id': requestId,
-          });
-          breakOff(res, json.slice(0, Math.floor(json.length / 2)), current.kind === 'reset-mid-stream');
-          return;
-        }
-        sendJson(res, 200, json, { 'x-request-id': requestId });
-        if (withUsage) sent(usage);
-        return;
-      }
-
-      const includeUsage = request.stream_options?.include_usage === true;
-      const chunks = new ChunkWriter(meta, includeUsage);
-      res.writeHead(200, { ...SSE_HEADERS, 'x-request-id': requestId });
-      if (current.kind === 'malformed-json') {
-        res.end(chunks.role() + chunks.malformed() + DONE_EVENT);
-        return;
-      }
-      // The plain answer's chunks are written straight from its pieces; an answer with features is
-      // laid out first (head: every choice's first chunk; body: the rest, interleaved by index).
-      const laidOut: StreamedAnswer | undefined =
-        full === undefined ? undefined : streamedAnswer(chunks, full, layoutOf(features as Features, answerDialect));
-      const head = laidOut === undefined ? chunks.role() : laidOut.head;
-      const bodyLength = laidOut === undefined ? (plain as FakeCompletion).pieces.length : laidOut.body.length;
-      const bodyChunk = (i: number): string =>
-        laidOut === undefined
-          ? chunks.content((plain as FakeCompletion).pieces[i] as string)
-          : (laidOut.body[i] as string);
-      if (current.kind === 'stall-stream' || current.kind === 'reset-mid-stream') {
-        let partial = head;
-        const sent = Math.min(current.afterChunks, bodyLength);
-        for (let i = 0; i < sent; i++) partial += bodyChunk(i);
-        breakOff(res, partial, current.kind === 'reset-mid-stream');
-        return;
-      }
-      const withUsage = includeUsage && current.kind !== 'no-usage';
-      const usage = withUsage ? usageOf() : undefined;
-      let ending = laidOut === undefined ? chunks.finish((plain as FakeCompletion).finishReason) : laidOut.finish;
-      if (withUsage) ending += chunks.usage(usage);
-      ending += DONE_EVENT;
-
-      const chunkDelayMs = current.kind === 'ok' ? (current.chunkDelayMs ?? 0) : 0;
-      if (chunkDelayMs <= 0) {
-        let all = head;
-        if (plain !== undefined) {
-          for (const piece of plain.pieces) all += chunks.content(piece);
-        } else {
-          for (const chunk of (laidOut as StreamedAnswer).body) all += chunk;
-        }
-        res.end(all + ending);
-        if (withUsage) sent(usage);
-        return;
-      }
-      res.write(head);
-      let next = 0;
-      const step = () => {
-        if (next < bodyLength) {
-          res.write(bodyChunk(next));
-          next += 1;
-          after(res, chunkDelayMs, step);
-        } else {
-          res.end(ending);
-          if (withUsage) sent(usage);
-        }
-      };
-      after(res, chunkDelayMs, step);
-    });
-  }
-
-  /** Writes `data`, then either leaves the answer open forever or destroys its socket once written. */
-  function breakOff(res: ServerResponse, data: string, reset: boolean): void {
-    if (!reset) {
-      res.write(data);
-      return;
-    }
-    res.write(data, () => res.socket?.destroy());
-  }
-
-  const server = createServer((req, res) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        if (!res.headersSent) {
-          sendJson(res, 413, errorJson('Request body too large.', 'invalid_request_error'), { connection: 'close' });
-        }
-        req.destroy();
-        return;
-      }
-      parts.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return;
-      const raw = parts.length === 1 ? (parts[0] as Buffer).toString() : Buffer.concat(parts).toString();
-      handle(req, res, raw);
-    });
-  });
+  const server = createServer((req, res) => readBody(req, res, (raw) => handle(req, res, raw)));
   // NOTE: above undici's default keep-alive (4 s) so a pooled client never reuses a socket the
   // server is just closing (the race shows up as ECONNRESET under benchmark load).
   server.keepAliveTimeout = 30_000;
@@ -652,10 +281,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   return {
     url: `http://${urlHost}:${address.port}/v1`,
     port: address.port,
-    requests,
-    answers,
+    requests: recording.requests,
+    answers: recording.answers,
     get billed() {
-      return { calls: billedCalls, ticks: billedTicks };
+      return recording.billed;
     },
     setBehavior(next: Behavior) {
       behavior = armed(next);
@@ -665,18 +294,14 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       dialect = next;
     },
     reset() {
-      requests.length = 0;
-      answers.length = 0;
-      billedCalls = 0;
-      billedTicks = 0n;
+      recording.reset();
       promptCache?.clear();
       behavior = startBehavior;
       dialect = initialDialect;
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
+        delays.cancelAll();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
         sockets.clear();
@@ -684,12 +309,6 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       return closing;
     },
   };
-}
-
-function checkDialect(dialect: unknown): void {
-  if (asDialect(dialect) === undefined) {
-    throw new TypeError(`dialect must be 'xai' or 'openai', got ${JSON.stringify(dialect)}`);
-  }
 }
 
 /**
@@ -701,17 +320,4 @@ function armed(behavior: Behavior): Behavior {
   if (behavior.kind !== 'usage') return behavior;
   const json = JSON.stringify(behavior.usage) ?? 'null';
   return { kind: 'usage', usage: JSON.parse(json) };
-}
-
-function flatHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return headers;
-}
-
-/** Masks a key the way OpenAI echoes it back: first and last few characters only. */
-function maskKey(key: string): string {
-  return key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(key.length - 7)}${key.slice(-4)}`;
 }
