@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
 import { HmacVerifier } from '../../src/auth/jwt';
 import { Forwarder } from '../../src/proxy/forward';
+import { backendRoutes } from '../../src/routes/backend';
 import { RequestStatsRecorder } from '../../src/stats/request-stats';
 import { signDevToken } from '../helpers/dev-token';
+import { serve } from '../helpers/loopback';
 
 const SECRET = 'backend-test-secret-backend-test-secret';
 
@@ -129,5 +131,19 @@ describe('the forwarder', () => {
       elsewhere.server.close();
       await forwarder.close();
     }
+  });
+});
+
+describe('other /api/v1/* routes without BACKEND_URL', () => {
+  let server: Awaited<ReturnType<typeof serve>>;
+  beforeAll(async () => {
+    server = await serve(backendRoutes(undefined));
+  });
+  afterAll(() => server.close());
+
+  it('fall through to the contract 404', async () => {
+    const res = await fetch(`${server.base}/api/v1/decks`, { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_found');
   });
 });

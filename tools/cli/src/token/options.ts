@@ -13,7 +13,7 @@ export interface TokenOptions {
 const USER_ID = /^[A-Za-z0-9._:@|-]{1,128}$/;
 
 /** The value after `--name` anywhere in argv (pnpm may pass a leading `--` or extra words). */
-function valueOf(argv: readonly string[], name: string): string | undefined {
+function flagValue(argv: readonly string[], name: string): string | undefined {
   const index = argv.indexOf(`--${name}`);
   return index === -1 ? undefined : argv[index + 1];
 }
@@ -24,9 +24,9 @@ function valueOf(argv: readonly string[], name: string): string | undefined {
  * positive number of seconds. Words it does not know are ignored.
  */
 export function parseTokenArgs(argv: readonly string[]): TokenOptions {
-  const user = valueOf(argv, 'user');
-  const role = valueOf(argv, 'role') ?? 'user';
-  const ttlS = Number(valueOf(argv, 'ttl') ?? 86_400);
+  const user = flagValue(argv, 'user');
+  const role = flagValue(argv, 'role') ?? 'user';
+  const ttlS = Number(flagValue(argv, 'ttl') ?? 86_400);
   if (!user || !USER_ID.test(user)) throw new UsageError(TOKEN_USAGE);
   if (role !== 'user' && role !== 'admin') throw new UsageError('--role must be user or admin');
   if (!Number.isInteger(ttlS) || ttlS <= 0) throw new UsageError('--ttl must be a positive number of seconds');
