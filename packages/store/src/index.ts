@@ -60,12 +60,10 @@ export { RedisUsageAudit, type StoredUsage, type UsageTarget } from './redis/usa
  */
 export type { UsageEntry } from './redis/usage-batch';
 export type { WriteSequence } from './redis/write-sequence';
-export type {
-  FailureMode,
-  ResilientStoreOptions,
-  StoreStateListener,
-  WriteBufferStats,
-} from './resilient/resilient-store';
+export type { FailureMode } from './resilient/fallback-router';
+export type { StoreStateListener } from './resilient/health-gate';
+export type { WriteBufferStats } from './resilient/replay-buffer';
+export type { ResilientStoreOptions } from './resilient/resilient-store';
 /**
  * `RedisStore` plus the contract's failure behaviour: degraded state, fail-open (embedded limits) or
  * fail-closed, buffered counter increments replayed exactly once, reads refused while degraded.

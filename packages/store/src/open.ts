@@ -1,7 +1,8 @@
 import { EmbeddedStore } from './embedded/embedded-store';
 import { createRedisClient, whenReady } from './redis/client';
 import { RedisStore } from './redis/redis-store';
-import { type FailureMode, ResilientStore } from './resilient/resilient-store';
+import type { FailureMode } from './resilient/fallback-router';
+import { ResilientStore } from './resilient/resilient-store';
 import { EmbeddedSpendStore } from './spend/embedded-spend';
 import { FailoverSpendStore } from './spend/failover-spend';
 import { RedisSpendStore } from './spend/redis-spend';
