@@ -98,7 +98,9 @@ export function formatPaired(paired: Readonly<Record<string, PairedRatios>>, lab
         pad(`${fmt(p.cpu_ratio, 3)}${range(p.rounds_cpu_ratio)}`, 24),
         pad(`${fmt(p.throughput_ratio, 3)}${range(p.rounds_throughput_ratio)}`, 24),
         p.costs_10_percent ? ' >= 10 %' : '',
-      ].join(' '),
+      ]
+        .join(' ')
+        .trimEnd(),
     );
   }
   return (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pairedRatios } from '../../src/report/paired.ts';
+import { type PairedRatios, pairedRatios } from '../../src/report/paired.ts';
 import { summarise } from '../../src/report/summary.ts';
 import { fmt, formatChecks, formatMemlog, formatPaired, formatTable } from '../../src/report/table.ts';
 import { result } from './fixtures.ts';
@@ -55,6 +55,8 @@ describe('report formatting', () => {
   });
 
   it('prints the paired ratios of each variant with the 10 % mark, nothing when none ran', () => {
+    const even = formatPaired({ d: { ...(pairedRatios('d', d, d) as PairedRatios) } }, labels);
+    expect(even.split('\n').find((l) => l.startsWith('(d)'))).toMatch(/ 1\.000 +1\.000$/);
     expect(formatPaired({}, labels)).toBe('');
     const paired = {
       'd-stock-export-proto': pairedRatios('d', stock, d) as NonNullable<ReturnType<typeof pairedRatios>>,
