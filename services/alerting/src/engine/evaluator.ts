@@ -16,6 +16,7 @@ export interface Notifier {
   dispatch(notification: Notification): Promise<DeliveryReport>;
 }
 
+/** What an {@link Evaluator} reads, writes and notifies through, and its timers. */
 export interface EvaluatorOptions {
   rules: readonly AlertRule[];
   repository: AlertRepository;
@@ -62,6 +63,7 @@ export class Evaluator {
     this.observer = new SignalObserver({ ...options, outages });
   }
 
+  /** Evaluates every rule at `nowMs`; store failures reject (the loop retries next interval). */
   async evaluate(nowMs: number): Promise<EvaluationResult> {
     const { repository, timers, log } = this.options;
     const [alerts, groups, silences, health] = await Promise.all([

@@ -9,6 +9,7 @@ import type { AlertRecord, SilenceRecord } from '../state/records';
 import type { AlertRepository } from '../state/repository';
 import { alertView, silenceView } from '../state/views';
 
+/** What the alert routes read and write. */
 export interface AlertRoutesDeps {
   repository: AlertRepository;
   rules: readonly AlertRule[];

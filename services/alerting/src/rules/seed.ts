@@ -22,7 +22,7 @@ export function softResolve(softRatio: number): number {
  * critical HighTokenUsage, HighErrorRate, ServiceDown, HighResponseTime; warning
  * ElevatedTokenUsage, IncreasedErrorRate, HighMemoryUsage; warning PricingTableDrift (the
  * pricing table more than 5 % off the provider's bill over the last 24 h, with at least 20 billed
- * calls); and the spend budgets' three (issue 19): warning UserBudgetNearlySpent (one instance per
+ * calls); and the spend budgets' three: warning UserBudgetNearlySpent (one instance per
  * user at AI_BUDGET_SOFT_RATIO of a daily or monthly budget, all in one group, so one message lists
  * them), warning MonthlyBudgetNearlySpent and critical MonthlyBudgetExhausted (the deployment's
  * AI_BUDGET_USD_PER_MONTH, spent / limit at the soft ratio and at 1; quiet without a limit).

@@ -20,6 +20,7 @@ export interface AlertView {
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
+/** The API's view of an alert (times as ISO-8601, null when unset). */
 export function alertView(alert: AlertRecord, silenced = false): AlertView {
   return {
     name: alert.name,
@@ -39,6 +40,7 @@ export function alertView(alert: AlertRecord, silenced = false): AlertView {
   };
 }
 
+/** The API's view of a silence: `active` until it ends, `expired` after. */
 export function silenceView(silence: SilenceRecord, nowMs: number) {
   return {
     id: silence.id,
