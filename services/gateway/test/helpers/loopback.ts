@@ -74,3 +74,34 @@ function closed(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
 }
+
+/** Routes under test in front of a stand-in internal service, through a real Forwarder. */
+export interface ForwardingFixture {
+  /** The stand-in service and what reached it. */
+  service: InternalService;
+  /** The front's base URL. */
+  base: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a stand-in `name` service and serves what `mount` builds around a Forwarder to it (the
+ * routers under test, with any middleware in front): the set-up of every forwarding route's test.
+ */
+export async function serveForwarding(
+  name: string,
+  mount: (forwarder: Forwarder) => Array<Router | express.RequestHandler>,
+): Promise<ForwardingFixture> {
+  const service = await startInternalService(name);
+  const forwarder = forwarderTo(service.url, name);
+  const front = await serve(...mount(forwarder));
+  return {
+    service,
+    base: front.base,
+    async close() {
+      await front.close();
+      await forwarder.close();
+      await service.close();
+    },
+  };
+}

@@ -12,7 +12,7 @@ export const LOADGEN_USAGE = `usage: pnpm loadgen [--url URL] [--duration SECOND
   --no-burst     no rate-limit bursts (by default a fresh user sends 8 quick calls after 3 s,
                  then every 15 s: 3 of them are refused by the AI limit of 5 a minute)
 
-Tokens are signed with JWT_SECRET (or the development default), like pnpm token.
+Tokens are signed with JWT_SECRET (or the development default), like pnpm run token.
 exit codes: 0 ok, 1 nothing succeeded, 2 bad arguments, 3 tokens refused, 4 gateway unreachable`;
 
 export interface LoadgenOptions {
