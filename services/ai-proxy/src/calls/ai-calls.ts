@@ -12,8 +12,10 @@ import { type CallSpanTarget, endCallSpan, startCallSpan } from './genai-span';
 import { inflightRecord, worstCase } from './reservation';
 import { asUpstreamError, errorType, failureOutcome, toHttpError } from './upstream-failure';
 
+// Also on this module's surface, beside the calls whose failures it translates.
 export { toHttpError } from './upstream-failure';
 
+/** A non-streaming call's answer, with what it was counted as and its rate-limit headers. */
 export interface CallResult {
   result: CompletionResult;
   usage: TokenUsage;
@@ -22,6 +24,7 @@ export interface CallResult {
   headers: Record<string, string>;
 }
 
+/** How a stream ended, once its usage was recorded. */
 export interface StreamSummary {
   usage: TokenUsage;
   estimated: boolean;
@@ -31,12 +34,14 @@ export interface StreamSummary {
   error?: HttpError | undefined;
 }
 
+/** Where a stream's chunks go (the route's response). */
 export interface StreamSink {
   /** Called once, right before the first chunk, with the rate-limit headers (headers not sent yet). */
   start(headers: Record<string, string>): void;
   chunk(chunk: StreamChunk): void;
 }
 
+/** What {@link AiCalls} needs. */
 export interface AiCallsDeps {
   provider: Provider;
   limits: AiLimits;
