@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { logsFromProtobuf, tracesFromProtobuf } from './otlp-proto';
@@ -55,6 +55,8 @@ export class OtlpReceiver {
   readonly logs: ReceivedLog[] = [];
   /** One entry per export request received. */
   readonly encodings: OtlpEncoding[] = [];
+  /** The headers of each HTTP export request received. */
+  readonly headers: IncomingHttpHeaders[] = [];
   private server: Server | undefined;
 
   async start(): Promise<string> {
@@ -62,6 +64,7 @@ export class OtlpReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
+        this.headers.push(req.headers);
         try {
           let raw = Buffer.concat(chunks);
           if (req.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);

@@ -9,34 +9,11 @@ import {
   TraceFlags,
   trace,
 } from '@opentelemetry/api';
-import { millisToHrTime } from '@opentelemetry/core';
 import TransportStream from 'winston-transport';
-import type { LogRecordFields } from '../sdk/otlp-json';
 import { TRACE_FLAGS } from './fields';
 
 /** The instrumentation scope of the log records this transport emits. */
 export const LOG_SCOPE = '@flashcase/telemetry';
-
-/** Where records go when they skip the SDK's logger (see `OtlpJsonLogRecordProcessor.emitDirect`). */
-export interface DirectLogSink {
-  emitDirect(record: LogRecordFields): boolean;
-}
-
-/**
- * The SDK's default log record attribute count limit, applied on the direct path as the SDK applies
- * it (`startTelemetry` keeps records on the SDK's path when a limit variable is set).
- */
-const ATTRIBUTE_COUNT_LIMIT = 128;
-
-let direct: DirectLogSink | undefined;
-
-/**
- * Lets the transport hand records straight to `sink` (the only log record processor, set up by
- * `startTelemetry`) instead of through the SDK's logger; `undefined` goes back to the SDK.
- */
-export function useDirectLogPath(sink: DirectLogSink | undefined): void {
-  direct = sink;
-}
 
 const SEVERITY: Record<string, SeverityNumber> = {
   error: SeverityNumber.ERROR,
@@ -69,22 +46,12 @@ export class OtlpLogTransport extends TransportStream {
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
     try {
-      const sink = direct;
-      // Through the SDK, the SDK applies its own limit.
-      const limit = sink ? ATTRIBUTE_COUNT_LIMIT : Number.POSITIVE_INFINITY;
       const attributes: Attributes = {};
-      let count = 0;
-      let dropped = 0;
       for (const key in info) {
         const value = info[key];
         // The SDK drops an empty key (with a warning); a record never has one worth keeping.
         if (RECORD_FIELDS.has(key) || value === undefined || key === '') continue;
-        if (count >= limit) {
-          dropped++;
-          continue;
-        }
         attributes[key] = toAttributeValue(value) as Attributes[string];
-        count++;
       }
       const level = String(info.level);
       const severityNumber = SEVERITY[level] ?? SeverityNumber.INFO;
@@ -92,22 +59,6 @@ export class OtlpLogTransport extends TransportStream {
       const body = String(info.message ?? '');
       const spanContext = spanContextOf(info);
       const time = typeof info.timestamp === 'string' ? new Date(info.timestamp) : new Date();
-      if (
-        sink?.emitDirect({
-          hrTime: millisToHrTime(time.getTime()),
-          hrTimeObserved: millisToHrTime(Date.now()),
-          severityNumber,
-          severityText,
-          body,
-          eventName: undefined,
-          attributes,
-          droppedAttributesCount: dropped,
-          spanContext,
-        })
-      ) {
-        callback();
-        return;
-      }
       this.otelLogger.emit({
         severityNumber,
         severityText,

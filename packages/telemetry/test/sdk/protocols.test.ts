@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { OtlpGrpcReceiver, OtlpReceiver } from '@flashcase/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteKeys, SERVER, startTiny, type TinyService } from '../fixtures/tiny';
@@ -23,11 +24,14 @@ describe('OTLP export by protocol', () => {
   const started: Array<{ tiny: TinyService; receiver: OtlpReceiver }> = [];
   const prefix = `flashcase-test:telemetry-protocols:${process.pid}:`;
 
+  const after: Array<() => Promise<void>> = [];
+
   afterAll(async () => {
     for (const { tiny, receiver } of started) {
       if (tiny.child.exitCode === null) tiny.child.kill('SIGKILL');
       await receiver.stop();
     }
+    for (const task of after) await task();
     await deleteKeys(prefix);
   });
 
@@ -68,4 +72,52 @@ describe('OTLP export by protocol', () => {
       expect(new Set(receiver.encodings)).toEqual(new Set([`traces:${encoding}`, `logs:${encoding}`]));
     },
   );
+
+  it('sends the configured headers, gzip-compressed when asked', async () => {
+    const receiver = new OtlpReceiver();
+    const endpoint = await receiver.start();
+    const tiny = await startTiny(endpoint, `${prefix}headers:`, {
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=flashcase,authorization=Bearer%20collector-token',
+      OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
+    });
+    started.push({ tiny, receiver });
+    expect((await fetch(`${tiny.base}/work/headers`)).status).toBe(200);
+    await receiver.waitFor(() => receiver.spans.some((s) => s.kind === SERVER) && receiver.logs.length > 0, 15_000);
+    expect(receiver.headers.length).toBeGreaterThanOrEqual(2);
+    for (const headers of receiver.headers) {
+      expect(headers['x-tenant']).toBe('flashcase');
+      expect(headers.authorization).toBe('Bearer collector-token');
+      expect(headers['content-encoding']).toBe('gzip');
+    }
+  });
+
+  it('keeps at most the queue size while the collector is away, and counts what it drops', async () => {
+    // A collector that takes the connection and never answers: every export waits for its timeout.
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    after.push(async () => {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const { port } = silent.address() as AddressInfo;
+    const tiny = await startTiny(`http://127.0.0.1:${port}`, `${prefix}queue:`, {
+      OTEL_BSP_MAX_QUEUE_SIZE: '8',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '8',
+      OTEL_BSP_SCHEDULE_DELAY: '60000',
+    });
+    started.push({ tiny, receiver: new OtlpReceiver() });
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await fetch(`${tiny.base}/work/q${i % 3}`)).status);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    const text = await (await fetch(tiny.metricsUrl)).text();
+    const line = (name: string, filter = '') =>
+      text.split('\n').find((l) => l.startsWith(name) && l.includes(filter)) ?? '';
+    const value = (l: string) => Number(l.split(' ').pop());
+    // Each request ends two spans (its SERVER span and the Redis call): of the 60, one batch of 8
+    // waits on the silent collector, 8 more fill the queue, and the rest are dropped and counted.
+    expect(value(line('otel_sdk_processor_span_queue_capacity'))).toBe(8);
+    expect(value(line('otel_sdk_processor_span_queue_size'))).toBeLessThanOrEqual(8);
+    expect(value(line('otel_sdk_processor_span_processed', 'error_type="queue_full"'))).toBe(60 - 8 - 8);
+  });
 });
