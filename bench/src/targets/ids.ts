@@ -61,15 +61,12 @@ export const VARIANTS: Readonly<Record<string, Variant>> = {
     env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', LOG_SAMPLE_RATE: '0.1' },
   },
   // Each swaps one of @flashcase/telemetry's own parts back to the stock OpenTelemetry library, so
-  // the two are measured side by side in the same rounds.
-  'stock-export': { label: ', stock exporters (json)', env: { FLASHCASE_OTEL_STOCK: 'export' } },
-  'stock-export-proto': {
-    label: ', stock exporters (protobuf)',
-    env: { FLASHCASE_OTEL_STOCK: 'export', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
-  },
+  // the two are measured side by side in the same rounds (docs/adr/0002, 0003).
   'stock-http': { label: ', instrumentation-http', env: { FLASHCASE_OTEL_STOCK: 'http' } },
   'stock-logs': { label: ', stock winston logs', env: { FLASHCASE_OTEL_STOCK: 'logs' } },
-  'stock-all': { label: ', all stock (json)', env: { FLASHCASE_OTEL_STOCK: 'export,http,logs' } },
+  'stock-all': { label: ', all stock', env: { FLASHCASE_OTEL_STOCK: 'http,logs' } },
+  // OTLP as JSON instead of protobuf (the stock http/json exporters).
+  json: { label: ', OTLP http/json', env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } },
 };
 
 /** A checked target id and the stack it runs on. */

@@ -30,11 +30,9 @@ export interface Stack {
 }
 
 /**
- * The environment both services of a stack get: production mode, limits off, OTLP over http/json
- * to the sink, then the variant's environment over it (an empty value replaces, not removes).
- *
- * NOTE: the OTLP protocol is set explicitly because the spec's default is http/protobuf, and the
- * plain stack measures @flashcase/telemetry's own exporter, which speaks http/json.
+ * The environment both services of a stack get: production mode, limits off, OTLP over
+ * http/protobuf to the sink (as compose and the Kubernetes manifests set it), then the variant's
+ * environment over it (an empty value replaces, not removes).
  */
 export function serviceEnvironment(
   settings: StackSettings,
@@ -55,7 +53,7 @@ export function serviceEnvironment(
     RATE_LIMIT_GENERAL_PER_MINUTE: '0',
     RATE_LIMIT_GENERAL_PER_HOUR: '0',
     OTEL_EXPORTER_OTLP_ENDPOINT: settings.sinkUrl,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     ...variantEnv,
   };
 }

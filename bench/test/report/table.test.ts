@@ -14,12 +14,12 @@ const d = result({
 const stock = result({
   rps: [800],
   meanMs: 1.4,
-  cpu: { 'stock-export-gateway': [0.35], 'stock-export-ai-proxy': [0.55], upstream: [0.05] },
+  cpu: { 'stock-logs-gateway': [0.35], 'stock-logs-ai-proxy': [0.55], upstream: [0.05] },
 });
 const labels = {
   a: 'upstream (direct)',
   d: 'gateway -> ai-proxy',
-  'd-stock-export-proto': 'gateway -> ai-proxy, stock exporters (protobuf)',
+  'd-stock-logs': 'gateway -> ai-proxy, stock winston logs',
 };
 
 describe('report formatting', () => {
@@ -42,16 +42,14 @@ describe('report formatting', () => {
   it('widens the first column for long labels and flags an invalid target with its problems', () => {
     const broken = result({ rps: [700], meanMs: 2, streamFailures: 1 });
     broken.latency[0] = { ...(broken.latency[0] as (typeof broken.latency)[number]), errors: 4 };
-    const text = formatTable(['d-stock-export-proto'], labels, { 'd-stock-export-proto': summarise(broken, 50) }, {});
+    const text = formatTable(['d-stock-logs'], labels, { 'd-stock-logs': summarise(broken, 50) }, {});
     const rows = text.trim().split('\n');
-    expect(rows[2]).toMatch(
-      /^\(d-stock-export-proto\) gateway -> ai-proxy, stock exporters \(protobuf\) INVALID \s*700 /,
-    );
+    expect(rows[2]).toMatch(/^\(d-stock-logs\) gateway -> ai-proxy, stock winston logs INVALID \s*700 /);
     const endOf = (line: string, text: string) => line.indexOf(text) + text.length;
     expect(endOf(rows[0] as string, 'rps@50')).toBe(endOf(rows[2] as string, ' 700 ') - 1);
     expect(rows[2]).toContain('FAIL');
-    expect(text).toContain('  (d-stock-export-proto) latency: 4 failed answers');
-    expect(text).toContain('  (d-stock-export-proto) stream: 1 failed answers (status 200x10 500x1)');
+    expect(text).toContain('  (d-stock-logs) latency: 4 failed answers');
+    expect(text).toContain('  (d-stock-logs) stream: 1 failed answers (status 200x10 500x1)');
   });
 
   it('prints the paired ratios of each variant with the 10 % mark, nothing when none ran', () => {
@@ -59,13 +57,13 @@ describe('report formatting', () => {
     expect(even.split('\n').find((l) => l.startsWith('(d)'))).toMatch(/ 1\.000 +1\.000$/);
     expect(formatPaired({}, labels)).toBe('');
     const paired = {
-      'd-stock-export-proto': pairedRatios('d', stock, d) as NonNullable<ReturnType<typeof pairedRatios>>,
+      'd-stock-logs': pairedRatios('d', stock, d) as NonNullable<ReturnType<typeof pairedRatios>>,
     };
     const text = formatPaired(paired, labels);
     expect(text).toContain('paired by round');
-    const row = text.split('\n').find((l) => l.startsWith('(d-stock-export-proto)')) as string;
+    const row = text.split('\n').find((l) => l.startsWith('(d-stock-logs)')) as string;
     expect(row.split(/\s{2,}/).map((s) => s.trim())).toEqual([
-      '(d-stock-export-proto) gateway -> ai-proxy, stock exporters (protobuf)',
+      '(d-stock-logs) gateway -> ai-proxy, stock winston logs',
       'd',
       '1.286',
       '0.800',

@@ -27,8 +27,8 @@ describe('target ids', () => {
     expect(plain.label).toBe('gateway -> ai-proxy @unpatched');
     const stock = parseTarget('d-stock-all@unpatched', baselines);
     expect(stock.stackKey).toBe('stock-all@unpatched');
-    expect(stock.stack).toMatchObject({ root: '/tmp/unpatched', env: { FLASHCASE_OTEL_STOCK: 'export,http,logs' } });
-    expect(stock.label).toBe('gateway -> ai-proxy, all stock (json) @unpatched');
+    expect(stock.stack).toMatchObject({ root: '/tmp/unpatched', env: { FLASHCASE_OTEL_STOCK: 'http,logs' } });
+    expect(stock.label).toBe('gateway -> ai-proxy, all stock @unpatched');
   });
 
   it('refuses unknown letters and variants, variants of a/b/e, and baselines not given', () => {
@@ -47,11 +47,9 @@ describe('target ids', () => {
   });
 
   it('sets the stock variants as the telemetry package reads them', () => {
-    expect(VARIANTS['stock-export']?.env).toEqual({ FLASHCASE_OTEL_STOCK: 'export' });
-    expect(VARIANTS['stock-export-proto']?.env).toEqual({
-      FLASHCASE_OTEL_STOCK: 'export',
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-    });
+    expect(VARIANTS['stock-http']?.env).toEqual({ FLASHCASE_OTEL_STOCK: 'http' });
     expect(VARIANTS['stock-logs']?.env).toEqual({ FLASHCASE_OTEL_STOCK: 'logs' });
+    expect(VARIANTS['stock-all']?.env).toEqual({ FLASHCASE_OTEL_STOCK: 'http,logs' });
+    expect(VARIANTS.json?.env).toEqual({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
   });
 });
