@@ -194,6 +194,11 @@ describe('.env.example', () => {
     expect(url('REDIS_URL').hostname).toBe('redis');
     expect(url('OTEL_EXPORTER_OTLP_ENDPOINT').hostname).toBe('otel-collector');
     expect(url('OTEL_EXPORTER_OTLP_ENDPOINT').port).toBe('4318');
+    // The collector's OTLP/HTTP port; the protocol is set, not left to the default.
+    expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/json');
+    for (const name of ['gateway', 'ai-proxy', 'alerting']) {
+      expect(dockerfile(name).env.OTEL_EXPORTER_OTLP_PROTOCOL, name).toBe('http/json');
+    }
   });
 
   it('keeps the daily usage digest on (an empty USAGE_DIGEST_HOUR would turn it off)', () => {

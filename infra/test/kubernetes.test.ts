@@ -347,7 +347,7 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s', (overlay) => {
   it('sends telemetry to a Service otel-collector on OTLP/HTTP', () => {
     const { values } = containerEnv(objects, containerOf(objects, 'gateway'));
     expect(values.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
-    expect(values.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
+    expect(values.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/json');
     const service = named(objects, 'Service', 'otel-collector').spec as { ports: Array<{ port: number }> };
     expect(service.ports.map((p) => p.port)).toContain(4318);
   });

@@ -65,8 +65,8 @@ export const VARIANTS: Readonly<Record<string, Variant>> = {
   'stock-http': { label: ', instrumentation-http', env: { FLASHCASE_OTEL_STOCK: 'http' } },
   'stock-logs': { label: ', stock winston logs', env: { FLASHCASE_OTEL_STOCK: 'logs' } },
   'stock-all': { label: ', all stock', env: { FLASHCASE_OTEL_STOCK: 'http,logs' } },
-  // OTLP as JSON instead of protobuf (the stock http/json exporters).
-  json: { label: ', OTLP http/json', env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } },
+  // OTLP in protobuf (the spec's default) instead of JSON.
+  proto: { label: ', OTLP http/protobuf', env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' } },
 };
 
 /** A checked target id and the stack it runs on. */

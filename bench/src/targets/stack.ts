@@ -31,7 +31,7 @@ export interface Stack {
 
 /**
  * The environment both services of a stack get: production mode, limits off, OTLP over
- * http/protobuf to the sink (as compose and the Kubernetes manifests set it), then the variant's
+ * http/json to the sink (as compose, the Dockerfiles and the Kubernetes manifests set it), then the variant's
  * environment over it (an empty value replaces, not removes).
  */
 export function serviceEnvironment(
@@ -53,7 +53,7 @@ export function serviceEnvironment(
     RATE_LIMIT_GENERAL_PER_MINUTE: '0',
     RATE_LIMIT_GENERAL_PER_HOUR: '0',
     OTEL_EXPORTER_OTLP_ENDPOINT: settings.sinkUrl,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     ...variantEnv,
   };
 }

@@ -50,6 +50,6 @@ describe('target ids', () => {
     expect(VARIANTS['stock-http']?.env).toEqual({ FLASHCASE_OTEL_STOCK: 'http' });
     expect(VARIANTS['stock-logs']?.env).toEqual({ FLASHCASE_OTEL_STOCK: 'logs' });
     expect(VARIANTS['stock-all']?.env).toEqual({ FLASHCASE_OTEL_STOCK: 'http,logs' });
-    expect(VARIANTS.json?.env).toEqual({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    expect(VARIANTS.proto?.env).toEqual({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
   });
 });

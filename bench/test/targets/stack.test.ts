@@ -12,7 +12,7 @@ const settings: StackSettings = {
 };
 
 describe('service environment of a c/d stack', () => {
-  it('runs the plain stack in production with limits off, shipping OTLP http/protobuf to the sink', () => {
+  it('runs the plain stack in production with limits off, shipping OTLP http/json to the sink', () => {
     const env = serviceEnvironment(settings, parseTarget('d').stack.env);
     expect(env).toMatchObject({
       NODE_OPTIONS: SERVICE_NODE_OPTIONS,
@@ -20,17 +20,17 @@ describe('service environment of a c/d stack', () => {
       REDIS_KEY_PREFIX: 'flashcase-bench:1:',
       RATE_LIMIT_AI_PER_MINUTE: '0',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     });
     expect(env.FLASHCASE_OTEL_STOCK).toBeUndefined();
   });
 
-  it('lays a variant over the base: the json variant replaces the protocol, stock-all keeps protobuf', () => {
-    const json = serviceEnvironment(settings, parseTarget('d-json').stack.env);
-    expect(json.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/json');
-    expect(json.FLASHCASE_OTEL_STOCK).toBeUndefined();
+  it('lays a variant over the base: the proto variant replaces the protocol, stock-all keeps json', () => {
+    const proto = serviceEnvironment(settings, parseTarget('d-proto').stack.env);
+    expect(proto.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
+    expect(proto.FLASHCASE_OTEL_STOCK).toBeUndefined();
     const all = serviceEnvironment(settings, parseTarget('d-stock-all').stack.env);
-    expect(all).toMatchObject({ FLASHCASE_OTEL_STOCK: 'http,logs', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' });
+    expect(all).toMatchObject({ FLASHCASE_OTEL_STOCK: 'http,logs', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
   });
 
   it('lets a variant clear a base value with an empty one (V8 heap sizing)', () => {
