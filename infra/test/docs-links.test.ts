@@ -12,8 +12,8 @@ function markdownUnder(dir: string): string[] {
   });
 }
 
-/** The docs whose links must resolve: the README and everything under docs/. */
-const LINKED = ['README.md', ...markdownUnder('docs')];
+/** The docs whose links must resolve: the README, CONTRIBUTING and everything under docs/. */
+const LINKED = ['README.md', 'CONTRIBUTING.md', ...markdownUnder('docs')];
 /** The docs that must name no numbered round of past work: those, and the bench's README. */
 const CURRENT = [...LINKED, 'bench/README.md'];
 
