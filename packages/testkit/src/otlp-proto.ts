@@ -91,59 +91,50 @@ function keyValues(list: unknown): Array<{ key: string; value: unknown }> {
   }));
 }
 
+type Plain = Record<string, unknown>;
+type Resource = { resource?: { attributes?: unknown[] } } & Plain;
+type Scope = { scope?: Plain } & Plain;
+
 /**
- * An `ExportTraceServiceRequest` in protobuf, as the OTLP/JSON object the JSON receiver reads:
- * hex ids, times as decimal strings, attributes as `{ key, value: { stringValue | intValue | ... } }`.
+ * One request's `resource{Spans|Logs}[].scope{Spans|Logs}[].{spans|logRecords}[]` walked into the
+ * OTLP/JSON shape, each item mapped by `item`.
  */
-// biome-ignore lint/suspicious/noExplicitAny: -- the OTLP/JSON shape is walked structurally by the receivers
-export function tracesFromProtobuf(body: Uint8Array): any {
-  const request = TraceRequest.decode(body);
-  const plain = TraceRequest.toObject(request, { longs: String, arrays: true }) as {
-    resourceSpans: Array<{
-      resource?: { attributes?: unknown[] };
-      scopeSpans: Array<{ scope?: { name?: string; version?: string }; spans: Array<Record<string, unknown>> }>;
-    }>;
-  };
+function walk(plain: Plain, keys: [string, string, string], item: (value: Plain) => Plain): Plain {
+  const [resources, scopes, items] = keys;
   return {
-    resourceSpans: plain.resourceSpans.map((resourceSpans) => ({
-      resource: { attributes: keyValues(resourceSpans.resource?.attributes) },
-      scopeSpans: resourceSpans.scopeSpans.map((scopeSpans) => ({
-        scope: scopeSpans.scope,
-        spans: scopeSpans.spans.map((span) => ({
-          ...span,
-          traceId: hex(span.traceId),
-          spanId: hex(span.spanId),
-          parentSpanId: hex(span.parentSpanId),
-          attributes: keyValues(span.attributes),
-        })),
+    [resources]: ((plain[resources] as Resource[]) ?? []).map((resource) => ({
+      resource: { attributes: keyValues(resource.resource?.attributes) },
+      [scopes]: ((resource[scopes] as Scope[]) ?? []).map((scope) => ({
+        scope: scope.scope,
+        [items]: ((scope[items] as Plain[]) ?? []).map(item),
       })),
     })),
   };
 }
 
+/**
+ * An `ExportTraceServiceRequest` in protobuf, as the OTLP/JSON object the JSON receiver reads:
+ * hex ids, times as decimal strings, attributes as `{ key, value: { stringValue | intValue | ... } }`.
+ */
+export function tracesFromProtobuf(body: Uint8Array): Plain {
+  const plain = TraceRequest.toObject(TraceRequest.decode(body), { longs: String, arrays: true });
+  return walk(plain, ['resourceSpans', 'scopeSpans', 'spans'], (span) => ({
+    ...span,
+    traceId: hex(span.traceId),
+    spanId: hex(span.spanId),
+    parentSpanId: hex(span.parentSpanId),
+    attributes: keyValues(span.attributes),
+  }));
+}
+
 /** An `ExportLogsServiceRequest` in protobuf, as the OTLP/JSON object the JSON receiver reads. */
-// biome-ignore lint/suspicious/noExplicitAny: -- the OTLP/JSON shape is walked structurally by the receivers
-export function logsFromProtobuf(body: Uint8Array): any {
-  const request = LogsRequest.decode(body);
-  const plain = LogsRequest.toObject(request, { longs: String, arrays: true }) as {
-    resourceLogs: Array<{
-      resource?: { attributes?: unknown[] };
-      scopeLogs: Array<{ scope?: { name?: string }; logRecords: Array<Record<string, unknown>> }>;
-    }>;
-  };
-  return {
-    resourceLogs: plain.resourceLogs.map((resourceLogs) => ({
-      resource: { attributes: keyValues(resourceLogs.resource?.attributes) },
-      scopeLogs: resourceLogs.scopeLogs.map((scopeLogs) => ({
-        scope: scopeLogs.scope,
-        logRecords: scopeLogs.logRecords.map((record) => ({
-          ...record,
-          traceId: hex(record.traceId),
-          spanId: hex(record.spanId),
-          body: anyValue(record.body as Record<string, unknown> | undefined),
-          attributes: keyValues(record.attributes),
-        })),
-      })),
-    })),
-  };
+export function logsFromProtobuf(body: Uint8Array): Plain {
+  const plain = LogsRequest.toObject(LogsRequest.decode(body), { longs: String, arrays: true });
+  return walk(plain, ['resourceLogs', 'scopeLogs', 'logRecords'], (record) => ({
+    ...record,
+    traceId: hex(record.traceId),
+    spanId: hex(record.spanId),
+    body: anyValue(record.body as Plain | undefined),
+    attributes: keyValues(record.attributes),
+  }));
 }
