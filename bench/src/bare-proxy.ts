@@ -11,7 +11,9 @@ import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 const upstream = new URL(process.argv[2] ?? 'http://127.0.0.1:1');
-const agent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 30_000 });
+// No socket cap (Node's default): a capped pool would queue the streams above its size, and the
+// floor would show a hidden ceiling's latency instead of a hop's.
+const agent = new Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 const server = createServer((req, res) => {

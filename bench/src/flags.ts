@@ -28,9 +28,24 @@ export interface BenchFlags {
   readonly memlog: boolean;
   /** `--reports[=N]`: seeded users of the spend-reports run instead of the rounds (100 000 by default). */
   readonly reportsUsers: number | undefined;
+  /**
+   * `--streams[=N]`: N concurrent paced streams instead of the rounds (1000 when bare); `max` (also
+   * `--streams-search`): the largest N held.
+   */
+  readonly streams: number | 'max' | undefined;
+  /** `--stream-chunks=N`: content chunks of each paced stream. */
+  readonly streamChunks: number;
+  /** `--stream-interval-ms=MS`: the upstream's time between two chunks. */
+  readonly streamIntervalMs: number;
 }
 
-const OPTIONAL_VALUE = new Set(['--soak', '--reports']);
+const OPTIONAL_VALUE = new Set(['--soak', '--reports', '--streams']);
+
+function streamsOf(raw: string | undefined, search: boolean): number | 'max' | undefined {
+  if (search || raw === 'max') return 'max';
+  if (raw === undefined) return undefined;
+  return raw === '' ? 1000 : positive('streams', raw, { integer: true });
+}
 
 function positive(name: string, raw: string, { integer = false, zero = false } = {}): number {
   const value = Number(raw);
@@ -44,13 +59,13 @@ function positive(name: string, raw: string, { integer = false, zero = false } =
  * flag for a bad number or an unknown flag; target ids are checked later, against the variants.
  */
 export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): BenchFlags {
-  // `pnpm bench -- --x` may hand the `--` through: it ends nothing here. `--soak` and `--reports`
-  // take an optional value, which parseArgs has no type for: bare, they mean their default.
+  // `pnpm bench -- --x` may hand the `--` through: it ends nothing here. `--soak`, `--reports` and
+  // `--streams` take an optional value, which parseArgs has no type for: bare, they mean their default.
   const args = argv.filter((a) => a !== '--').map((a) => (OPTIONAL_VALUE.has(a) ? `${a}=` : a));
   const { values } = parseArgs({
     args,
     options: {
-      rounds: { type: 'string', default: env.BENCH_ROUNDS ?? '3' },
+      rounds: { type: 'string' },
       duration: { type: 'string', default: env.BENCH_DURATION_S ?? '3' },
       'latency-duration': { type: 'string', default: env.BENCH_LATENCY_S ?? '3' },
       'stream-duration': { type: 'string', default: env.BENCH_STREAM_S ?? '2' },
@@ -62,11 +77,18 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
       'cpu-prof': { type: 'boolean', default: false },
       memlog: { type: 'boolean', default: false },
       reports: { type: 'string' },
+      streams: { type: 'string' },
+      'streams-search': { type: 'boolean', default: false },
+      'stream-chunks': { type: 'string', default: '20' },
+      'stream-interval-ms': { type: 'string', default: '250' },
     },
     allowPositionals: false,
   });
+  const streams = streamsOf(values.streams, values['streams-search']);
+  // A stream run is long (N streams of ~5 s through four targets): one round unless asked.
+  const rounds = values.rounds ?? env.BENCH_ROUNDS ?? (streams === undefined ? '3' : '1');
   return Object.freeze({
-    rounds: positive('rounds', values.rounds, { integer: true }),
+    rounds: positive('rounds', rounds, { integer: true }),
     durationS: positive('duration', values.duration),
     latencyS: positive('latency-duration', values['latency-duration']),
     streamS: positive('stream-duration', values['stream-duration'], { zero: true }),
@@ -86,5 +108,8 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         : values.reports === ''
           ? 100_000
           : positive('reports', values.reports, { integer: true }),
+    streams,
+    streamChunks: positive('stream-chunks', values['stream-chunks'], { integer: true }),
+    streamIntervalMs: positive('stream-interval-ms', values['stream-interval-ms'], { integer: true }),
   });
 }

@@ -10,7 +10,8 @@
  *   (e) portkey        @portkey-ai/gateway (pinned) with the upstream as a custom OpenAI host
  *
  * Variants of c and d (targets/ids.ts) and other checkouts (`--baseline`) run in the same rounds;
- * `--soak` and `--reports` measure memory over time and the spend reports instead (bench/README.md).
+ * `--soak`, `--reports` and `--streams` measure memory over time, the spend reports and many open
+ * streams instead (bench/README.md).
  * Limits are off (RATE_LIMIT_*=0) so nothing is refused; every answer is checked (status 200 and a
  * real completion), and a target with any failure is marked invalid rather than reported as fast.
  */
@@ -25,6 +26,7 @@ import { createProcessGroup, type ProcessGroup } from './run/process-group.ts';
 import { benchSettings, measure, openSession } from './run/session.ts';
 import { soak } from './run/soak.ts';
 import { deleteKeys } from './run/store-keys.ts';
+import { runStreamsScenario } from './streams/scenario.ts';
 import { parseTarget, type Target } from './targets/ids.ts';
 
 const BENCH_DIR = join(import.meta.dirname, '..');
@@ -46,6 +48,17 @@ async function main(): Promise<void> {
   };
   try {
     if (flags.reportsUsers !== undefined) return await spendReports(processes, flags, flags.reportsUsers);
+    if (flags.streams !== undefined) {
+      const text = await runStreamsScenario(processes, {
+        streams: flags.streams,
+        rounds: flags.rounds,
+        pacing: { chunks: flags.streamChunks, intervalMs: flags.streamIntervalMs },
+        out: flags.out ?? join(BENCH_DIR, 'results.json'),
+        log: (line) => process.stdout.write(line),
+      });
+      process.stdout.write(text);
+      return;
+    }
     // The soak runs one chain: the first (d) target named (d-v8-heap, d@base, ...), else (d).
     const soakTarget = targets.find((t) => t.letter === 'd') ?? parseTarget('d');
     const wanted: Target[] = flags.soakS === undefined ? targets : [soakTarget];

@@ -41,6 +41,27 @@ describe('bench flags', () => {
     expect(parseFlags(['--reports=500'], {}).reportsUsers).toBe(500);
   });
 
+  it('takes --streams=N, bare (1000) or max, with one round and 20 chunks 250 ms apart unless told', () => {
+    expect(parseFlags([], {})).toMatchObject({ streams: undefined, rounds: 3 });
+    expect(parseFlags(['--streams=500'], {})).toMatchObject({
+      streams: 500,
+      rounds: 1,
+      streamChunks: 20,
+      streamIntervalMs: 250,
+    });
+    expect(parseFlags(['--streams'], {}).streams).toBe(1000);
+    expect(parseFlags(['--streams=max'], {}).streams).toBe('max');
+    expect(parseFlags(['--streams-search'], {}).streams).toBe('max');
+    expect(parseFlags(['--streams=10', '--rounds=2'], {}).rounds).toBe(2);
+    expect(parseFlags(['--streams=10'], { BENCH_ROUNDS: '4' }).rounds).toBe(4);
+    expect(parseFlags(['--streams=10', '--stream-chunks=5', '--stream-interval-ms=100'], {})).toMatchObject({
+      streamChunks: 5,
+      streamIntervalMs: 100,
+    });
+    expect(() => parseFlags(['--streams=lots'], {})).toThrow(/^--streams=lots/);
+    expect(() => parseFlags(['--stream-interval-ms=0'], {})).toThrow(/^--stream-interval-ms=0/);
+  });
+
   it('refuses a bad number or an unknown flag with a line naming it', () => {
     expect(() => parseFlags(['--rounds=two'], {})).toThrow(/^--rounds=two: expected/);
     expect(() => parseFlags(['--rounds=1.5'], {})).toThrow(/^--rounds=1.5/);

@@ -37,17 +37,22 @@ export interface Session {
   plainAiProxyUrl: string | undefined;
 }
 
-/**
- * Starts the upstream and the sink, then `targets` in order. With `inspect`, every service opens
- * its inspector (the soak forces full collections through it).
- */
+/** How a session starts. */
+export interface SessionOptions {
+  /** Every service opens its inspector (the soak forces full collections through it). */
+  inspect?: boolean;
+  /** The upstream's `node` arguments (a script printing `LISTENING <url>`); the zero-delay fake by default. */
+  upstreamArgs?: string[];
+}
+
+/** Starts the upstream and the sink, then `targets` in order. */
 export async function openSession(
   processes: ProcessGroup,
   targets: readonly Target[],
-  { inspect = false } = {},
+  { inspect = false, upstreamArgs }: SessionOptions = {},
 ): Promise<Session> {
-  const cli = require.resolve('@flashcase/fake-openai/cli');
-  const upstream = await processes.start('upstream', [cli, '--port', '0', '--latency-ms', '0'], /LISTENING (\S+)/);
+  const args = upstreamArgs ?? [require.resolve('@flashcase/fake-openai/cli'), '--port', '0', '--latency-ms', '0'];
+  const upstream = await processes.start('upstream', args, /LISTENING (\S+)/);
   const sink = await processes.start('otlp-sink', [join(SRC_DIR, 'otlp-sink.ts')], /LISTENING (\S+)/);
   const settings = benchSettings(sink.value);
   const upstreamUrl = upstream.value; // base URL with /v1

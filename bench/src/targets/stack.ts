@@ -25,8 +25,11 @@ export interface StackSettings {
 export interface Stack {
   aiProxy: Child;
   aiProxyUrl: string;
+  /** ai-proxy's Prometheus `/metrics`. */
+  aiProxyMetricsUrl: string;
   gateway?: Child;
   gatewayUrl?: string;
+  gatewayMetricsUrl?: string;
 }
 
 /**
@@ -81,6 +84,7 @@ export async function startStack(processes: ProcessGroup, options: StartStackOpt
   const nodeArgs = [...(variant.nodeArgs ?? []), ...(options.extraNodeArgs ?? [])];
   const common = serviceEnvironment(settings, variant.env);
   const aiPort = await freePort();
+  const aiMetricsPort = await freePort();
   const { child: aiProxy } = await processes.start(
     `${name}-ai-proxy`,
     [...nodeArgs, serviceMain('ai-proxy', variant.root)],
@@ -88,22 +92,28 @@ export async function startStack(processes: ProcessGroup, options: StartStackOpt
     {
       ...common,
       PORT: String(aiPort),
-      METRICS_PORT: String(await freePort()),
+      METRICS_PORT: String(aiMetricsPort),
       XAI_BASE_URL: options.upstreamUrl,
       XAI_API_KEY: options.upstreamKey,
     },
   );
-  const stack: Stack = { aiProxy, aiProxyUrl: `http://127.0.0.1:${aiPort}` };
+  const stack: Stack = {
+    aiProxy,
+    aiProxyUrl: `http://127.0.0.1:${aiPort}`,
+    aiProxyMetricsUrl: `http://127.0.0.1:${aiMetricsPort}/metrics`,
+  };
   if (options.withGateway) {
     const gwPort = await freePort();
+    const gwMetricsPort = await freePort();
     const { child } = await processes.start(
       `${name}-gateway`,
       [...nodeArgs, serviceMain('gateway', variant.root)],
       /gateway listening/,
-      { ...common, PORT: String(gwPort), METRICS_PORT: String(await freePort()), AI_PROXY_URL: stack.aiProxyUrl },
+      { ...common, PORT: String(gwPort), METRICS_PORT: String(gwMetricsPort), AI_PROXY_URL: stack.aiProxyUrl },
     );
     stack.gateway = child;
     stack.gatewayUrl = `http://127.0.0.1:${gwPort}`;
+    stack.gatewayMetricsUrl = `http://127.0.0.1:${gwMetricsPort}/metrics`;
   }
   return stack;
 }

@@ -30,6 +30,8 @@ export interface TargetContext {
 export interface Hops {
   url: string;
   chain: Child[];
+  /** The Prometheus `/metrics` of each of our services in the chain, by process name. */
+  metrics?: Record<string, string>;
 }
 
 /** One row of the table. */
@@ -44,6 +46,8 @@ export interface RunningTarget {
   endpoint: Endpoint;
   /** The processes the request passes through (for CPU per request), upstream last. */
   chain: Child[];
+  /** The Prometheus `/metrics` of each of our services in the chain, by process name. */
+  metrics: Record<string, string>;
 }
 
 const CHAT = '/chat/completions';
@@ -64,7 +68,11 @@ export const TARGET_KINDS: Readonly<Record<Letter, TargetKind>> = {
   c: {
     async start(ctx, target) {
       const stack = await ctx.stack(target);
-      return { url: stack.aiProxyUrl, chain: [stack.aiProxy, ctx.upstream.child] };
+      return {
+        url: stack.aiProxyUrl,
+        chain: [stack.aiProxy, ctx.upstream.child],
+        metrics: { [stack.aiProxy.name]: stack.aiProxyMetricsUrl },
+      };
     },
     request: (hops, ctx) => ({
       url: `${hops.url}/api/v1/ai${CHAT}`,
@@ -75,7 +83,9 @@ export const TARGET_KINDS: Readonly<Record<Letter, TargetKind>> = {
     async start(ctx, target) {
       const stack = await ctx.stack(target);
       if (!stack.gateway || !stack.gatewayUrl) throw new Error(`${target.id}: its stack has no gateway`);
-      return { url: stack.gatewayUrl, chain: [stack.gateway, stack.aiProxy, ctx.upstream.child] };
+      const metrics: Record<string, string> = { [stack.aiProxy.name]: stack.aiProxyMetricsUrl };
+      if (stack.gatewayMetricsUrl) metrics[stack.gateway.name] = stack.gatewayMetricsUrl;
+      return { url: stack.gatewayUrl, chain: [stack.gateway, stack.aiProxy, ctx.upstream.child], metrics };
     },
     request: (hops, ctx) => ({
       url: `${hops.url}/api/v1/ai${CHAT}`,
@@ -141,7 +151,7 @@ export async function startTargets(ctx: TargetContext, targets: readonly Target[
   for (const target of targets) {
     const kind = TARGET_KINDS[target.letter];
     const hops = await kind.start(ctx, target);
-    running.push({ id: target.id, endpoint: kind.request(hops, ctx), chain: hops.chain });
+    running.push({ id: target.id, endpoint: kind.request(hops, ctx), chain: hops.chain, metrics: hops.metrics ?? {} });
   }
   return running;
 }
