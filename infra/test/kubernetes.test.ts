@@ -1,30 +1,30 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { ConfigError, loadConfig } from '@flashcase/config';
-import { freePort, startService } from '@flashcase/testkit';
+import { loadConfig } from '@flashcase/config';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   admits,
   byKind,
-  type Container,
   containerEnv,
+  containerOf,
   type Deployment,
+  deploymentOf,
   type KubeObject,
   named,
   type Overlay,
   type Peer,
+  podEnvironment,
   render,
   selects,
   validateObject,
 } from './helpers/kubernetes';
 import { REPO, readJson, readText, readYaml, SERVICES, type ServiceName } from './helpers/repo';
+import { configKnows, dockerfile, outsideConfig } from './helpers/service-runtime';
 
 const OVERLAYS: Overlay[] = ['dev', 'production'];
 const rendered: Record<Overlay, KubeObject[]> = { dev: render('dev'), production: render('production') };
 
-/** How long a service drains in-flight requests and streams after SIGTERM (README "Shutdown"). */
-const DRAIN_S = 25;
 /** The secrets the services read (contract section 4): never a literal in a manifest. */
 const SECRET_VARIABLES = [
   'JWT_SECRET',
@@ -35,72 +35,6 @@ const SECRET_VARIABLES = [
   'ALERT_WEBHOOK_URL',
   'COURTLISTENER_API_KEY',
 ];
-/** Values good enough for ENVIRONMENT=production's start-up checks, by Secret key. */
-const SECRET_VALUES: Record<string, string> = {
-  JWT_SECRET: 'k8s-test-jwt-secret-0123456789abcdef-0123456789',
-  INTERNAL_TOKEN: 'k8s-test-internal-token-0123456789abcdef',
-  XAI_API_KEY: 'xai-k8s-test',
-  REDIS_URL: 'redis://:password@redis.example.internal:6379',
-  REDIS_CLUSTER_NODES: 'redis-0.example.internal:6379,redis-1.example.internal:6379',
-  SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x',
-  SMTP_URL: 'smtp://user:pass@smtp.example.internal:587',
-};
-
-function deploymentOf(objects: KubeObject[], service: ServiceName): Deployment {
-  return named<Deployment>(objects, 'Deployment', service);
-}
-
-function containerOf(objects: KubeObject[], service: ServiceName): Container {
-  const [container, ...others] = deploymentOf(objects, service).spec.template.spec.containers;
-  expect(others).toEqual([]);
-  return container as Container;
-}
-
-/** The Dockerfile's `ENV` pairs, `EXPOSE` ports, `USER` and `CMD` (the runtime stage). */
-function dockerfile(service: ServiceName) {
-  const text = readText('services', service, 'Dockerfile');
-  const runtime = text.slice(text.lastIndexOf('\nFROM '));
-  const env: Record<string, string> = {};
-  const envBlock = /\nENV ((?:[^\n]*\\\n)*[^\n]*)/.exec(runtime)?.[1] ?? '';
-  for (const [, key, value] of envBlock.matchAll(/([A-Z_]+)=(\S+)/g)) env[key as string] = value as string;
-  return {
-    env,
-    expose: (/\nEXPOSE ([\d ]+)/.exec(runtime)?.[1] ?? '').trim().split(/\s+/).map(Number),
-    user: /\nUSER (\S+)/.exec(runtime)?.[1],
-    cmd: JSON.parse(/\nCMD (\[.*\])/.exec(runtime)?.[1] ?? '[]') as string[],
-  };
-}
-
-/**
- * Whether @flashcase/config parses `name`: it validates every variable it knows as a string and
- * ignores the rest, so a non-string value fails start-up exactly when the name is one it reads.
- */
-function configKnows(service: ServiceName, name: string): boolean {
-  try {
-    loadConfig(service, { [name]: 0 as unknown as string });
-    return false;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return error.issues.some((issue) => issue.variable === name);
-  }
-}
-
-/** Variables read by something other than @flashcase/config: the OpenTelemetry SDK and node. */
-const outsideConfig = (name: string) => name.startsWith('OTEL_') || name === 'NODE_OPTIONS';
-
-/** A Deployment's environment as a pod would see it, with the Secret's keys filled in (optional ones only when `withOptional`). */
-function podEnvironment(objects: KubeObject[], service: ServiceName, withOptional: boolean): Record<string, string> {
-  const { values, secrets } = containerEnv(objects, containerOf(objects, service));
-  const env = { ...values };
-  for (const [name, ref] of Object.entries(secrets)) {
-    if (ref.optional && !withOptional) continue;
-    const value = SECRET_VALUES[ref.key];
-    if (value === undefined) throw new Error(`no test value for Secret key ${ref.key}`);
-    env[name] = value;
-  }
-  return env;
-}
-
 describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s', (overlay) => {
   const objects = rendered[overlay];
   const deployments = byKind<Deployment>(objects, 'Deployment');
@@ -160,16 +94,6 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s', (overlay) => {
       for (const probe of [container.startupProbe, container.readinessProbe, container.livenessProbe]) {
         expect(probe?.httpGet).toEqual({ path: '/api/v1/health', port: 'http' });
       }
-    }
-  });
-
-  it('lets endpoints drain before SIGTERM and the streams drain before SIGKILL', () => {
-    for (const { name } of SERVICES) {
-      const pod = deploymentOf(objects, name).spec.template.spec;
-      const preStopS = pod.containers[0]?.lifecycle?.preStop?.sleep?.seconds ?? 0;
-      expect(preStopS, name).toBeGreaterThanOrEqual(3);
-      // The grace period runs from the start of preStop.
-      expect(pod.terminationGracePeriodSeconds ?? 30, name).toBeGreaterThan(preStopS + DRAIN_S);
     }
   });
 
@@ -243,29 +167,6 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s', (overlay) => {
         alerting: ['INTERNAL_TOKEN', 'SLACK_WEBHOOK_URL', 'SMTP_URL'],
       }[name];
       expect(Object.keys(secrets), name).toEqual(expect.arrayContaining(expected));
-    }
-  });
-
-  it('points each HPA at a Deployment of the render, on CPU, scaling down one pod at a time', () => {
-    const hpas = byKind(objects, 'HorizontalPodAutoscaler');
-    expect(hpas.length).toBeGreaterThanOrEqual(3);
-    for (const hpa of hpas) {
-      const spec = hpa.spec as {
-        scaleTargetRef: { apiVersion: string; kind: string; name: string };
-        minReplicas: number;
-        maxReplicas: number;
-        metrics: Array<{ resource?: { name: string; target: { averageUtilization: number } } }>;
-        behavior?: {
-          scaleDown?: { stabilizationWindowSeconds: number; policies: Array<{ type: string; value: number }> };
-        };
-      };
-      expect(spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: hpa.metadata.name });
-      named(objects, 'Deployment', spec.scaleTargetRef.name);
-      expect(spec.minReplicas).toBeLessThanOrEqual(spec.maxReplicas);
-      if (overlay === 'production') expect(spec.minReplicas, hpa.metadata.name).toBeGreaterThanOrEqual(2);
-      expect(spec.metrics.map((m) => m.resource?.name)).toEqual(['cpu']);
-      expect(spec.behavior?.scaleDown?.stabilizationWindowSeconds).toBeGreaterThanOrEqual(60);
-      expect(spec.behavior?.scaleDown?.policies).toEqual([expect.objectContaining({ type: 'Pods', value: 1 })]);
     }
   });
 
@@ -495,33 +396,5 @@ describe('the production overlay', () => {
     const sampler = named<Deployment>(objects, 'Deployment', 'otel-collector-sampler');
     expect(selects({ matchLabels: headless.selector }, sampler.spec.template.metadata.labels)).toBe(true);
     expect(sampler.spec.replicas).toBeGreaterThanOrEqual(2);
-  });
-});
-
-describe('a pod started as the production Deployment starts it', () => {
-  it('stays ready while Redis is unreachable: GET /api/v1/health answers 200 degraded', async () => {
-    const objects = rendered.production;
-    const env = podEnvironment(objects, 'ai-proxy', false);
-    const container = containerOf(objects, 'ai-proxy');
-    const dead = await freePort();
-    // Loopback instead of 0.0.0.0, and a Redis nobody listens on: the outage the probe must survive.
-    const proxy = await startService('ai-proxy', {
-      ...env,
-      HOST: '127.0.0.1',
-      METRICS_PORT: '0',
-      REDIS_URL: `redis://127.0.0.1:${dead}`,
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
-    });
-    try {
-      const path = container.readinessProbe?.httpGet?.path ?? '';
-      const res = await fetch(`${proxy.base}${path}`);
-      const body = (await res.json()) as { status: string; database: string };
-      expect(body).toMatchObject({ status: 'degraded', database: 'disconnected' });
-      // The kubelet's httpGet probe succeeds on any status from 200 to 399.
-      expect(res.status).toBeGreaterThanOrEqual(200);
-      expect(res.status).toBeLessThan(400);
-    } finally {
-      await proxy.stop();
-    }
   });
 });

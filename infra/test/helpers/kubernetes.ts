@@ -164,6 +164,92 @@ export function containerEnv(objects: KubeObject[], container: Container): Conta
   return env;
 }
 
+/** The render's Deployment `name`. */
+export function deploymentOf(objects: KubeObject[], name: string): Deployment {
+  return named<Deployment>(objects, 'Deployment', name);
+}
+
+/** The one container of Deployment `name` (throws when it has more: the tests read one). */
+export function containerOf(objects: KubeObject[], name: string): Container {
+  const [container, ...others] = deploymentOf(objects, name).spec.template.spec.containers;
+  if (!container || others.length > 0) throw new Error(`Deployment ${name} must have exactly one container`);
+  return container;
+}
+
+/** Values good enough for ENVIRONMENT=production's start-up checks, by Secret key. */
+export const SECRET_VALUES: Record<string, string> = {
+  JWT_SECRET: 'k8s-test-jwt-secret-0123456789abcdef-0123456789',
+  INTERNAL_TOKEN: 'k8s-test-internal-token-0123456789abcdef',
+  XAI_API_KEY: 'xai-k8s-test',
+  REDIS_URL: 'redis://:password@redis.example.internal:6379',
+  REDIS_CLUSTER_NODES: 'redis-0.example.internal:6379,redis-1.example.internal:6379',
+  SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x',
+  SMTP_URL: 'smtp://user:pass@smtp.example.internal:587',
+};
+
+/**
+ * A Deployment's environment as its pod would see it, the Secret's keys filled in from
+ * {@link SECRET_VALUES} (the optional ones only when `withOptional`). Throws for a Secret key that
+ * has no test value.
+ */
+export function podEnvironment(objects: KubeObject[], name: string, withOptional: boolean): Record<string, string> {
+  const { values, secrets } = containerEnv(objects, containerOf(objects, name));
+  const env = { ...values };
+  for (const [variable, ref] of Object.entries(secrets)) {
+    if (ref.optional && !withOptional) continue;
+    const value = SECRET_VALUES[ref.key];
+    if (value === undefined) throw new Error(`no test value for Secret key ${ref.key}`);
+    env[variable] = value;
+  }
+  return env;
+}
+
+// ------------------------------------------------------------------------------- autoscaling
+
+/** One entry of an autoscaling/v2 HPA's `metrics`. */
+export interface HpaMetric {
+  type: 'Resource' | 'Pods' | 'Object' | 'External' | 'ContainerResource';
+  resource?: { name: string; target: { type: string; averageUtilization?: number } };
+  pods?: { metric: { name: string }; target: { type: string; averageValue?: string } };
+}
+
+/** `behavior.scaleUp` or `behavior.scaleDown` of an HPA. */
+export interface HpaRules {
+  stabilizationWindowSeconds?: number;
+  selectPolicy?: 'Max' | 'Min' | 'Disabled';
+  policies?: Array<{ type: 'Pods' | 'Percent'; value: number; periodSeconds: number }>;
+}
+
+export interface Hpa extends KubeObject {
+  spec: {
+    scaleTargetRef: { apiVersion: string; kind: string; name: string };
+    minReplicas: number;
+    maxReplicas: number;
+    metrics: HpaMetric[];
+    behavior?: { scaleUp?: HpaRules; scaleDown?: HpaRules };
+  };
+}
+
+/** A Kubernetes quantity as a number: plain, or with the `m` (1/1000) or `k` suffix. Throws otherwise. */
+export function quantity(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(m|k)?$/.exec(text);
+  if (!match) throw new Error(`not a quantity this check reads: ${JSON.stringify(text)}`);
+  return Number(match[1]) * (match[2] === 'm' ? 0.001 : match[2] === 'k' ? 1000 : 1);
+}
+
+/**
+ * The PromQL prometheus-adapter sends for a rule's `metricsQuery` when the HPA asks for `series` on
+ * `pods` of `namespace`: `<<.Series>>` is the series name, `<<.LabelMatchers>>` selects the
+ * namespace and the pods, `<<.GroupBy>>` is the pod label (the rule's resource overrides map the
+ * labels `namespace` and `pod`).
+ */
+export function adapterQuery(metricsQuery: string, series: string, namespace: string, pods: string[]): string {
+  return metricsQuery
+    .replaceAll('<<.Series>>', series)
+    .replaceAll('<<.LabelMatchers>>', `namespace="${namespace}",pod=~"${pods.join('|')}"`)
+    .replaceAll('<<.GroupBy>>', 'pod');
+}
+
 // ------------------------------------------------------------------------------- network policies
 
 export interface LabelSelector {
