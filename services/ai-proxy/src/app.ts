@@ -15,6 +15,7 @@ import express, { type Express } from 'express';
 import { ReportPeriods } from './budgets/periods';
 import { type SpendBudgets, spendBudgets } from './budgets/spend-budgets';
 import { AiCalls } from './calls/ai-calls';
+import type { OpenStreams } from './concurrency/open-streams';
 import { AiLimits } from './limits/ai-limits';
 import { genAiProviderName, type Provider } from './providers/provider';
 import { aiRoutes } from './routes/ai';
@@ -40,6 +41,8 @@ export interface AppDeps {
   provider: Provider;
   pricing: PricingTable;
   instruments: Instruments;
+  /** The open streams (start.ts ends them in-band when the shutdown drain runs out); default: the app's own. */
+  openStreams?: OpenStreams;
 }
 
 /** The ai-proxy HTTP app (no listening here: start.ts does that, tests use a loopback port). */
@@ -74,6 +77,7 @@ export function createApp(deps: AppDeps): Express {
     instruments,
     trackingEnabled: config.tokens.trackingEnabled,
     maxConcurrentStreams: config.ai.maxConcurrentStreams,
+    openStreams: deps.openStreams,
   });
 
   const app = createServiceApp({ instruments, logger: log });

@@ -3,12 +3,20 @@ import type { ServiceContext } from '@flashcase/runtime';
 import { AILogger, getLogger } from '@flashcase/telemetry';
 import { createApp } from './app';
 import { spendBudgets } from './budgets/spend-budgets';
+import { OpenStreams } from './concurrency/open-streams';
 import { startClusterGauges } from './gauges/cluster-gauges';
 import { createProvider } from './providers/create-provider';
 import { genAiProviderName } from './providers/provider';
 import { OrphanSweeper } from './usage/orphans';
 import { loadPricing } from './usage/pricing';
 import { warmTokenizer } from './usage/tokenizer';
+
+/**
+ * How long after SIGTERM the streams still open are ended in-band. NOTE: the runtime drains for
+ * 25 s and then cuts every connection; ending the streams 5 s before that leaves time for their
+ * error event to reach the client through the gateway, so no client sees a stream just cut.
+ */
+const STREAM_DRAIN_MS = 20_000;
 
 /** ai-proxy's own start-up: pricing, provider, the cluster-wide gauges, the orphan sweeper, the app. */
 export async function run({
@@ -61,7 +69,30 @@ export async function run({
     await provider.close();
   });
 
-  const app = createApp({ config, store, spend, budgets, storeState: state, provider, pricing, instruments });
+  const openStreams = new OpenStreams();
+  let draining = false;
+  const endStreamsLater = () => {
+    if (draining) return;
+    draining = true;
+    setTimeout(() => {
+      if (openStreams.size > 0) log.warn(`Ending ${openStreams.size} streams still open at shutdown (in-band error)`);
+      openStreams.endAll();
+    }, STREAM_DRAIN_MS).unref();
+  };
+  // The same signals the runtime drains on.
+  process.once('SIGTERM', endStreamsLater);
+  process.once('SIGINT', endStreamsLater);
+  const app = createApp({
+    config,
+    store,
+    spend,
+    budgets,
+    storeState: state,
+    provider,
+    pricing,
+    instruments,
+    openStreams,
+  });
   const address = await listen(createServer(app));
   await telemetry.ready;
   log.info(`ai-proxy listening on http://${config.host}:${address.port}`, {

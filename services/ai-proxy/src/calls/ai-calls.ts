@@ -1,5 +1,6 @@
 import type { InflightCall } from '@flashcase/store';
 import type { HttpError, Instruments } from '@flashcase/telemetry';
+import { OpenStreams } from '../concurrency/open-streams';
 import { concurrencyLimitReached, Slots } from '../concurrency/slots';
 import type { Admission, AiLimits } from '../limits/ai-limits';
 import type { UpstreamRequest } from '../operations/upstream-request';
@@ -38,7 +39,11 @@ export interface StreamSummary {
 export interface StreamSink {
   /** Called once, right before the first chunk, with the rate-limit headers (headers not sent yet). */
   start(headers: Record<string, string>): void;
-  chunk(chunk: StreamChunk): void;
+  /**
+   * Relays one chunk; a promise when the client cannot take more yet: the upstream is not read
+   * until it settles (backpressure from the client through to the upstream's socket).
+   */
+  chunk(chunk: StreamChunk): Promise<void> | undefined;
 }
 
 /** What {@link AiCalls} needs. */
@@ -51,6 +56,8 @@ export interface AiCallsDeps {
   trackingEnabled: boolean;
   /** AI_MAX_CONCURRENT_STREAMS: open streams on this replica; 0 or absent = unbounded. */
   maxConcurrentStreams?: number | undefined;
+  /** The open streams, which shutdown ends in-band when its drain runs out; default: a set of its own. */
+  openStreams?: OpenStreams | undefined;
 }
 
 /**
@@ -69,11 +76,13 @@ export class AiCalls {
   private readonly spanTarget: CallSpanTarget;
   /** The open streams of this replica (AI_MAX_CONCURRENT_STREAMS). */
   private readonly streams: Slots;
+  private readonly openStreams: OpenStreams;
 
   constructor(private readonly deps: AiCallsDeps) {
     this.providerName = genAiProviderName(deps.provider);
     this.spanTarget = { providerName: this.providerName, server: deps.provider.server };
     this.streams = new Slots(deps.maxConcurrentStreams ?? 0);
+    this.openStreams = deps.openStreams ?? new OpenStreams();
   }
 
   /** Takes a connection of the provider's pool, or throws the (counted) 503 when all are busy. */
@@ -105,9 +114,16 @@ export class AiCalls {
 
   /**
    * A stream: the open-streams limit, then a connection, both before admission; the
-   * `flashcase.ai.streams.active` gauge counts it from admission to its usage record.
+   * `flashcase.ai.streams.active` gauge counts it from admission to its usage record. `cancel` is
+   * aborted when the client goes; shutdown aborts it too (with the `shutdown` error) when its drain
+   * runs out.
    */
-  async stream(userId: string, req: UpstreamRequest, signal: AbortSignal, sink: StreamSink): Promise<StreamSummary> {
+  async stream(
+    userId: string,
+    req: UpstreamRequest,
+    cancel: AbortController,
+    sink: StreamSink,
+  ): Promise<StreamSummary> {
     if (!this.streams.tryTake()) {
       this.deps.instruments.aiConcurrencyRejections.add(1, { limit: 'streams' });
       throw concurrencyLimitReached(
@@ -118,8 +134,10 @@ export class AiCalls {
     let connection: Slots | undefined;
     try {
       connection = this.takeConnection();
-      return await this.streamOnConnection(userId, req, signal, sink);
+      this.openStreams.track(cancel);
+      return await this.streamOnConnection(userId, req, cancel.signal, sink);
     } finally {
+      this.openStreams.untrack(cancel);
       connection?.release();
       this.streams.release();
     }
@@ -224,13 +242,14 @@ export class AiCalls {
           });
           sink.start(admission.headers);
         }
-        if (typeof chunk.raw.model === 'string') model = chunk.raw.model;
-        if (responseId === undefined && typeof chunk.raw.id === 'string') responseId = chunk.raw.id;
-        text += chunk.generated;
+        if (chunk.model !== undefined) model = chunk.model;
+        if (responseId === undefined) responseId = chunk.id;
+        if (chunk.generated.length > 0) text += chunk.generated;
         if (chunk.finishes) for (const { index, reason } of chunk.finishes) finishReasons[index] = reason;
         if (chunk.usage) usage = chunk.usage;
         else if (chunk.usageInvalid) usageInvalid = chunk.usageInvalid;
-        sink.chunk(chunk);
+        const full = sink.chunk(chunk);
+        if (full) await full;
       }
     } catch (err) {
       failure = asUpstreamError(err, 'Upstream stream failed');

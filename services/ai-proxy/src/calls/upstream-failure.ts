@@ -14,6 +14,12 @@ export function toHttpError(err: UpstreamError): HttpError {
       });
     case 'rejected':
       return new HttpError(400, 'invalid_request', err.message, { cause: err });
+    case 'shutdown':
+      return new HttpError(503, 'service_unavailable', 'This AI service replica is shutting down; retry', {
+        cause: err,
+        headers: { 'Retry-After': String(err.retryAfterS ?? 1) },
+        details: { retry_after_s: err.retryAfterS ?? 1 },
+      });
     case 'aborted':
       // Nobody reads this answer; 499 (nginx's "client closed request") keeps it out of the 5xx rate.
       return new HttpError(499, 'invalid_request', 'Client closed the request', { cause: err });

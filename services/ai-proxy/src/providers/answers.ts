@@ -24,10 +24,15 @@ function generatedText(part: Generated): string {
 }
 
 /**
- * One stream chunk as accounting reads it (`delta`: choice 0's content); `raw` is kept whole for
- * the relay.
+ * One stream chunk as accounting reads it (`delta`: choice 0's content), with `wire`, its SSE
+ * bytes as relayed to an OpenAI client.
  */
-export function readChunk(raw: OpenAIChunk, usage: TokenUsage | undefined, usageInvalid?: string): StreamChunk {
+export function readChunk(
+  raw: OpenAIChunk,
+  wire: Buffer,
+  usage: TokenUsage | undefined,
+  usageInvalid?: string,
+): StreamChunk {
   const choices = Array.isArray(raw.choices) ? raw.choices : undefined;
   const first = choices?.[0];
   const content = (first?.index ?? 0) === 0 ? first?.delta?.content : undefined;
@@ -44,7 +49,17 @@ export function readChunk(raw: OpenAIChunk, usage: TokenUsage | undefined, usage
       }
     }
   }
-  return { raw, delta: typeof content === 'string' ? content : '', generated, finishes, usage, usageInvalid };
+  return {
+    wire,
+    usageOnly: raw.usage != null && (choices?.length ?? 0) === 0,
+    id: typeof raw.id === 'string' ? raw.id : undefined,
+    model: typeof raw.model === 'string' ? raw.model : undefined,
+    delta: typeof content === 'string' ? content : '',
+    generated,
+    finishes,
+    usage,
+    usageInvalid,
+  };
 }
 
 /** What accounting and our operations read of a whole (non-streamed) answer. */

@@ -2,10 +2,11 @@ import { Agent, errors as undiciErrors } from 'undici';
 import { Slots } from '../concurrency/slots';
 import type { UpstreamRequest } from '../operations/upstream-request';
 import { invalidReason, normalizeUsage, type ReasoningRule, reasoningRuleOf } from '../usage/normalize';
-import { readAnswer, readChunk } from './answers';
+import { readAnswer } from './answers';
 import { DispatchedStream, type StreamHead } from './dispatched-stream';
-import type { CompletionResult, OpenAIChunk, Provider, StreamChunk } from './provider';
+import type { CompletionResult, Provider, StreamChunk } from './provider';
 import { UpstreamError } from './upstream-error';
+import { UpstreamEvents } from './upstream-events';
 
 export interface OpenAICompatibleOptions {
   baseUrl: string;
@@ -78,7 +79,11 @@ function classify(err: unknown, signal: AbortSignal, timedOut: boolean): Upstrea
   if (err instanceof UpstreamError) return err;
   if (timedOut && !signal.aborted)
     return new UpstreamError('timeout', 'Upstream timed out', undefined, undefined, { cause: err });
-  if (signal.aborted) return new UpstreamError('aborted', 'Client went away', undefined, undefined, { cause: err });
+  if (signal.aborted) {
+    // A stream ended by the replica (shutdown) carries its own error; any other abort is the client's.
+    if (signal.reason instanceof UpstreamError) return signal.reason;
+    return new UpstreamError('aborted', 'Client went away', undefined, undefined, { cause: err });
+  }
   if (err instanceof undiciErrors.BodyTimeoutError) {
     return new UpstreamError('timeout', 'Upstream went silent mid-answer', undefined, undefined, { cause: err });
   }
@@ -230,42 +235,15 @@ export class OpenAICompatibleProvider implements Provider {
       const text = await body.text().catch(() => '');
       throw await statusError(res.statusCode, res.headers, text);
     }
-    const decoder = new TextDecoder();
-    let buffer = '';
-    let sawUsage = false;
+    const events = new UpstreamEvents(this.reasoningRule, res.statusCode);
     try {
       for await (const piece of body) {
-        buffer += decoder.decode(piece as Buffer, { stream: true });
-        let newline = buffer.indexOf('\n');
-        while (newline !== -1) {
-          const line = buffer.slice(0, newline).replace(/\r$/, '');
-          buffer = buffer.slice(newline + 1);
-          newline = buffer.indexOf('\n');
-          if (!line.startsWith('data:')) continue;
-          const data = line.slice(5).trim();
-          if (data === '[DONE]') return;
-          if (data.length === 0) continue;
-          let chunk: OpenAIChunk;
-          try {
-            chunk = JSON.parse(data);
-          } catch (err) {
-            throw new UpstreamError('malformed', 'Upstream sent a malformed stream event', res.statusCode, undefined, {
-              cause: err,
-            });
-          }
-          if (chunk === null || typeof chunk !== 'object') {
-            throw new UpstreamError('malformed', 'Upstream sent a stream event that is not an object', res.statusCode);
-          }
-          if ('error' in chunk) {
-            throw new UpstreamError('status', 'Upstream reported an error mid-stream', res.statusCode);
-          }
-          const usage = normalizeUsage(chunk.usage, this.reasoningRule);
-          if (usage) sawUsage = true;
-          yield readChunk(chunk, usage, usage ? undefined : invalidReason(chunk.usage));
-        }
+        events.push(piece);
+        for (let chunk = events.next(); chunk !== undefined; chunk = events.next()) yield chunk;
+        if (events.done) return;
       }
       // The body ended without [DONE]: complete if the usage chunk came, else broken off.
-      if (sawUsage) return;
+      if (events.sawUsage) return;
       throw new UpstreamError('connection', 'Upstream stream ended early', res.statusCode);
     } catch (err) {
       throw classify(err, signal, false);

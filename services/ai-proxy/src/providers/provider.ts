@@ -13,7 +13,7 @@ export interface ChunkDelta {
   [key: string]: unknown;
 }
 
-/** An OpenAI Chat Completions stream chunk, as sent upstream (kept whole for pass-through). */
+/** An OpenAI Chat Completions stream chunk, as sent upstream (parsed for accounting, relayed as bytes). */
 export interface OpenAIChunk {
   id?: string;
   object?: string;
@@ -57,8 +57,18 @@ export interface CompletionResult {
   text?: string | undefined;
 }
 
+/** One stream event, as accounting reads it and as it is relayed. */
 export interface StreamChunk {
-  raw: OpenAIChunk;
+  /**
+   * The event's SSE bytes as the upstream sent them (its `data:` line and the blank line ending
+   * it): what `chat/completions` relays, byte for byte, without serialising JSON again.
+   */
+  wire: Buffer;
+  /** A usage-only event (usage and no choices): relayed only to clients that asked for it. */
+  usageOnly: boolean;
+  /** The chunk's `id` and `model`, when it has them (`gen_ai.response.id`, `gen_ai.response.model`). */
+  id?: string | undefined;
+  model?: string | undefined;
   /** The first choice's `delta.content`: what our own operations relay. */
   delta: string;
   /** Everything this chunk generated, over every choice (see {@link CompletionResult.generated}). */

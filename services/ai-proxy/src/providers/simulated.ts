@@ -3,7 +3,7 @@ import type { UpstreamRequest } from '../operations/upstream-request';
 import type { TokenUsage } from '../usage/token-usage';
 import { estimatePromptTokens, messageText } from '../usage/tokenizer';
 import { readChunk } from './answers';
-import type { CompletionResult, Provider, StreamChunk } from './provider';
+import type { CompletionResult, OpenAIChunk, Provider, StreamChunk } from './provider';
 import { UpstreamError } from './upstream-error';
 
 /** Grok models that think before they answer (all but grok-3, grok-2 and the `-non-reasoning` names). */
@@ -16,6 +16,11 @@ const WORDS = (
   'key term fact detail context practice test explain connect remember understand principle method ' +
   'cause effect process stage structure function property theory evidence result'
 ).split(' ');
+
+/** A simulated chunk, framed as an upstream would send it. */
+function simulatedChunk(raw: OpenAIChunk, usage?: TokenUsage): StreamChunk {
+  return readChunk(raw, Buffer.from(`data: ${JSON.stringify(raw)}\n\n`), usage);
+}
 
 function hash(text: string): number {
   let h = 2166136261;
@@ -129,16 +134,16 @@ export class SimulatedProvider implements Provider {
     for (let i = 0; i < words.length; i++) {
       const delta = i === 0 ? (words[i] ?? '') : ` ${words[i]}`;
       for (let index = 0; index < req.choices; index++) {
-        yield readChunk({ ...base, choices: [{ index, delta: { content: delta }, finish_reason: null }] }, undefined);
+        yield simulatedChunk({ ...base, choices: [{ index, delta: { content: delta }, finish_reason: null }] });
       }
       await this.wait(Math.round(this.latencyMs / 20), signal);
     }
     const finishReason = words.length >= req.maxTokens ? 'length' : 'stop';
     for (let index = 0; index < req.choices; index++) {
-      yield readChunk({ ...base, choices: [{ index, delta: {}, finish_reason: finishReason }] }, undefined);
+      yield simulatedChunk({ ...base, choices: [{ index, delta: {}, finish_reason: finishReason }] });
     }
     const { usage, raw } = this.usage(req, words.length);
-    yield readChunk({ ...base, choices: [], usage: raw }, usage);
+    yield simulatedChunk({ ...base, choices: [], usage: raw }, usage);
   }
 
   async close(): Promise<void> {}

@@ -2,7 +2,7 @@
  * How an upstream call failed: `timeout` (no answer, or a silence, in time), `rate_limited` (429),
  * `status` (another non-2xx, or an error mid-stream), `rejected` (a 4xx the request caused),
  * `malformed` (an answer we cannot read), `connection` (refused, reset, cut short), `aborted` (the
- * client went away).
+ * client went away), `shutdown` (this replica ended the stream: its drain ran out).
  */
 export type UpstreamErrorKind =
   | 'timeout'
@@ -11,7 +11,8 @@ export type UpstreamErrorKind =
   | 'rejected'
   | 'malformed'
   | 'connection'
-  | 'aborted';
+  | 'aborted'
+  | 'shutdown';
 
 /** An upstream failure, classified for the contract's error codes and `error.type`. */
 export class UpstreamError extends Error {

@@ -5,7 +5,7 @@ import { buildCompletionsRequest, buildOperationRequest, type RequestDefaults } 
 import { OPERATIONS } from '../operations/upstream-request';
 import { ticksToUsd } from '../usage/pricing';
 import type { TokenUsage } from '../usage/token-usage';
-import { clientGone, sendEvent, startSse } from './sse';
+import { clientGone, sendDone, sendEvent, startSse, writeFrame } from './sse';
 
 export interface AiRoutesDeps {
   calls: AiCalls;
@@ -56,9 +56,9 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
     router.post(`/api/v1/ai/${operation}`, requireUser(), async (req: Request, res: Response) => {
       const upstream = buildOperationRequest(operation, req.body, defaults);
       ensureConfigured();
-      const signal = clientGone(res);
+      const cancel = clientGone(res);
       if (!upstream.stream) {
-        const call = await calls.complete(userOf(req), upstream, signal);
+        const call = await calls.complete(userOf(req), upstream, cancel.signal);
         res.set(call.headers);
         sendJson(res, {
           id: call.result.id,
@@ -71,11 +71,9 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
         });
         return;
       }
-      const summary = await calls.stream(userOf(req), upstream, signal, {
+      const summary = await calls.stream(userOf(req), upstream, cancel, {
         start: (headers) => startSse(res, headers),
-        chunk: (chunk) => {
-          if (chunk.delta) sendEvent(res, { delta: chunk.delta });
-        },
+        chunk: (chunk) => (chunk.delta ? sendEvent(res, { delta: chunk.delta }) : undefined),
       });
       startSse(res, {});
       if (summary.error) {
@@ -87,7 +85,7 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
           usage: usageJson(summary.usage),
           cost_estimate_usd: ticksToUsd(summary.cost.ticks),
         });
-        sendEvent(res, '[DONE]');
+        sendDone(res);
       }
       res.end();
     });
@@ -96,9 +94,9 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
   router.post('/api/v1/ai/chat/completions', requireUser(), async (req: Request, res: Response) => {
     const upstream = buildCompletionsRequest(req.body, defaults);
     ensureConfigured();
-    const signal = clientGone(res);
+    const cancel = clientGone(res);
     if (!upstream.stream) {
-      const call = await calls.complete(userOf(req), upstream, signal);
+      const call = await calls.complete(userOf(req), upstream, cancel.signal);
       res.set(call.headers);
       // The answer as the upstream sent it (tool calls, refusals, reasoning, logprobs, every choice);
       // only an answer without usage gets ours, estimated, in OpenAI's shape.
@@ -107,18 +105,15 @@ export function aiRoutes({ calls, defaults, configured }: AiRoutesDeps): Router 
       else sendJson(res, { ...body, usage: openAIUsageJson(rawUsage, call.usage) });
       return;
     }
-    const summary = await calls.stream(userOf(req), upstream, signal, {
+    const summary = await calls.stream(userOf(req), upstream, cancel, {
       start: (headers) => startSse(res, headers),
-      chunk: (chunk) => {
-        // We always ask upstream for the usage chunk; pass it on only to clients that asked too.
-        const usageOnly = chunk.raw.usage != null && (chunk.raw.choices?.length ?? 0) === 0;
-        if (usageOnly && !upstream.clientWantsUsage) return;
-        sendEvent(res, chunk.raw);
-      },
+      // The upstream's events as they came (no JSON serialised per chunk). We always ask upstream
+      // for the usage chunk; it is passed on only to clients that asked too.
+      chunk: (chunk) => (chunk.usageOnly && !upstream.clientWantsUsage ? undefined : writeFrame(res, chunk.wire)),
     });
     startSse(res, {});
     if (summary.error) sendEvent(res, errorBody(summary.error, req.id));
-    else sendEvent(res, '[DONE]');
+    else sendDone(res);
     res.end();
   });
 
