@@ -166,7 +166,12 @@ export class Forwarder {
         clientGone = true;
         controller?.abort(new Error('client closed the connection'));
       };
-      const onDrain = () => controller?.resume();
+      // One 'drain' listener at most: undici may hand over a few more chunks after pause().
+      let waitingForDrain = false;
+      const onDrain = () => {
+        waitingForDrain = false;
+        controller?.resume();
+      };
       res.once('close', onClose);
       const finish = () => {
         res.off('close', onClose);
@@ -208,8 +213,12 @@ export class Forwarder {
               buffered.push(chunk);
               size += chunk.length;
             } else if (!res.write(chunk)) {
+              // The client reads slower than the service writes: stop reading the service's socket.
               c.pause();
-              res.once('drain', onDrain);
+              if (!waitingForDrain) {
+                waitingForDrain = true;
+                res.once('drain', onDrain);
+              }
             }
           },
           onResponseEnd() {

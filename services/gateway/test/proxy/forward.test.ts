@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorHandler, getLogger, requestId, setupLogging } from '@flashcase/telemetry';
 import { LineCapture } from '@flashcase/testkit';
@@ -127,6 +127,66 @@ describe('Forwarder', () => {
     await reader.cancel().catch(() => undefined);
     await until(() => internalClosed);
     expect(internalClosed).toBe(true);
+  });
+
+  it('holds the service back while its client reads slowly: one drain listener at a time, every byte relayed', async () => {
+    const piece = Buffer.alloc(64 * 1024, 120);
+    // Far more than the loopback sockets and stream buffers between the three hops can hold.
+    const pieces = 768;
+    let written = 0;
+    let heldBack = false;
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const pump = () => {
+        while (written < pieces) {
+          written += 1;
+          if (!res.write(piece)) {
+            heldBack = true;
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+    };
+    const forwarder = new Forwarder({ target: internalUrl, name: 'ai-proxy', timeoutMs: 2_000 });
+    forwarders.push(forwarder);
+    let drainListeners = 0;
+    const app = express();
+    app.use(requestId());
+    app.all('/{*rest}', (req, res) => {
+      const sample = setInterval(() => {
+        drainListeners = Math.max(drainListeners, res.listenerCount('drain'));
+      }, 2);
+      res.once('close', () => clearInterval(sample));
+      return forwarder.forward(req, res);
+    });
+    const server = app.listen(0, '127.0.0.1');
+    servers.push(server);
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as AddressInfo).port;
+
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/slow-reader' }, resolve).on('error', reject).end();
+    });
+    response.pause();
+    // Wait until the service has stopped writing (its socket is full all the way back).
+    let seen = -1;
+    while (seen !== written) {
+      seen = written;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    expect(heldBack).toBe(true);
+    expect(written).toBeLessThan(pieces);
+    let received = 0;
+    response.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
+    response.resume();
+    await new Promise((resolve) => response.once('end', resolve));
+    expect(received).toBe(pieces * piece.length);
+    expect(drainListeners).toBeLessThanOrEqual(1);
   });
 
   it('cuts the client connection when the service breaks off after its headers', async () => {
