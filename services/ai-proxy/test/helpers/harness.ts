@@ -14,6 +14,7 @@ import { createInstruments, setupLogging } from '@flashcase/telemetry';
 import { LineCapture, testMeters } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { createApp } from '../../src/app';
+import type { OpenStreams } from '../../src/concurrency/open-streams';
 import { OpenAICompatibleProvider } from '../../src/providers/openai-compatible';
 import { loadPricing } from '../../src/usage/pricing';
 
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   fake?: Omit<FakeOpenAIOptions, 'apiKey'>;
   /** The calendar budgets' clock (default Date.now). */
   now?: () => number;
+  /** The open streams the app tracks (a test ends them as shutdown would); default: the app's own. */
+  openStreams?: OpenStreams;
 }
 
 /** ai-proxy's real app on a loopback port, with a real store and the fake OpenAI upstream. */
@@ -54,6 +57,7 @@ export async function startHarness({
   wrapStore = (store) => store,
   fake: fakeOptions = {},
   now,
+  openStreams,
 }: HarnessOptions = {}): Promise<Harness> {
   const fake = await startFakeOpenAI({ ...fakeOptions, apiKey: API_KEY });
   const config = loadConfig('ai-proxy', {
@@ -95,6 +99,7 @@ export async function startHarness({
     provider,
     pricing: loadPricing(config.ai.pricingFile),
     instruments,
+    ...(openStreams ? { openStreams } : {}),
   });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
