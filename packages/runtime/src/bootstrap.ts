@@ -20,6 +20,7 @@ import {
   type StoreDeps,
 } from './stores';
 
+/** How long SIGTERM waits for in-flight requests before it cuts every connection. */
 const SHUTDOWN_GRACE_MS = 25_000;
 
 /**
@@ -49,6 +50,8 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
 /** What a service's `run` gets: everything that is the same for all three services. */
 export interface ServiceContext {
   config: Config;
+  /** How long after SIGTERM (or SIGINT) in-flight requests may run before every connection is cut. */
+  shutdownGraceMs: number;
   telemetry: Telemetry;
   log: Logger;
   instruments: Instruments;
@@ -120,6 +123,7 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
 
   const context: ServiceContext = {
     config,
+    shutdownGraceMs: SHUTDOWN_GRACE_MS,
     telemetry,
     log,
     instruments,

@@ -12,15 +12,15 @@ import { loadPricing } from './usage/pricing';
 import { warmTokenizer } from './usage/tokenizer';
 
 /**
- * How long after SIGTERM the streams still open are ended in-band. NOTE: the runtime drains for
- * 25 s and then cuts every connection; ending the streams 5 s before that leaves time for their
- * error event to reach the client through the gateway, so no client sees a stream just cut.
+ * How long before the runtime's drain runs out the streams still open are ended in-band: time for
+ * their error event to reach the client through the gateway, so no client sees a stream just cut.
  */
-const STREAM_DRAIN_MS = 20_000;
+const STREAM_END_MARGIN_MS = 5_000;
 
 /** ai-proxy's own start-up: pricing, provider, the cluster-wide gauges, the orphan sweeper, the app. */
 export async function run({
   config,
+  shutdownGraceMs,
   log,
   instruments,
   openStore,
@@ -70,14 +70,19 @@ export async function run({
   });
 
   const openStreams = new OpenStreams();
+  // The series exists (at 0) before the first stream, so the HPA's adapter sees every replica.
+  instruments.aiStreamsActive.add(0);
   let draining = false;
   const endStreamsLater = () => {
     if (draining) return;
     draining = true;
-    setTimeout(() => {
-      if (openStreams.size > 0) log.warn(`Ending ${openStreams.size} streams still open at shutdown (in-band error)`);
-      openStreams.endAll();
-    }, STREAM_DRAIN_MS).unref();
+    setTimeout(
+      () => {
+        if (openStreams.size > 0) log.warn(`Ending ${openStreams.size} streams still open at shutdown (in-band error)`);
+        openStreams.endAll();
+      },
+      Math.max(0, shutdownGraceMs - STREAM_END_MARGIN_MS),
+    ).unref();
   };
   // The same signals the runtime drains on.
   process.once('SIGTERM', endStreamsLater);
