@@ -283,11 +283,13 @@ describe('a pod started as the production Deployment starts it', () => {
       const settle = { timeoutMs: 30_000, intervalMs: 250 };
       const open = { 'ai-proxy-0': 1, 'ai-proxy-1': 0 };
       expect(await readUntil(perPod, (value) => JSON.stringify(value) === JSON.stringify(open), settle)).toEqual(open);
-      // The series the adapter discovers carry the labels it maps to the pod and its namespace.
+      // The series the adapter discovers carry the labels it maps to the pod and its namespace; a
+      // replica that never had a stream exports its 0 too (the gauge exists from start-up).
       const series = await fetch(`${base}/api/v1/series?${new URLSearchParams({ 'match[]': rule.seriesQuery })}`);
       const found = ((await series.json()) as { data: Array<Record<string, string>> }).data;
-      expect(found.map((labels) => [labels.__name__, labels.namespace, labels.pod])).toEqual([
+      expect(found.map((labels) => [labels.__name__, labels.namespace, labels.pod]).sort()).toEqual([
         [STREAMS_METRIC, 'flashcase', 'ai-proxy-0'],
+        [STREAMS_METRIC, 'flashcase', 'ai-proxy-1'],
       ]);
 
       client.abort();
