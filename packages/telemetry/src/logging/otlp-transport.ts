@@ -39,7 +39,8 @@ function toAttributeValue(value: unknown): AnyValue {
  *
  * NOTE: `@opentelemetry/winston-transport` 0.34 talks to the `@opentelemetry/api-logs` 0.223 global,
  * while `@opentelemetry/sdk-node` 0.301 registers its LoggerProvider on `@opentelemetry/api` 1.10's
- * `logs`: records sent through it never reach the exporter. This transport uses the API the SDK uses.
+ * `logs`: its records reach an exporter only through a bridge (`useWinstonPipeline`). This transport
+ * uses the API the SDK uses, and costs less (docs/adr/0003).
  */
 export class OtlpLogTransport extends TransportStream {
   private readonly otelLogger = logs.getLogger(LOG_SCOPE);
