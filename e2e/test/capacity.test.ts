@@ -109,7 +109,9 @@ describe('what each kind of call costs Redis (INFO commandstats)', () => {
       );
     }
     measured['gateway request'] = gatewayOnly;
-    expectCost(gatewayOnly, EXPECTED.gateway);
+    // The difference of two windows, each with its own once-a-second stats flush and its own usage
+    // batches: one flush more or less in a window moves HINCRBY by about 3 a call (seen 12.7-16).
+    expectCost(gatewayOnly, EXPECTED.gateway, { ...TOLERANCE, hincrby: 4 });
   });
 
   it('an alert evaluation by the leader: its lease, its state, and the reads it makes through the services', async () => {
