@@ -41,17 +41,17 @@ export interface Session {
 export interface SessionOptions {
   /** Every service opens its inspector (the soak forces full collections through it). */
   inspect?: boolean;
-  /** The upstream's `node` arguments (a script printing `LISTENING <url>`); the zero-delay fake by default. */
-  upstreamArgs?: string[];
+  /** Flags for the upstream, the zero-delay fake (`--chunk-delay-ms 250` paces its streams). */
+  upstreamFlags?: string[];
 }
 
 /** Starts the upstream and the sink, then `targets` in order. */
 export async function openSession(
   processes: ProcessGroup,
   targets: readonly Target[],
-  { inspect = false, upstreamArgs }: SessionOptions = {},
+  { inspect = false, upstreamFlags = [] }: SessionOptions = {},
 ): Promise<Session> {
-  const args = upstreamArgs ?? [require.resolve('@flashcase/fake-openai/cli'), '--port', '0', '--latency-ms', '0'];
+  const args = [require.resolve('@flashcase/fake-openai/cli'), '--port', '0', '--latency-ms', '0', ...upstreamFlags];
   const upstream = await processes.start('upstream', args, /LISTENING (\S+)/);
   const sink = await processes.start('otlp-sink', [join(SRC_DIR, 'otlp-sink.ts')], /LISTENING (\S+)/);
   const settings = benchSettings(sink.value);

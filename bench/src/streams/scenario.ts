@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessGroup } from '../run/process-group.ts';
 import { openSession } from '../run/session.ts';
@@ -39,7 +38,6 @@ export interface StreamsOptions {
 
 const TARGET_IDS = ['a', 'b', 'c', 'd'] as const;
 const RAMP_MS = 1000;
-const PACED_UPSTREAM = join(import.meta.dirname, 'paced-upstream.ts');
 
 /** One N run through every target. */
 interface StreamRun {
@@ -73,8 +71,9 @@ export async function runStreamsScenario(processes: ProcessGroup, options: Strea
   const { pacing } = options;
   const targets = TARGET_IDS.map((id) => parseTarget(id));
   const labels = Object.fromEntries(targets.map((t) => [t.id, t.label]));
-  const upstreamArgs = [PACED_UPSTREAM, '--chunks', String(pacing.chunks), '--interval-ms', String(pacing.intervalMs)];
-  const session = await openSession(processes, targets, { upstreamArgs });
+  // The fake with every stream paced: `chunks` content chunks `intervalMs` apart.
+  const upstreamFlags = ['--reply-tokens', String(pacing.chunks), '--chunk-delay-ms', String(pacing.intervalMs)];
+  const session = await openSession(processes, targets, { upstreamFlags });
   const { settings } = session.ctx;
   const aiProxyUrl = session.plainAiProxyUrl as string;
   options.log(`warming up (${pacing.chunks} chunks ${pacing.intervalMs} ms apart per stream)\n`);

@@ -8,7 +8,9 @@
  * Flags: --port (default 0), --host (default 127.0.0.1), --latency-ms (default 0), --api-key,
  * --reply-tokens, --record (off by default here, so a long run does not grow memory), --dialect
  * (`xai`, the default, or `openai`: the usage dialect), --no-reasoning (report 0 reasoning tokens),
- * --no-prompt-cache (report 0 cached tokens). A bad flag exits 2 with one line on stderr.
+ * --no-prompt-cache (report 0 cached tokens), --chunk-delay-ms (pace every stream: its first event at
+ * once, then each content chunk that long after the last; 0, the default, sends a stream whole).
+ * A bad flag exits 2 with one line on stderr.
  */
 import { parseArgs } from 'node:util';
 import { type FakeOpenAIOptions, startFakeOpenAI } from './server';
@@ -36,6 +38,7 @@ function parseOptions(argv: string[]): FakeOpenAIOptions {
       dialect: { type: 'string', default: 'xai' },
       'no-reasoning': { type: 'boolean', default: false },
       'no-prompt-cache': { type: 'boolean', default: false },
+      'chunk-delay-ms': { type: 'string', default: '0' },
     },
     strict: true,
     allowPositionals: false,
@@ -54,6 +57,7 @@ function parseOptions(argv: string[]): FakeOpenAIOptions {
     dialect,
     reasoning: !values['no-reasoning'],
     promptCache: !values['no-prompt-cache'],
+    behavior: { kind: 'ok', chunkDelayMs: nonNegativeInt('chunk-delay-ms', values['chunk-delay-ms']) ?? 0 },
   };
 }
 

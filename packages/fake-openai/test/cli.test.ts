@@ -64,4 +64,36 @@ describe('the fake-openai command', () => {
     expect((await once(dialect, 'exit'))[0]).toBe(2);
     expect(dialectErr).toBe('fake-openai: --dialect must be xai or openai, got "claude"\n');
   });
+
+  it('paces every stream with --chunk-delay-ms: the events arrive apart, not in one piece', async () => {
+    const args = [CLI, '--port', '0', '--reply-tokens', '3', '--chunk-delay-ms', '150'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!/^LISTENING (\S+)\n/.test(output)) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fake did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const url = /^LISTENING (\S+)\n/.exec(output)?.[1] as string;
+      const res = await fetch(`${url}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer test-key' },
+        body: JSON.stringify({ model: 'grok-3-mini', stream: true, messages: [{ role: 'user', content: 'pace' }] }),
+      });
+      expect(res.status).toBe(200);
+      const pieces: string[] = [];
+      for await (const piece of res.body as AsyncIterable<Uint8Array>) pieces.push(Buffer.from(piece).toString());
+      const body = pieces.join('');
+      expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+      // The role chunk at once, then 3 content chunks 150 ms apart, then the end: at least 4 reads.
+      expect(pieces.length).toBeGreaterThanOrEqual(4);
+      expect(pieces[0]).toContain('"role":"assistant"');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
