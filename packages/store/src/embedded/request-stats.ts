@@ -3,13 +3,7 @@ import { GLOBAL_BUCKET_RETENTION_MS, MINUTE_MS, minuteOf } from '../time';
 import type { RequestStats, RequestStatsDelta } from '../types';
 
 /** One minute of gateway request stats. */
-export interface RequestBucket {
-  requests: number;
-  status4xx: number;
-  status5xx: number;
-  rateLimited: number;
-  latencyBuckets: number[];
-}
+export type RequestBucket = Omit<RequestStats, 'windowS'>;
 
 /** Request stats by minute start (ms). */
 export type RequestMinutes = Map<number, RequestBucket>;
@@ -23,13 +17,7 @@ export function addRequestDelta(minutes: RequestMinutes, delta: RequestStatsDelt
     bucket = { requests: 0, status4xx: 0, status5xx: 0, rateLimited: 0, latencyBuckets: [] };
     minutes.set(minute, bucket);
   }
-  bucket.requests += delta.requests;
-  bucket.status4xx += delta.status4xx;
-  bucket.status5xx += delta.status5xx;
-  bucket.rateLimited += delta.rateLimited ?? 0;
-  delta.latencyBuckets.forEach((n, i) => {
-    bucket.latencyBuckets[i] = (bucket.latencyBuckets[i] ?? 0) + n;
-  });
+  addRequestStatsInto(bucket, delta);
 }
 
 /** The stats of the last `windowS` seconds at `now`, in whole minutes (see `requestStatsMinutes`). */

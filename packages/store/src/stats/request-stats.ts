@@ -43,7 +43,10 @@ export function emptyRequestStats(windowS: number): RequestStats {
 }
 
 /** Adds `delta`'s counts into `into` (mutates and returns it); latency arrays grow as needed. */
-export function addRequestStatsInto(into: RequestStats, delta: Omit<RequestStatsDelta, 'minuteMs'>): RequestStats {
+export function addRequestStatsInto<Counts extends Omit<RequestStats, 'windowS'>>(
+  into: Counts,
+  delta: Omit<RequestStatsDelta, 'minuteMs'>,
+): Counts {
   into.requests += delta.requests;
   into.status4xx += delta.status4xx;
   into.status5xx += delta.status5xx;

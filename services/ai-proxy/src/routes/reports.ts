@@ -20,6 +20,7 @@ import { DateTime } from 'luxon';
 import { type PeriodKind, reportPeriod } from '../budgets/periods';
 import type { SpendBudgets } from '../budgets/spend-budgets';
 import { ticksToUsd } from '../usage/pricing';
+import { drainedOrClosed } from './sse';
 import { perActiveUser } from './usage';
 
 const PERIODS: readonly PeriodKind[] = ['hour', 'day', 'month'];
@@ -74,19 +75,6 @@ function userJson(userId: string, c: UsageCounters, budget: BudgetUseJson | null
     estimated_cost_usd: ticksToUsd(c.costTicks),
     budget,
   };
-}
-
-/** Until the client takes more (`drain`) or has gone (`close`: a drain would never come). */
-function drainedOrClosed(res: Response): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-  });
 }
 
 /** A CSV field: quoted when it holds a comma, quote or line break. */

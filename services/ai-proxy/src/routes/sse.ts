@@ -25,7 +25,12 @@ export function startSse(res: Response, headers: Record<string, string>): void {
 export function writeFrame(res: Response, frame: Buffer | string): Promise<void> | undefined {
   if (res.writableEnded || res.destroyed) return undefined;
   if (res.write(frame)) return undefined;
-  return new Promise<void>((resolve) => {
+  return drainedOrClosed(res);
+}
+
+/** Until the client takes more (`drain`) or has gone (`close`: a drain would never come). */
+export function drainedOrClosed(res: Response): Promise<void> {
+  return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
