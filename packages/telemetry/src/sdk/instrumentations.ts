@@ -16,8 +16,15 @@ export interface StockParts {
   logs: boolean;
 }
 
-export function stockParts(env: NodeJS.ProcessEnv): StockParts {
+const STOCK_PART_NAMES = new Set(['http', 'logs', 'all']);
+
+/** The parts `FLASHCASE_OTEL_STOCK` names; unknown names are reported once and ignored. */
+export function stockParts(env: NodeJS.ProcessEnv, log?: { warn(message: string): void }): StockParts {
   const names = new Set(nameList(env.FLASHCASE_OTEL_STOCK));
+  const unknown = [...names].filter((name) => !STOCK_PART_NAMES.has(name));
+  if (unknown.length > 0) {
+    log?.warn(`FLASHCASE_OTEL_STOCK: unknown parts ignored: ${unknown.join(', ')} (known: http, logs, all)`);
+  }
   const all = names.has('all');
   return { http: all || names.has('http'), logs: all || names.has('logs') };
 }

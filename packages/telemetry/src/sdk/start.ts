@@ -73,7 +73,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       ? new PrometheusExporter({ host: metricsHost, port: metricsPort, preventServerStart: true })
       : undefined;
 
-  const stock = stockParts(env);
+  const stock = stockParts(env, log);
   const traceTarget = env.OTEL_TRACES_EXPORTER ? undefined : otlpExportTarget(env, 'traces');
   const logTarget = env.OTEL_LOGS_EXPORTER ? undefined : otlpExportTarget(env, 'logs');
 

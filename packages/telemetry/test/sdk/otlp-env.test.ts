@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { stockParts } from '../../src/sdk/instrumentations';
 import { batchOptions, otlpExportTarget, otlpProtocol, parseOtlpHeaders } from '../../src/sdk/otlp-env';
 
 describe('OTLP settings from the environment', () => {
@@ -56,5 +57,18 @@ describe('OTLP settings from the environment', () => {
         'OTEL_BLRP',
       ),
     ).toEqual({ exportTimeoutMillis: 3000, maxExportBatchSize: 16 });
+  });
+});
+
+describe('FLASHCASE_OTEL_STOCK', () => {
+  it('hands back the parts it names, and says which names it does not know', () => {
+    const warnings: string[] = [];
+    const log = { warn: (message: string) => warnings.push(message) };
+    expect(stockParts({}, log)).toEqual({ http: false, logs: false });
+    expect(stockParts({ FLASHCASE_OTEL_STOCK: 'logs' }, log)).toEqual({ http: false, logs: true });
+    expect(stockParts({ FLASHCASE_OTEL_STOCK: 'all' }, log)).toEqual({ http: true, logs: true });
+    expect(warnings).toEqual([]);
+    expect(stockParts({ FLASHCASE_OTEL_STOCK: 'http, export' }, log)).toEqual({ http: true, logs: false });
+    expect(warnings).toEqual(['FLASHCASE_OTEL_STOCK: unknown parts ignored: export (known: http, logs, all)']);
   });
 });
