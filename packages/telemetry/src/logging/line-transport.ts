@@ -4,9 +4,14 @@ import TransportStream from 'winston-transport';
 
 /**
  * Lines to a stream, written once per event-loop turn: a service answering thousands of requests a
- * second writes one or two records each, and a write per line was a system call per line (stdout to
- * a file or a pipe is written synchronously). Lines wait at most until the turn ends, and whatever
- * waits is written when the process exits, however it exits short of a kill.
+ * second writes one or two records each, and a write per line was a system call per line. Lines
+ * wait at most until the turn ends, and whatever waits is written when the process exits, however
+ * it exits short of a kill.
+ *
+ * NOTE: Node writes stdout to a file synchronously, but to a pipe only while the pipe has room:
+ * once a slow reader lets it fill, writes queue in the process and `process.exit()` drops them.
+ * A pipe is therefore set blocking, as a file is: a log reader that falls behind slows the
+ * writer instead of losing its lines.
  */
 export class LineTransport extends TransportStream {
   private pending = '';
@@ -20,7 +25,10 @@ export class LineTransport extends TransportStream {
     private readonly buffered: boolean,
   ) {
     super({ format });
-    if (buffered) process.once('exit', this.flushNow);
+    if (buffered) {
+      process.once('exit', this.flushNow);
+      blockingWrites(out);
+    }
   }
 
   override log(info: Record<string | symbol, unknown>, callback?: () => void): void {
@@ -43,4 +51,10 @@ export class LineTransport extends TransportStream {
     this.flush();
     process.removeListener('exit', this.flushNow);
   }
+}
+
+/** Makes writes to `out` wait for room when it is a pipe (its libuv handle), as they do for a file. */
+function blockingWrites(out: NodeJS.WritableStream): void {
+  const handle = (out as { _handle?: { setBlocking?: (blocking: boolean) => number } })._handle;
+  handle?.setBlocking?.(true);
 }

@@ -120,6 +120,25 @@ describe('log lines on stdout', () => {
     expect(parsed.map((l) => l.i)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
     expect(parsed.every((l) => l.logger === 'burst')).toBe(true);
   });
+
+  it('reach stdout in full when its reader is slow and the pipe fills before the process exits', async () => {
+    const child = spawn(process.execPath, [join(__dirname, '../fixtures/burst-logger.cjs')], {
+      env: { PATH: process.env.PATH, BURST: '5000', EXIT_CODE: '3' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    // The reader takes nothing for a while: the pipe's 64 KB fill long before the 5000 lines are out.
+    child.stdout?.pause();
+    setTimeout(() => child.stdout?.resume(), 500);
+    const [code] = await once(child, 'close');
+    expect(code).toBe(3);
+    const lines = out.split('\n').filter((l) => l.length > 0);
+    expect(lines).toHaveLength(5000);
+    expect((JSON.parse(lines[4999] as string) as { i: number }).i).toBe(4999);
+  });
 });
 
 describe('instrumentations chosen by OTEL_NODE_ENABLED_INSTRUMENTATIONS / _DISABLED_', () => {
