@@ -55,6 +55,7 @@ async function main(): Promise<void> {
         pacing: { chunks: flags.streamChunks, intervalMs: flags.streamIntervalMs },
         out: flags.out ?? join(BENCH_DIR, 'results.json'),
         log: (line) => process.stdout.write(line),
+        extraTargets: targets.filter((t) => t.id !== t.letter),
       });
       process.stdout.write(text);
       return;

@@ -11,7 +11,7 @@ import type { ProcessGroup } from '../run/process-group.ts';
 import { openSession } from '../run/session.ts';
 import { usageCounted } from '../run/store-keys.ts';
 import { round } from '../stats.ts';
-import { parseTarget } from '../targets/ids.ts';
+import { parseTarget, type Target } from '../targets/ids.ts';
 import type { RunningTarget } from '../targets/table.ts';
 import { checkOpenFiles, maxStreamsFor, ownOpenFilesLimit } from './fd-limit.ts';
 import { runStreams, type StreamRunPlan, warmStreams } from './measure.ts';
@@ -34,6 +34,11 @@ export interface StreamsOptions {
   out: string;
   /** Progress lines go here. */
   log: (line: string) => void;
+  /**
+   * Variants of c and d and baseline checkouts (`c-otel-off`, `d@base`) run after the four in
+   * each round, shown in the table; the checks stay on the four.
+   */
+  extraTargets?: readonly Target[] | undefined;
 }
 
 const TARGET_IDS = ['a', 'b', 'c', 'd'] as const;
@@ -69,7 +74,8 @@ export async function runStreamsScenario(processes: ProcessGroup, options: Strea
     checkOpenFiles(options.streams, limit);
   }
   const { pacing } = options;
-  const targets = TARGET_IDS.map((id) => parseTarget(id));
+  const targets = [...TARGET_IDS.map((id) => parseTarget(id)), ...(options.extraTargets ?? [])];
+  const shownIds = targets.map((t) => t.id);
   const labels = Object.fromEntries(targets.map((t) => [t.id, t.label]));
   // The fake with every stream paced: `chunks` content chunks `intervalMs` apart.
   const upstreamFlags = ['--reply-tokens', String(pacing.chunks), '--chunk-delay-ms', String(pacing.intervalMs)];
@@ -88,7 +94,8 @@ export async function runStreamsScenario(processes: ProcessGroup, options: Strea
       options.log(`  N=${n} (${id}): ${r.completed}/${r.n} complete (${elapsed} s)\n`);
     });
     const summaries = summarise(session.running, rounds);
-    for (const id of ['c', 'd']) {
+    // Every stack through an ai-proxy writes to the one store (variants and baselines too).
+    for (const { id } of targets.filter((t) => t.letter === 'c' || t.letter === 'd')) {
       const s = summaries[id];
       if (s)
         throughAiProxy = {
@@ -156,7 +163,7 @@ export async function runStreamsScenario(processes: ProcessGroup, options: Strea
   writeResults(options.out, results);
   return [
     `\nStreams: N=${shown.n}, ${options.rounds} round(s), ${pacing.chunks} chunks ${pacing.intervalMs} ms apart, opened over ${RAMP_MS} ms`,
-    formatStreamsTable(TARGET_IDS, labels, shown.summaries),
+    formatStreamsTable(shownIds, labels, shown.summaries),
     formatStreamChecks(checks),
     options.streams === 'max' ? formatSearch(tried, largest, cap) : '',
     `\nwrote ${options.out} (streams) in ${results.wall_time_s} s\n`,
