@@ -231,7 +231,7 @@ export class AiCalls {
     let begun = false;
     let failure: UpstreamError | undefined;
     try {
-      for await (const chunk of this.deps.provider.stream(req, signal)) {
+      await this.deps.provider.stream(req, signal, (chunk) => {
         if (!begun) {
           begun = true;
           this.deps.instruments.genAiTimeToFirstChunk.record((performance.now() - started) / 1000, {
@@ -248,9 +248,8 @@ export class AiCalls {
         if (chunk.finishes) for (const { index, reason } of chunk.finishes) finishReasons[index] = reason;
         if (chunk.usage) usage = chunk.usage;
         else if (chunk.usageInvalid) usageInvalid = chunk.usageInvalid;
-        const full = sink.chunk(chunk);
-        if (full) await full;
-      }
+        return sink.chunk(chunk);
+      });
     } catch (err) {
       failure = asUpstreamError(err, 'Upstream stream failed');
     }

@@ -4,7 +4,7 @@ import type { UpstreamRequest } from '../operations/upstream-request';
 import { invalidReason, normalizeUsage, type ReasoningRule, reasoningRuleOf } from '../usage/normalize';
 import { readAnswer } from './answers';
 import { DispatchedStream, type StreamHead } from './dispatched-stream';
-import type { CompletionResult, Provider, StreamChunk } from './provider';
+import type { ChunkSink, CompletionResult, Provider } from './provider';
 import { UpstreamError } from './upstream-error';
 import { UpstreamEvents } from './upstream-events';
 
@@ -221,7 +221,7 @@ export class OpenAICompatibleProvider implements Provider {
     }
   }
 
-  async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+  async stream(req: UpstreamRequest, signal: AbortSignal, onChunk: ChunkSink): Promise<void> {
     // Per-chunk silence is bounded by the call's bodyTimeout (idle); the first byte by headersTimeout.
     const body = this.call({ ...req, stream: true }, signal);
     let res: StreamHead;
@@ -237,13 +237,16 @@ export class OpenAICompatibleProvider implements Provider {
     }
     const events = new UpstreamEvents(this.reasoningRule, res.statusCode);
     try {
-      for await (const piece of body) {
+      // Each piece straight from the socket's callback: its events handed on, the upstream held
+      // back while the client's answer is full, and the rest abandoned once [DONE] came.
+      await body.read((piece) => {
         events.push(piece);
-        for (let chunk = events.next(); chunk !== undefined; chunk = events.next()) yield chunk;
-        if (events.done) return;
-      }
+        let hold: Promise<void> | undefined;
+        for (let chunk = events.next(); chunk !== undefined; chunk = events.next()) hold = onChunk(chunk) ?? hold;
+        return events.done ? 'stop' : hold;
+      });
       // The body ended without [DONE]: complete if the usage chunk came, else broken off.
-      if (events.sawUsage) return;
+      if (events.done || events.sawUsage) return;
       throw new UpstreamError('connection', 'Upstream stream ended early', res.statusCode);
     } catch (err) {
       throw classify(err, signal, false);

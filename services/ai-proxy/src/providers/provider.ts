@@ -80,6 +80,12 @@ export interface StreamChunk {
   usageInvalid?: string | undefined;
 }
 
+/**
+ * Takes one stream chunk: `undefined` to go on, or a promise when the client cannot take more yet
+ * (the upstream is not read until it settles: backpressure from the client to the upstream's socket).
+ */
+export type ChunkSink = (chunk: StreamChunk) => Promise<void> | undefined;
+
 /** Where an AI request goes: the real OpenAI-compatible API (`xai`) or the built-in simulator. */
 export interface Provider {
   readonly name: 'xai' | 'simulated';
@@ -92,8 +98,11 @@ export interface Provider {
    */
   readonly connections?: Slots | undefined;
   complete(request: UpstreamRequest, signal: AbortSignal): Promise<CompletionResult>;
-  /** Yields chunks as they arrive; throws UpstreamError when the upstream fails mid-way. */
-  stream(request: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk>;
+  /**
+   * Hands each chunk to `onChunk` as it arrives; resolves when the answer is complete, rejects with
+   * an UpstreamError when the upstream fails (before or mid-way).
+   */
+  stream(request: UpstreamRequest, signal: AbortSignal, onChunk: ChunkSink): Promise<void>;
   close(): Promise<void>;
 }
 

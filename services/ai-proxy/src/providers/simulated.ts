@@ -3,7 +3,7 @@ import type { UpstreamRequest } from '../operations/upstream-request';
 import type { TokenUsage } from '../usage/token-usage';
 import { estimatePromptTokens, messageText } from '../usage/tokenizer';
 import { readChunk } from './answers';
-import type { CompletionResult, OpenAIChunk, Provider, StreamChunk } from './provider';
+import type { ChunkSink, CompletionResult, OpenAIChunk, Provider, StreamChunk } from './provider';
 import { UpstreamError } from './upstream-error';
 
 /** Grok models that think before they answer (all but grok-3, grok-2 and the `-non-reasoning` names). */
@@ -125,7 +125,14 @@ export class SimulatedProvider implements Provider {
     };
   }
 
-  async *stream(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
+  async stream(req: UpstreamRequest, signal: AbortSignal, onChunk: ChunkSink): Promise<void> {
+    for await (const chunk of this.chunks(req, signal)) {
+      const full = onChunk(chunk);
+      if (full) await full;
+    }
+  }
+
+  private async *chunks(req: UpstreamRequest, signal: AbortSignal): AsyncIterable<StreamChunk> {
     const id = `sim-${hash(JSON.stringify(req.messages)).toString(16)}`;
     const created = Math.floor(Date.now() / 1000);
     const words = this.words(req);

@@ -29,7 +29,7 @@ describe('DispatchedStream', () => {
     for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
   };
 
-  it('yields the whole body in order, and holds the sender back while the reader waits', async () => {
+  it('hands the whole body over in order, and holds the sender back while the reader waits', async () => {
     const piece = Buffer.alloc(64 * 1024);
     const pieces = 2048; // 128 MB: far more than the sockets' buffers can hold (32 + 4 MB at most here)
     let written = 0;
@@ -59,16 +59,17 @@ describe('DispatchedStream', () => {
     const received = createHash('sha256');
     let bytes = 0;
     let writtenWhileStalled = 0;
-    for await (const chunk of stream) {
-      if (bytes === 0) {
-        // A reader that stalls: the sender must be held back at a few socket buffers' worth
-        // (without the pause it would push all 128 MB into this process's memory).
-        await new Promise((r) => setTimeout(r, 500));
-        writtenWhileStalled = written;
-      }
+    await stream.read((chunk) => {
       received.update(chunk);
+      const first = bytes === 0;
       bytes += chunk.length;
-    }
+      if (!first) return undefined;
+      // A reader that stalls: the sender must be held back at a few socket buffers' worth
+      // (without the pause it would push all 128 MB into this process's memory).
+      return new Promise<void>((r) => setTimeout(r, 500)).then(() => {
+        writtenWhileStalled = written;
+      });
+    });
     expect(writtenWhileStalled).toBeGreaterThan(0);
     expect(writtenWhileStalled).toBeLessThan(pieces / 2);
     expect(bytes).toBe(piece.length * pieces);
@@ -102,9 +103,8 @@ describe('DispatchedStream', () => {
     const stream = open();
     await stream.head;
     let read = 0;
-    for await (const _chunk of stream) {
-      if (++read === 2) break;
-    }
+    await stream.read(() => (++read === 2 ? 'stop' : undefined));
+    expect(read).toBe(2);
     await until(() => closed);
     expect(closed).toBe(true);
   });
@@ -132,12 +132,61 @@ describe('DispatchedStream', () => {
     };
     const stream = open();
     await stream.head;
+    await expect(stream.read(() => undefined)).rejects.toThrow();
+  });
+
+  it("abandons the call with the reader's error when the reader throws", async () => {
+    let closed = false;
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const tick = setInterval(() => res.write('data: {}\n\n'), 5);
+      req.socket.once('close', () => {
+        clearInterval(tick);
+        closed = true;
+      });
+    };
+    const stream = open();
+    await stream.head;
     await expect(
-      (async () => {
-        for await (const _chunk of stream) {
-          // read until it breaks
-        }
-      })(),
-    ).rejects.toThrow();
+      stream.read(() => {
+        throw new Error('not an event');
+      }),
+    ).rejects.toThrow('not an event');
+    await until(() => closed);
+    expect(closed).toBe(true);
+  });
+
+  it('keeps the connection of an answer whose end came with the piece the reader stopped at', async () => {
+    const sockets = new Set<unknown>();
+    handle = (req, res) => {
+      sockets.add(req.socket);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: [DONE]\n\n'); // the last piece and the chunked end in one write
+    };
+    for (let i = 0; i < 3; i++) {
+      const stream = open();
+      await stream.head;
+      await stream.read(() => 'stop');
+      stream.close();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(sockets.size).toBe(1);
+  });
+
+  it('hands over what came before the reader started, then the rest', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('one ');
+      setTimeout(() => res.end('two'), 50);
+    };
+    const stream = open();
+    await stream.head;
+    await new Promise((r) => setTimeout(r, 25)); // 'one ' waits in the stream meanwhile
+    let text = '';
+    await stream.read((piece) => {
+      text += piece.toString();
+      return undefined;
+    });
+    expect(text).toBe('one two');
   });
 });
