@@ -3,7 +3,12 @@ import type { Response } from 'express';
 /** The end of an OpenAI stream, written once per stream from one shared Buffer. */
 const DONE_EVENT = Buffer.from('data: [DONE]\n\n');
 
-/** Starts a Server-Sent Events answer (no buffering by proxies, no compression). */
+/**
+ * Starts a Server-Sent Events answer (no buffering by proxies, no compression). The head goes out
+ * with the first event written in this turn, in one write (the relay starts the answer right
+ * before its first chunk), or alone at the turn's end when none was (a chunk this route does not
+ * relay, such as a reasoning model's first): a client always has the head once the upstream began.
+ */
 export function startSse(res: Response, headers: Record<string, string>): void {
   if (res.headersSent) return;
   res.writeHead(200, {
@@ -13,7 +18,12 @@ export function startSse(res: Response, headers: Record<string, string>): void {
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  res.flushHeaders();
+  setImmediate(flushHead, res);
+}
+
+/** Sends the head if no write has yet (a no-op when one did). */
+function flushHead(res: Response): void {
+  if (!res.writableEnded && !res.destroyed) res.flushHeaders();
 }
 
 /**

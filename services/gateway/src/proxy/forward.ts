@@ -49,6 +49,11 @@ export interface ForwarderOptions {
   onPoolFull?: (() => void) | undefined;
 }
 
+/** Sends the head if no write has yet (a no-op when one did). */
+function flushHead(res: Response): void {
+  if (!res.writableEnded && !res.destroyed) res.flushHeaders();
+}
+
 // The request body as it arrived (decoded from any content-encoding), by request.
 const rawBodies = new WeakMap<Request, Buffer>();
 
@@ -138,6 +143,10 @@ export class Forwarder {
     if (req.method !== 'GET' && req.method !== 'HEAD' && req.body !== undefined) {
       body = rawBodies.get(req) ?? JSON.stringify(req.body);
       headers['content-type'] = 'application/json';
+      // Nothing reads the body again: a stream open for minutes should not hold its prompt twice
+      // (the bytes stay with the dispatch until they are sent).
+      rawBodies.delete(req);
+      req.body = undefined;
     }
 
     const span = tracer().startSpan(`${req.method}`, {
@@ -202,7 +211,9 @@ export class Forwarder {
             }
             res.status(statusCode);
             const streaming = String(answerHeaders['content-type'] ?? '').startsWith('text/event-stream');
-            if (streaming) res.flushHeaders();
+            // A stream's head goes out with its first event when that came in the same read (one
+            // write, not two), else alone at the turn's end.
+            if (streaming) setImmediate(flushHead, res);
             const length = Number(answerHeaders['content-length'] ?? Number.NaN);
             // A small answer of known length (every JSON answer) is relayed in one write with its
             // Content-Length; chunk by chunk it took chunked framing and a second write per request.
