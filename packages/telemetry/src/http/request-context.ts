@@ -3,6 +3,8 @@ import { type Context, context, createContextKey } from '@opentelemetry/api';
 /** The request's mutable slot in its context: the server span opens it, the request id fills it. */
 interface RequestSlot {
   id: string | undefined;
+  /** A record of its own (the AI usage record) already tells the request: no routine request log. */
+  recorded: boolean;
 }
 
 const REQUEST_SLOT = createContextKey('flashcase.request');
@@ -15,7 +17,7 @@ const REQUEST_SLOT = createContextKey('flashcase.request');
  * means one more `context.with` per request, and the server span already opens one.
  */
 export function withRequestSlot(ctx: Context): Context {
-  const slot: RequestSlot = { id: undefined };
+  const slot: RequestSlot = { id: undefined, recorded: false };
   return ctx.setValue(REQUEST_SLOT, slot);
 }
 
@@ -31,4 +33,19 @@ export function setCurrentRequestId(id: string): void {
  */
 export function currentRequestId(): string | undefined {
   return (context.active().getValue(REQUEST_SLOT) as RequestSlot | undefined)?.id;
+}
+
+/**
+ * Notes that the request the caller runs for has its record already (an AI call's usage record,
+ * which names its request id, user, operation, model and outcome): its routine request log, which
+ * would repeat it, is left out; a 4xx or 5xx is still logged. No-op outside a request.
+ */
+export function markRequestRecorded(): void {
+  const slot = context.active().getValue(REQUEST_SLOT) as RequestSlot | undefined;
+  if (slot) slot.recorded = true;
+}
+
+/** Whether {@link markRequestRecorded} was called for the request the caller runs for. */
+export function requestRecorded(): boolean {
+  return (context.active().getValue(REQUEST_SLOT) as RequestSlot | undefined)?.recorded === true;
 }

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../logging/logger';
 import { RequestLogger } from '../logging/request-logger';
 import type { Instruments } from '../metrics/instruments';
+import { requestRecorded } from './request-context';
 
 export interface RequestTelemetryOptions {
   instruments: Instruments;
@@ -27,7 +28,8 @@ export function routeOf(req: Request): string {
 
 /**
  * Measures every request: `http.server.active_requests` while it runs, `http.server.request.duration`
- * (seconds; method, route template, status code) when it ends, and one RequestLogger record. A request
+ * (seconds; method, route template, status code) when it ends, and one RequestLogger record (none
+ * for a successful request that wrote a record of its own, see `markRequestRecorded`). A request
  * whose client went away counts as it ended, with the status that was due.
  */
 export function requestTelemetry({ instruments, logger, userIdOf, skipLog, onFinish }: RequestTelemetryOptions) {
@@ -52,7 +54,8 @@ export function requestTelemetry({ instruments, logger, userIdOf, skipLog, onFin
         'http.response.status_code': status,
       });
       onFinish?.({ route, status, durationS });
-      if (!skipLog?.(req)) {
+      // One record a request: an AI call's usage record already is its record, unless it failed.
+      if (!skipLog?.(req) && !(status < 400 && requestRecorded())) {
         requestLogger.logRequest({
           method,
           endpoint: route === 'unmatched' ? req.path : route,

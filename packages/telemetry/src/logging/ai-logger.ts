@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { currentRequestId } from '../http/request-context';
+import { currentRequestId, markRequestRecorded } from '../http/request-context';
 import { CallsiteCache, type Logger } from './logger';
 
 /**
@@ -98,5 +98,7 @@ export class AILogger {
       replica_id: this.replicaId,
       seq,
     });
+    // The current request's record: its routine request log would only repeat it.
+    if (fields.requestId === undefined) markRequestRecorded();
   }
 }

@@ -7,6 +7,7 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@o
 import express from 'express';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  AILogger,
   createInstruments,
   errorHandler,
   getLogger,
@@ -62,6 +63,15 @@ describe('server spans', () => {
     });
     app.get('/unavailable', (_req, res) => {
       res.status(503).end();
+    });
+    // An AI call's usage record, written after an await as ai-proxy's accounting writes it.
+    const aiLogger = new AILogger(getLogger('test.ai'));
+    const usageRecord = () =>
+      aiLogger.logAIRequest({ operation: 'chat', model: 'grok-4', tokensUsed: 3, costEstimate: 0, durationMs: 1 });
+    app.post('/ai/:outcome', async (req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      usageRecord();
+      res.status(req.params.outcome === 'ok' ? 200 : 502).json({});
     });
     app.use(notFound());
     app.use(errorHandler({ logger }));
@@ -154,6 +164,30 @@ describe('server spans', () => {
     expect(span.attributes['http.route']).toBeUndefined();
     expect(span.attributes['url.path']).toBe('/no/such/path');
     expect(span.status.code).toBe(SpanStatusCode.UNSET);
+  });
+
+  it('writes one record for a request that wrote its own usage record, two when it failed', async () => {
+    const recordsOf = (id: string | null) =>
+      logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.request_id === id);
+    const ok = await fetch(`${base}/ai/ok`, { method: 'POST' });
+    expect(ok.status).toBe(200);
+    await serverSpan();
+    const okRecords = recordsOf(ok.headers.get('x-request-id'));
+    expect(okRecords).toHaveLength(1);
+    expect(okRecords[0]).toMatchObject({ record_type: 'ai_usage', operation: 'chat' });
+
+    spans.reset();
+    const failed = await fetch(`${base}/ai/fail`, { method: 'POST' });
+    expect(failed.status).toBe(502);
+    await serverSpan();
+    const failedRecords = recordsOf(failed.headers.get('x-request-id'));
+    expect(failedRecords.map((r) => r.record_type ?? r.status_code)).toEqual(['ai_usage', 502]);
+
+    // a request without a record of its own keeps its request log
+    spans.reset();
+    const plain = await fetch(`${base}/items/7`);
+    await serverSpan();
+    expect(recordsOf(plain.headers.get('x-request-id'))).toMatchObject([{ endpoint: '/items/:id', status_code: 200 }]);
   });
 
   it('names an unknown method _OTHER and keeps the original', async () => {
