@@ -31,8 +31,6 @@ import { REDIS_URL, requireBinary } from './helpers/stack';
 
 const OVERLAYS: Overlay[] = ['dev', 'production'];
 const rendered: Record<Overlay, KubeObject[]> = { dev: render('dev'), production: render('production') };
-/** How long a service drains in-flight requests and streams after SIGTERM (the runtime's). */
-const DRAIN_S = shutdownDrainSeconds();
 /** The gauge of open streams each ai-proxy replica exports (flashcase.ai.streams.active). */
 const STREAMS_METRIC = 'flashcase_ai_streams_active';
 
@@ -119,8 +117,11 @@ describe.each(OVERLAYS)('deploy/kubernetes/overlays/%s: scaling and shutdown', (
       expect(preStopS, name).toBeGreaterThanOrEqual(3);
       // The grace period runs from the start of preStop; after the drain come the store's last
       // writes and the OTLP flush, which may wait out its export timeout for a collector that is away.
-      const flushS = otlpExportTimeoutSeconds(podEnvironment(objects, name, false));
-      expect(pod.terminationGracePeriodSeconds ?? 30, name).toBeGreaterThanOrEqual(preStopS + DRAIN_S + flushS);
+      const env = podEnvironment(objects, name, false);
+      // The drain: SHUTDOWN_GRACE_MS as the pod sets it (or its default).
+      const drainS = shutdownDrainSeconds(name, env);
+      const flushS = otlpExportTimeoutSeconds(env);
+      expect(pod.terminationGracePeriodSeconds ?? 30, name).toBeGreaterThanOrEqual(preStopS + drainS + flushS);
     }
   });
 

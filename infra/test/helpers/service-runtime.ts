@@ -43,14 +43,12 @@ export const outsideConfig = (name: string): boolean => name.startsWith('OTEL_')
 
 /**
  * How long a service lets in-flight requests and streams finish after SIGTERM before it closes
- * their connections, in seconds: the runtime's `SHUTDOWN_GRACE_MS`, read from its source so a
- * change there reaches the manifests' grace periods. Throws when the constant is not found.
+ * their connections, in seconds: `SHUTDOWN_GRACE_MS` as @flashcase/config reads it from `env` (the
+ * pod's environment), its default when unset, so the manifests' grace periods are checked against
+ * what the service will really wait. Throws the ConfigError when `env` does not start the service.
  */
-export function shutdownDrainSeconds(): number {
-  const source = readText('packages/runtime/src/bootstrap.ts');
-  const match = /\bconst SHUTDOWN_GRACE_MS = ([\d_]+);/.exec(source);
-  if (!match?.[1]) throw new Error('packages/runtime/src/bootstrap.ts: no `const SHUTDOWN_GRACE_MS = <ms>;`');
-  return Number(match[1].replaceAll('_', '')) / 1000;
+export function shutdownDrainSeconds(service: ServiceName, env: Record<string, string>): number {
+  return loadConfig(service, env).shutdownGraceMs / 1000;
 }
 
 /**

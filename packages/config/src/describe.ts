@@ -48,6 +48,7 @@ export function describeConfig(config: Config) {
     port: config.port,
     metricsPort: config.metricsPort,
     version: config.version,
+    shutdownGraceMs: config.shutdownGraceMs,
     urls: {
       aiProxy: withoutCredentials(config.urls.aiProxy),
       alerting: withoutCredentials(config.urls.alerting),

@@ -19,6 +19,7 @@ import {
   redisUrl,
   smtpUrl,
   text,
+  timerMs,
   timeZone,
   usdTicks,
   version,
@@ -59,6 +60,7 @@ const environmentSchema = z.object({
   PORT: optional(port()),
   METRICS_PORT: optional(port()),
   FLASHCASE_VERSION: withDefault(version(), '0.1.0'),
+  SHUTDOWN_GRACE_MS: withDefault(timerMs(), 25_000),
   AI_PROXY_URL: withDefault(httpUrl({ base: true }), 'http://127.0.0.1:8001'),
   ALERTING_URL: withDefault(httpUrl({ base: true }), 'http://127.0.0.1:8002'),
   GATEWAY_URL: withDefault(httpUrl({ base: true }), 'http://127.0.0.1:8000'),
@@ -199,6 +201,8 @@ function deepFreeze<Value>(value: Value): Value {
  *   is allowed and gives `ai.configured: false`.
  * - AI_UPSTREAM_MAX_CONNECTIONS, AI_PROXY_MAX_CONNECTIONS and AI_MAX_CONCURRENT_STREAMS default
  *   to 0, which means unbounded (the pools grow with demand), not "none allowed".
+ * - SHUTDOWN_GRACE_MS (default 25 000) is at least 1 and at most 2147483647, the longest delay a
+ *   Node timer keeps (a longer one would fire at once).
  * - TOKEN_USAGE_WARNING_THRESHOLD defaults to floor(TOKEN_USAGE_ALERT_THRESHOLD / 2) and may not
  *   exceed it. METRICS_PORT may not equal PORT unless both are 0.
  * - ENVIRONMENT=production requires INTERNAL_TOKEN, requires JWT_SECRET or JWT_JWKS_URL for the
@@ -247,6 +251,7 @@ export function loadConfig(service: ServiceName, env: NodeJS.ProcessEnv = proces
     host: vars.HOST,
     ...ports,
     version: vars.FLASHCASE_VERSION,
+    shutdownGraceMs: vars.SHUTDOWN_GRACE_MS,
     urls: {
       aiProxy: vars.AI_PROXY_URL,
       alerting: vars.ALERTING_URL,

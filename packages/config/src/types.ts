@@ -42,6 +42,13 @@ export interface Config {
   readonly metricsPort: number;
   /** `FLASHCASE_VERSION`: reported as `service.version` and in `/api/v1/health`. */
   readonly version: string;
+  /**
+   * `SHUTDOWN_GRACE_MS` (default 25 000): how long after SIGTERM (or SIGINT) in-flight requests and
+   * streams may run before every connection is cut; ai-proxy ends its streams still open a little
+   * before (in-band error event, usage estimated). An orchestrator's own grace (Kubernetes
+   * `terminationGracePeriodSeconds`) must exceed it plus the final flush.
+   */
+  readonly shutdownGraceMs: number;
   readonly urls: {
     /** `AI_PROXY_URL`. */
     readonly aiProxy: string;

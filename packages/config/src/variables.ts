@@ -69,6 +69,17 @@ export const positiveInteger = () => integer('a positive integer', 1);
 /** A TCP port; 0 is allowed (an OS-chosen port for PORT, "off" for METRICS_PORT). */
 export const port = () => integer('an integer port from 0 to 65535', 0, 65_535);
 
+/**
+ * The longest delay Node's timers honour (2^31 - 1 ms, about 24.8 days).
+ *
+ * NOTE: a longer one is not clamped to it: Node fires it after 1 ms (with a TimeoutOverflowWarning),
+ * so a longer grace would turn into none at all.
+ */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A duration a timer waits on, in milliseconds: 1 up to 2147483647 (about 24.8 days). */
+export const timerMs = () => integer(`a positive integer of milliseconds up to ${MAX_TIMER_MS}`, 1, MAX_TIMER_MS);
+
 const DECIMAL_NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 
 /** A plain decimal number (no sign, no exponent) within [min, max]. */

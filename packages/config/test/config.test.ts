@@ -38,6 +38,7 @@ describe('loadConfig defaults', () => {
       port: 8000,
       metricsPort: 9464,
       version: '0.1.0',
+      shutdownGraceMs: 25_000,
       urls: {
         aiProxy: 'http://127.0.0.1:8001',
         alerting: 'http://127.0.0.1:8002',
@@ -103,6 +104,7 @@ describe('loadConfig defaults', () => {
       PORT: '0',
       METRICS_PORT: '0',
       FLASHCASE_VERSION: '1.2.3-rc.1',
+      SHUTDOWN_GRACE_MS: '6000',
       AI_PROXY_URL: 'http://ai-proxy:8001',
       ALERTING_URL: 'http://alerting:8002',
       GATEWAY_URL: 'https://gateway.example.com',
@@ -164,6 +166,7 @@ describe('loadConfig defaults', () => {
       port: 0,
       metricsPort: 0,
       version: '1.2.3-rc.1',
+      shutdownGraceMs: 6000,
       urls: {
         aiProxy: 'http://ai-proxy:8001',
         alerting: 'http://alerting:8002',
@@ -328,6 +331,11 @@ describe('loadConfig bad values', () => {
     ['ALERT_GROUP_WAIT_S', '-30', 'must be a positive integer'],
     ['ALERT_GROUP_INTERVAL_S', '5m', 'must be a positive integer'],
     ['ALERT_REPEAT_INTERVAL_S', '99999999999999999999', 'must be a positive integer'],
+    ['SHUTDOWN_GRACE_MS', '0', 'must be a positive integer of milliseconds up to 2147483647'],
+    ['SHUTDOWN_GRACE_MS', '-1000', 'must be a positive integer of milliseconds up to 2147483647'],
+    ['SHUTDOWN_GRACE_MS', '25s', 'must be a positive integer of milliseconds up to 2147483647'],
+    ['SHUTDOWN_GRACE_MS', '2.5e4', 'must be a positive integer of milliseconds up to 2147483647'],
+    ['SHUTDOWN_GRACE_MS', '2147483648', 'must be a positive integer of milliseconds up to 2147483647'],
     ['PORT', '65536', 'must be an integer port from 0 to 65535'],
     ['METRICS_PORT', 'http', 'must be an integer port from 0 to 65535'],
     ['LOG_SAMPLE_RATE', '1.5', 'must be a number from 0 to 1'],
@@ -407,6 +415,21 @@ describe('loadConfig bad values', () => {
     expect(unbounded.ai).toMatchObject({ upstreamMaxConnections: 0, proxyMaxConnections: 0, maxConcurrentStreams: 0 });
     const bounded = loadConfig('gateway', { AI_PROXY_MAX_CONNECTIONS: '1', AI_MAX_CONCURRENT_STREAMS: '1000' });
     expect(bounded.ai).toMatchObject({ upstreamMaxConnections: 0, proxyMaxConnections: 1, maxConcurrentStreams: 1000 });
+  });
+
+  it('says what SHUTDOWN_GRACE_MS takes when its value is bad', () => {
+    expect(configErrorFor({ SHUTDOWN_GRACE_MS: '25s' }, 'ai-proxy').message).toBe(
+      'SHUTDOWN_GRACE_MS must be a positive integer of milliseconds up to 2147483647, got "25s"',
+    );
+  });
+
+  it('takes any SHUTDOWN_GRACE_MS a Node timer keeps, from 1 ms to 2147483647 ms, for every service', () => {
+    for (const service of ['gateway', 'ai-proxy', 'alerting'] as const) {
+      expect(loadConfig(service, { SHUTDOWN_GRACE_MS: '1' }).shutdownGraceMs).toBe(1);
+      expect(loadConfig(service, { SHUTDOWN_GRACE_MS: ' 4000 ' }).shutdownGraceMs).toBe(4000);
+      expect(loadConfig(service, { SHUTDOWN_GRACE_MS: '2147483647' }).shutdownGraceMs).toBe(2_147_483_647);
+      expect(loadConfig(service, { SHUTDOWN_GRACE_MS: '' }).shutdownGraceMs).toBe(25_000);
+    }
   });
 
   it('keeps the stream idle timeout apart from the upstream timeout', () => {
@@ -667,6 +690,7 @@ describe('describeConfig', () => {
       service: 'ai-proxy',
       port: 18_001,
       metricsPort: 9465,
+      shutdownGraceMs: 25_000,
       redis: { url: null, keyPrefix: 'fc:', failureMode: 'open' },
       rateLimits: { aiPerMinute: 5, aiPerHour: 50, generalPerMinute: 10, generalPerHour: 100 },
       ai: { provider: 'simulated', model: 'grok-4-fast', baseUrl: 'https://api.x.ai/v1' },

@@ -20,9 +20,6 @@ import {
   type StoreDeps,
 } from './stores';
 
-/** How long SIGTERM waits for in-flight requests before it cuts every connection. */
-const SHUTDOWN_GRACE_MS = 25_000;
-
 /**
  * Requests Node's HTTP parser refuses before any middleware runs (malformed request lines, header
  * injection, headers over the size limit) still get the contract's JSON error, not an empty 400.
@@ -50,7 +47,10 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
 /** What a service's `run` gets: everything that is the same for all three services. */
 export interface ServiceContext {
   config: Config;
-  /** How long after SIGTERM (or SIGINT) in-flight requests may run before every connection is cut. */
+  /**
+   * How long after SIGTERM (or SIGINT) in-flight requests may run before every connection is cut:
+   * `SHUTDOWN_GRACE_MS` (`config.shutdownGraceMs`, default 25 000).
+   */
   shutdownGraceMs: number;
   telemetry: Telemetry;
   log: Logger;
@@ -123,7 +123,7 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
 
   const context: ServiceContext = {
     config,
-    shutdownGraceMs: SHUTDOWN_GRACE_MS,
+    shutdownGraceMs: config.shutdownGraceMs,
     telemetry,
     log,
     instruments,
@@ -160,8 +160,8 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
       const stop = async (signal: string) => {
         if (stopping) return;
         stopping = true;
-        log.info(`${signal}: finishing in-flight requests, then stopping`);
-        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+        log.info(`${signal}: finishing in-flight requests (for up to ${config.shutdownGraceMs} ms), then stopping`);
+        const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs).unref();
         // Keep-alive connections go idle as their last request ends: close each then, not after
         // keepAliveTimeout (65 s).
         const reaper = setInterval(() => server.closeIdleConnections(), 100).unref();

@@ -4,18 +4,13 @@ import { AILogger, getLogger } from '@flashcase/telemetry';
 import { createApp } from './app';
 import { spendBudgets } from './budgets/spend-budgets';
 import { OpenStreams } from './concurrency/open-streams';
+import { streamEndDelayMs } from './concurrency/stream-end';
 import { startClusterGauges } from './gauges/cluster-gauges';
 import { createProvider } from './providers/create-provider';
 import { genAiProviderName } from './providers/provider';
 import { OrphanSweeper } from './usage/orphans';
 import { loadPricing } from './usage/pricing';
 import { warmTokenizer } from './usage/tokenizer';
-
-/**
- * How long before the runtime's drain runs out the streams still open are ended in-band: time for
- * their error event to reach the client through the gateway, so no client sees a stream just cut.
- */
-const STREAM_END_MARGIN_MS = 5_000;
 
 /** ai-proxy's own start-up: pricing, provider, the cluster-wide gauges, the orphan sweeper, the app. */
 export async function run({
@@ -76,13 +71,11 @@ export async function run({
   const endStreamsLater = () => {
     if (draining) return;
     draining = true;
-    setTimeout(
-      () => {
-        if (openStreams.size > 0) log.warn(`Ending ${openStreams.size} streams still open at shutdown (in-band error)`);
-        openStreams.endAll();
-      },
-      Math.max(0, shutdownGraceMs - STREAM_END_MARGIN_MS),
-    ).unref();
+    // Shortly before the runtime cuts every connection (the margin's rule: streamEndDelayMs).
+    setTimeout(() => {
+      if (openStreams.size > 0) log.warn(`Ending ${openStreams.size} streams still open at shutdown (in-band error)`);
+      openStreams.endAll();
+    }, streamEndDelayMs(shutdownGraceMs)).unref();
   };
   // The same signals the runtime drains on.
   process.once('SIGTERM', endStreamsLater);
