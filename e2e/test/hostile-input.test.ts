@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { deleteKeys } from '@flashcase/testkit';
+import { deleteKeys, RATE_LIMITS_OFF } from '@flashcase/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, INTERNAL_TOKEN, JWT_SECRET, startChain, token } from './helpers/chain';
@@ -335,10 +335,7 @@ describe('hostile input at every public route', () => {
     chain = await startChain({
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: prefix,
-      RATE_LIMIT_AI_PER_MINUTE: '0',
-      RATE_LIMIT_AI_PER_HOUR: '0',
-      RATE_LIMIT_GENERAL_PER_MINUTE: '0',
-      RATE_LIMIT_GENERAL_PER_HOUR: '0',
+      ...RATE_LIMITS_OFF,
       AI_MAX_TOKENS_CHAT: '20',
     });
   });

@@ -1,5 +1,5 @@
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { deleteKeys } from '@flashcase/testkit';
+import { deleteKeys, RATE_LIMITS_OFF } from '@flashcase/testkit';
 import { generateText, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming, ChatCompletionTool } from 'openai/resources/chat/completions';
@@ -53,10 +53,7 @@ describe('real OpenAI clients through the gateway', () => {
       {
         REDIS_URL: redisUrl,
         REDIS_KEY_PREFIX: prefix,
-        RATE_LIMIT_AI_PER_MINUTE: '0',
-        RATE_LIMIT_AI_PER_HOUR: '0',
-        RATE_LIMIT_GENERAL_PER_MINUTE: '0',
-        RATE_LIMIT_GENERAL_PER_HOUR: '0',
+        ...RATE_LIMITS_OFF,
         AI_MAX_TOKENS_CHAT: '300',
       },
       1,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { deleteKeys, type ServiceProcess, startService } from '@flashcase/testkit';
+import { deleteKeys, RATE_LIMITS_OFF, type ServiceProcess, startService } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, eventually, INTERNAL_TOKEN, JWT_SECRET, token, usageTotals } from './helpers/chain';
 import { type FakeProcess, startFakeProcess } from './helpers/fake-process';
@@ -119,10 +119,7 @@ describe('SIGTERM with 1 000 streams open (gateway -> ai-proxy, SHUTDOWN_GRACE_M
     INTERNAL_TOKEN,
     JWT_SECRET,
     LOG_LEVEL: 'info',
-    RATE_LIMIT_AI_PER_MINUTE: '0',
-    RATE_LIMIT_AI_PER_HOUR: '0',
-    RATE_LIMIT_GENERAL_PER_MINUTE: '0',
-    RATE_LIMIT_GENERAL_PER_HOUR: '0',
+    ...RATE_LIMITS_OFF,
   };
   let fake: FakeProcess | undefined;
   let proxyEnv: Record<string, string>;

@@ -1,4 +1,4 @@
-import { deleteKeys, startService } from '@flashcase/testkit';
+import { deleteKeys, RATE_LIMITS_OFF, startService } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, startChain, token, usageTotals } from './helpers/chain';
 
@@ -45,10 +45,7 @@ describe('graceful shutdown under load', () => {
     chain = await startChain({
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
-      RATE_LIMIT_AI_PER_MINUTE: '0',
-      RATE_LIMIT_AI_PER_HOUR: '0',
-      RATE_LIMIT_GENERAL_PER_MINUTE: '0',
-      RATE_LIMIT_GENERAL_PER_HOUR: '0',
+      ...RATE_LIMITS_OFF,
     });
   });
   afterAll(async () => {

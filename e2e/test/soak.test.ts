@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { deleteKeys, inspectorUrl, type LiveHeap, liveHeap, readUntil } from '@flashcase/testkit';
+import { deleteKeys, inspectorUrl, type LiveHeap, liveHeap, RATE_LIMITS_OFF, readUntil } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, startChain, token, usageTotals } from './helpers/chain';
 
@@ -23,10 +23,7 @@ describe(`a ${SOAK_S} s soak through the whole chain, three ai-proxy replicas on
     const env = {
       REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
-      RATE_LIMIT_AI_PER_MINUTE: '0',
-      RATE_LIMIT_AI_PER_HOUR: '0',
-      RATE_LIMIT_GENERAL_PER_MINUTE: '0',
-      RATE_LIMIT_GENERAL_PER_HOUR: '0',
+      ...RATE_LIMITS_OFF,
       LOG_SAMPLE_RATE: '0.01',
     };
     // The inspector (loopback, a free port) lets the leak check below force full collections.

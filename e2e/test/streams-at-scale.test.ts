@@ -1,4 +1,4 @@
-import { deleteKeys } from '@flashcase/testkit';
+import { deleteKeys, RATE_LIMITS_OFF } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Chain, eventually, startChain, token } from './helpers/chain';
 
@@ -63,10 +63,7 @@ describe('500 streams held open through gateway -> ai-proxy', () => {
         REDIS_URL,
         REDIS_KEY_PREFIX: prefix,
         AI_STREAM_IDLE_TIMEOUT_MS: '1000',
-        RATE_LIMIT_AI_PER_MINUTE: '0',
-        RATE_LIMIT_AI_PER_HOUR: '0',
-        RATE_LIMIT_GENERAL_PER_MINUTE: '0',
-        RATE_LIMIT_GENERAL_PER_HOUR: '0',
+        ...RATE_LIMITS_OFF,
       },
       1,
       [],

@@ -12,6 +12,7 @@ export {
 export { readUntil } from './poll';
 export { freePort } from './ports';
 export {
+  RATE_LIMITS_OFF,
   type ServiceName,
   type ServiceProcess,
   type StartServiceOptions,

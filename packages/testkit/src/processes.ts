@@ -86,3 +86,11 @@ export async function startService(
     kill: () => exit('SIGKILL'),
   };
 }
+
+/** Every rate limit off: for tests whose traffic is not about limits (the variables as a service reads them). */
+export const RATE_LIMITS_OFF: Readonly<Record<string, string>> = Object.freeze({
+  RATE_LIMIT_AI_PER_MINUTE: '0',
+  RATE_LIMIT_AI_PER_HOUR: '0',
+  RATE_LIMIT_GENERAL_PER_MINUTE: '0',
+  RATE_LIMIT_GENERAL_PER_HOUR: '0',
+});

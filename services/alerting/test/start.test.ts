@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
-import { freePort, type ServiceProcess, startService } from '@flashcase/testkit';
+import { freePort, RATE_LIMITS_OFF, type ServiceProcess, startService } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dueDigest } from '../src/digest/schedule';
@@ -135,10 +135,7 @@ describe('alerting cluster: two replicas on one Redis, watching a real gateway a
       INTERNAL_TOKEN,
       JWT_SECRET,
       LOG_LEVEL: 'info',
-      RATE_LIMIT_AI_PER_MINUTE: '0',
-      RATE_LIMIT_AI_PER_HOUR: '0',
-      RATE_LIMIT_GENERAL_PER_MINUTE: '0',
-      RATE_LIMIT_GENERAL_PER_HOUR: '0',
+      ...RATE_LIMITS_OFF,
     };
     aiProxyEnv = { ...common, XAI_API_KEY: API_KEY, XAI_BASE_URL: fake.url, AI_UPSTREAM_TIMEOUT_MS: '5000' };
     const alertingPort = await freePort();

@@ -25,6 +25,19 @@ describe('DispatchedStream', () => {
 
   const open = (signal = new AbortController().signal) =>
     new DispatchedStream(agent, { origin, path: '/', method: 'GET' }, signal);
+  /** An upstream that sends an event every 5 ms until the caller hangs up (`closed` then). */
+  const endlessStream = () => {
+    const upstream = { closed: false };
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const tick = setInterval(() => res.write('data: {}\n\n'), 5);
+      req.socket.once('close', () => {
+        clearInterval(tick);
+        upstream.closed = true;
+      });
+    };
+    return upstream;
+  };
   const until = async (done: () => boolean) => {
     for (let i = 0; i < 300 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
   };
@@ -91,22 +104,14 @@ describe('DispatchedStream', () => {
   });
 
   it('abandons the call when the reader stops early', async () => {
-    let closed = false;
-    handle = (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const tick = setInterval(() => res.write('data: {}\n\n'), 5);
-      req.socket.once('close', () => {
-        clearInterval(tick);
-        closed = true;
-      });
-    };
+    const upstream = endlessStream();
     const stream = open();
     await stream.head;
     let read = 0;
     await stream.read(() => (++read === 2 ? 'stop' : undefined));
     expect(read).toBe(2);
-    await until(() => closed);
-    expect(closed).toBe(true);
+    await until(() => upstream.closed);
+    expect(upstream.closed).toBe(true);
   });
 
   it('rejects the head with the abort reason when the signal fires first, and hangs up', async () => {
@@ -136,15 +141,7 @@ describe('DispatchedStream', () => {
   });
 
   it("abandons the call with the reader's error when the reader throws", async () => {
-    let closed = false;
-    handle = (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      const tick = setInterval(() => res.write('data: {}\n\n'), 5);
-      req.socket.once('close', () => {
-        clearInterval(tick);
-        closed = true;
-      });
-    };
+    const upstream = endlessStream();
     const stream = open();
     await stream.head;
     await expect(
@@ -152,8 +149,8 @@ describe('DispatchedStream', () => {
         throw new Error('not an event');
       }),
     ).rejects.toThrow('not an event');
-    await until(() => closed);
-    expect(closed).toBe(true);
+    await until(() => upstream.closed);
+    expect(upstream.closed).toBe(true);
   });
 
   it('keeps the connection of an answer whose end came with the piece the reader stopped at', async () => {
