@@ -21,6 +21,16 @@ import {
 } from './stores';
 
 /**
+ * Connections the kernel may hold for the listener until the event loop accepts them (capped by
+ * `net.core.somaxconn`, 4096 on current kernels). Node's default of 511 overflows under a burst of
+ * new connections (a thousand streams opening within a second, clients reconnecting after a
+ * deploy) while the loop is busy: the kernel then drops the connection and the client's TCP
+ * retries a second or more later, a delay no metric of the service shows (the host's
+ * `TcpExtListenOverflows` does).
+ */
+const LISTEN_BACKLOG = 4096;
+
+/**
  * Requests Node's HTTP parser refuses before any middleware runs (malformed request lines, header
  * injection, headers over the size limit) still get the contract's JSON error, not an empty 400.
  */
@@ -150,7 +160,7 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.port, config.host, () => {
+        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve();
         });

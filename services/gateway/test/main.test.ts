@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { type FakeOpenAI, startFakeOpenAI } from '@flashcase/fake-openai';
 import { freePort, OtlpReceiver } from '@flashcase/testkit';
 import { Redis } from 'ioredis';
@@ -61,6 +63,16 @@ describe('one user request is one trace, from the gateway to the LLM call and Re
   });
 
   for (const stream of [false, true]) {
+    it('listens with an accept queue that holds a burst of new connections (4096, or the kernel cap)', () => {
+      // `ss` shows a listener's backlog as its Send-Q; Node's default (511) overflows while a busy
+      // loop accepts, and the clients it drops retry a second later.
+      const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+      for (const service of [gateway, aiProxy]) {
+        const line = execFileSync('ss', ['-ltnH', `sport = :${new URL(service.base).port}`], { encoding: 'utf8' });
+        expect(Number(line.trim().split(/\s+/)[2])).toBe(Math.min(4096, somaxconn));
+      }
+    });
+
     it(`links gateway, ai-proxy, the GenAI span and the Redis calls (${stream ? 'streaming' : 'plain'}, openai SDK)`, async () => {
       const user = `trace-user-${stream}`;
       const client = new OpenAI({ baseURL: `${gateway.base}/api/v1/ai`, apiKey: signDevToken(JWT_SECRET, user) });
