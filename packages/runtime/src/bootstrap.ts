@@ -12,6 +12,7 @@ import {
   startTelemetry,
   type Telemetry,
 } from '@flashcase/telemetry';
+import { listenShared } from './listen';
 import {
   type AlertStoreHandle,
   type CountersStoreHandle,
@@ -19,16 +20,6 @@ import {
   openCountersStore,
   type StoreDeps,
 } from './stores';
-
-/**
- * Connections the kernel may hold for the listener until the event loop accepts them (capped by
- * `net.core.somaxconn`, 4096 on current kernels). Node's default of 511 overflows under a burst of
- * new connections (a thousand streams opening within a second, clients reconnecting after a
- * deploy) while the loop is busy: the kernel then drops the connection and the client's TCP
- * retries a second or more later, a delay no metric of the service shows (the host's
- * `TcpExtListenOverflows` does).
- */
-const LISTEN_BACKLOG = 4096;
 
 /**
  * Requests Node's HTTP parser refuses before any middleware runs (malformed request lines, header
@@ -158,14 +149,8 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
         log.warn(`Refused a malformed HTTP request (${err.code ?? err.message})`, { error_code: err.code });
         answerClientError(err, socket);
       });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const address = server.address() as AddressInfo;
+      const listener = await listenShared(server, config.port, config.host);
+      const { address } = listener;
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -175,10 +160,9 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
         // Keep-alive connections go idle as their last request ends: close each then, not after
         // keepAliveTimeout (65 s).
         const reaper = setInterval(() => server.closeIdleConnections(), 100).unref();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        const drained = listener.close();
+        server.closeIdleConnections();
+        await drained;
         clearInterval(reaper);
         clearTimeout(force);
         // Store last: the tasks before it may still write to it.

@@ -63,14 +63,28 @@ describe('one user request is one trace, from the gateway to the LLM call and Re
   });
 
   for (const stream of [false, true]) {
-    it('listens with an accept queue that holds a burst of new connections (4096, or the kernel cap)', () => {
-      // `ss` shows a listener's backlog as its Send-Q; Node's default (511) overflows while a busy
-      // loop accepts, and the clients it drops retry a second later.
+    it('listens with 8 sockets on its port, each with an accept queue for a burst of new connections', () => {
+      // `ss` lists every socket on the port, its backlog as Send-Q. One socket accepts one connection
+      // per event-loop turn (libuv), and Node's default backlog (511) overflows while a busy loop
+      // accepts: clients it drops retry a second later.
       const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
       for (const service of [gateway, aiProxy]) {
-        const line = execFileSync('ss', ['-ltnH', `sport = :${new URL(service.base).port}`], { encoding: 'utf8' });
-        expect(Number(line.trim().split(/\s+/)[2])).toBe(Math.min(4096, somaxconn));
+        const lines = execFileSync('ss', ['-ltnH', `sport = :${service.port}`], { encoding: 'utf8' })
+          .trim()
+          .split('\n');
+        expect(lines).toHaveLength(8);
+        for (const line of lines) expect(Number(line.trim().split(/\s+/)[2])).toBe(Math.min(4096, somaxconn));
       }
+    });
+
+    it('refuses to start on a port a running copy listens on (EADDRINUSE), though it shares its own', async () => {
+      await expect(
+        startService(
+          'gateway',
+          { REDIS_URL, INTERNAL_TOKEN, JWT_SECRET, AI_PROXY_URL: aiProxy.base },
+          { port: gateway.port, timeoutMs: 15_000 },
+        ),
+      ).rejects.toThrow(/EADDRINUSE/);
     });
 
     it(`links gateway, ai-proxy, the GenAI span and the Redis calls (${stream ? 'streaming' : 'plain'}, openai SDK)`, async () => {
