@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type FakeProcess, startFakeProcess } from '@flashcase/fake-openai';
 import { deleteKeys, RATE_LIMITS_OFF, type ServiceProcess, startService } from '@flashcase/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, eventually, INTERNAL_TOKEN, JWT_SECRET, token, usageTotals } from './helpers/chain';
-import { type FakeProcess, startFakeProcess } from './helpers/fake-process';
 
 // SIGTERM to an ai-proxy holding 1 000 streams that cannot finish within its grace: each client
 // gets the contract's error event in-band and then the end of its stream, ai-proxy exits 0 in

@@ -3,27 +3,23 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { startFakeProcess } from '../src/process';
 
 const CLI = join(__dirname, '../dist/cli.js');
 
 describe('the fake-openai command', () => {
   it('prints LISTENING <url>, serves the SDK in the --dialect asked for, and exits 0 on SIGTERM', async () => {
-    const args = [CLI, '--port', '0', '--latency-ms', '0', '--api-key', 'cli-key', '--dialect', 'openai'];
-    const child = spawn(process.execPath, [...args, '--no-reasoning'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const fake = await startFakeProcess([
+      '--latency-ms',
+      '0',
+      '--api-key',
+      'cli-key',
+      '--dialect',
+      'openai',
+      '--no-reasoning',
+    ]);
     try {
-      const deadline = Date.now() + 10_000;
-      while (!/^LISTENING (\S+)\n/.test(output)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fake did not start:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      const url = /^LISTENING (\S+)\n/.exec(output)?.[1] as string;
+      const { url } = fake;
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
 
       const client = new OpenAI({ baseURL: url, apiKey: 'cli-key', maxRetries: 0 });
@@ -38,11 +34,9 @@ describe('the fake-openai command', () => {
       });
       expect(completion.usage).not.toHaveProperty('cost_in_usd_ticks');
 
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      expect((await exited)[0]).toBe(0);
+      expect(await fake.stop()).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await fake.stop(0);
     }
   });
 
@@ -66,19 +60,9 @@ describe('the fake-openai command', () => {
   });
 
   it('paces every stream with --chunk-delay-ms: the events arrive apart, not in one piece', async () => {
-    const args = [CLI, '--port', '0', '--reply-tokens', '3', '--chunk-delay-ms', '150'];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const fake = await startFakeProcess(['--reply-tokens', '3', '--chunk-delay-ms', '150']);
     try {
-      const deadline = Date.now() + 10_000;
-      while (!/^LISTENING (\S+)\n/.test(output)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fake did not start:\n${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      const url = /^LISTENING (\S+)\n/.exec(output)?.[1] as string;
+      const { url } = fake;
       const res = await fetch(`${url}/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer test-key' },
@@ -93,7 +77,7 @@ describe('the fake-openai command', () => {
       expect(pieces.length).toBeGreaterThanOrEqual(4);
       expect(pieces[0]).toContain('"role":"assistant"');
     } finally {
-      child.kill('SIGKILL');
+      await fake.stop(0);
     }
   });
 });

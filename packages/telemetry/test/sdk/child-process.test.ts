@@ -102,7 +102,8 @@ describe('a service started through the library as production starts it', () => 
 });
 
 describe('log lines on stdout', () => {
-  it('reach stdout in full when the process exits right after writing them', async () => {
+  /** The fixture writing 5000 log lines and exiting 3 at once; `out()` is what its stdout gave so far. */
+  const burstLogger = () => {
     const child = spawn(process.execPath, [join(__dirname, '../fixtures/burst-logger.cjs')], {
       env: { PATH: process.env.PATH, BURST: '5000', EXIT_CODE: '3' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -111,10 +112,17 @@ describe('log lines on stdout', () => {
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
+    return { child, out: () => out };
+  };
+
+  it('reach stdout in full when the process exits right after writing them', async () => {
+    const { child, out } = burstLogger();
     // 'close': the process exited and its stdout was read to the end
     const [code] = await once(child, 'close');
     expect(code).toBe(3);
-    const lines = out.split('\n').filter((l) => l.length > 0);
+    const lines = out()
+      .split('\n')
+      .filter((l) => l.length > 0);
     expect(lines).toHaveLength(5000);
     const parsed = lines.map((l) => JSON.parse(l) as { i: number; logger: string });
     expect(parsed.map((l) => l.i)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
@@ -122,20 +130,15 @@ describe('log lines on stdout', () => {
   });
 
   it('reach stdout in full when its reader is slow and the pipe fills before the process exits', async () => {
-    const child = spawn(process.execPath, [join(__dirname, '../fixtures/burst-logger.cjs')], {
-      env: { PATH: process.env.PATH, BURST: '5000', EXIT_CODE: '3' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
+    const { child, out } = burstLogger();
     // The reader takes nothing for a while: the pipe's 64 KB fill long before the 5000 lines are out.
     child.stdout?.pause();
     setTimeout(() => child.stdout?.resume(), 500);
     const [code] = await once(child, 'close');
     expect(code).toBe(3);
-    const lines = out.split('\n').filter((l) => l.length > 0);
+    const lines = out()
+      .split('\n')
+      .filter((l) => l.length > 0);
     expect(lines).toHaveLength(5000);
     expect((JSON.parse(lines[4999] as string) as { i: number }).i).toBe(4999);
   });

@@ -1,21 +1,22 @@
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 
 /** The fake xAI upstream running as its own process (`@flashcase/fake-openai/cli`). */
 export interface FakeProcess {
   /** Base URL including `/v1`, for `XAI_BASE_URL`. */
   url: string;
-  /** SIGTERM (SIGKILL if it is still running after `graceMs`), and waits for the exit. */
-  stop(graceMs?: number): Promise<void>;
+  /** SIGTERM (SIGKILL if it is still running after `graceMs`); resolves to its exit code. */
+  stop(graceMs?: number): Promise<number | null>;
 }
 
 /**
- * Starts the fake's CLI on a loopback port with `flags` (e.g. `--chunk-delay-ms 1000`), and waits
- * for its `LISTENING <url>` line. Its own process keeps its streams' writes off the test runner's
- * CPU, which the clients of a large test need. Throws with its output when it exits first or does
- * not come up within `timeoutMs`.
+ * Starts the fake's CLI (`dist/cli.js`) on a loopback port with `flags` (e.g. `--chunk-delay-ms
+ * 1000`), and waits for its `LISTENING <url>` line. Its own process keeps its streams' writes off
+ * the test runner's CPU, which the clients of a large test need. Throws with its output when it
+ * exits first or does not come up within `timeoutMs`.
  */
 export async function startFakeProcess(flags: string[], timeoutMs = 15_000): Promise<FakeProcess> {
-  const cli = require.resolve('@flashcase/fake-openai/cli');
+  const cli = join(__dirname, '..', 'dist', 'cli.js');
   const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', ...flags], {
     env: { PATH: process.env.PATH },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,17 +39,18 @@ export async function startFakeProcess(flags: string[], timeoutMs = 15_000): Pro
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
+  const exited = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
   });
   return {
     url,
     async stop(graceMs = 5_000) {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await exited;
+      const code = await exited;
       clearTimeout(killer);
+      return code;
     },
   };
 }
