@@ -30,6 +30,7 @@ export { type RequestTelemetryOptions, requestTelemetry, routeOf } from './http/
 export { JSON_CONTENT_TYPE, sendJson, sendJsonText } from './http/send-json';
 export { SERVER_SPAN_SCOPE, serverSpans } from './http/server-span';
 export { createServiceApp, HEALTH_PATH, type ServiceAppOptions } from './http/service-app';
+export { flushHeadAtTurnEnd } from './http/stream-head';
 export { AILogger, type AILoggerOptions, type AIRequestLogFields, PROCESS_REPLICA_ID } from './logging/ai-logger';
 export {
   type Environment,

@@ -1,3 +1,4 @@
+import { flushHeadAtTurnEnd } from '@flashcase/telemetry';
 import type { Response } from 'express';
 
 /** The end of an OpenAI stream, written once per stream from one shared Buffer. */
@@ -18,12 +19,7 @@ export function startSse(res: Response, headers: Record<string, string>): void {
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  setImmediate(flushHead, res);
-}
-
-/** Sends the head if no write has yet (a no-op when one did). */
-function flushHead(res: Response): void {
-  if (!res.writableEnded && !res.destroyed) res.flushHeaders();
+  flushHeadAtTurnEnd(res);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, IDENTITY_HEADERS } from '@flashcase/telemetry';
+import { flushHeadAtTurnEnd, HttpError, IDENTITY_HEADERS } from '@flashcase/telemetry';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
 import { Agent, type Dispatcher } from 'undici';
@@ -47,11 +47,6 @@ export interface ForwarderOptions {
   maxConnections?: number | undefined;
   /** Called for each request refused because every connection was busy (to count it). */
   onPoolFull?: (() => void) | undefined;
-}
-
-/** Sends the head if no write has yet (a no-op when one did). */
-function flushHead(res: Response): void {
-  if (!res.writableEnded && !res.destroyed) res.flushHeaders();
 }
 
 // The request body as it arrived (decoded from any content-encoding), by request.
@@ -213,7 +208,7 @@ export class Forwarder {
             const streaming = String(answerHeaders['content-type'] ?? '').startsWith('text/event-stream');
             // A stream's head goes out with its first event when that came in the same read (one
             // write, not two), else alone at the turn's end.
-            if (streaming) setImmediate(flushHead, res);
+            if (streaming) flushHeadAtTurnEnd(res);
             const length = Number(answerHeaders['content-length'] ?? Number.NaN);
             // A small answer of known length (every JSON answer) is relayed in one write with its
             // Content-Length; chunk by chunk it took chunked framing and a second write per request.
