@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FakeProcess, startFakeProcess } from '@flashcase/fake-openai';
 import { deleteKeys, RATE_LIMITS_OFF, type ServiceProcess, startService } from '@flashcase/testkit';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, eventually, INTERNAL_TOKEN, JWT_SECRET, token, usageTotals } from './helpers/chain';
 
@@ -198,5 +199,128 @@ describe('SIGTERM with 1 000 streams open (gateway -> ai-proxy, SHUTDOWN_GRACE_M
     // ...and exactly those in the store, as a new replica on the same address and Redis reads it.
     proxies.push(await startService('ai-proxy', proxyEnv, { port: proxy.port }));
     expect(await usageTotals(base)).toMatchObject({ total_requests: STREAMS, total_tokens: loggedTokens });
+  });
+});
+
+// SIGTERM to the gateway alone (its replica rolled, ai-proxy stays): the streams it relays end with
+// the same in-band error, ai-proxy counts each abandoned call once, and an OpenAI SDK client sees
+// the error as the SDK's APIError, not a broken connection.
+describe('SIGTERM to the gateway with 300 streams open (SHUTDOWN_GRACE_MS=4000, ai-proxy staying up)', () => {
+  const GATEWAY_STREAMS = 300;
+  /** Of them, through the official OpenAI SDK (`chat/completions`). */
+  const SDK_STREAMS = 20;
+  /** The gateway's grace: its relays still open are ended at 3.6 s (half the margin before the cut). */
+  const GATEWAY_GRACE_MS = 4000;
+  const prefix = `e2e-shutdown-gateway:${process.pid}:${Date.now()}:`;
+  const common = {
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    INTERNAL_TOKEN,
+    JWT_SECRET,
+    LOG_LEVEL: 'info',
+    ...RATE_LIMITS_OFF,
+  };
+  let fake: FakeProcess | undefined;
+  let proxy: ServiceProcess | undefined;
+  const gateways: ServiceProcess[] = [];
+  const clients: Client[] = [];
+  const sdk = new AbortController();
+
+  beforeAll(async () => {
+    fake = await startFakeProcess(UPSTREAM_FLAGS);
+    proxy = await startService('ai-proxy', { ...common, XAI_API_KEY: API_KEY, XAI_BASE_URL: fake.url });
+    gateways.push(
+      await startService('gateway', {
+        ...common,
+        AI_PROXY_URL: proxy.base,
+        SHUTDOWN_GRACE_MS: String(GATEWAY_GRACE_MS),
+      }),
+    );
+  });
+  afterAll(async () => {
+    for (const client of clients) client.abort();
+    sdk.abort();
+    await Promise.all(gateways.map((gateway) => gateway.stop()));
+    await proxy?.stop();
+    await fake?.stop();
+    await deleteKeys(REDIS_URL, prefix);
+  });
+
+  it('ends every relayed stream in-band, exits 0 within the grace, and ai-proxy counts each call once', async () => {
+    const gateway = gateways[0] as ServiceProcess;
+    const count = (test: (client: Client) => boolean) => clients.filter(test).length;
+    clients.push(
+      ...Array.from({ length: GATEWAY_STREAMS - SDK_STREAMS }, (_, i) =>
+        openStream(gateway.base, `edge-user-${i % 10}`),
+      ),
+    );
+    const openai = new OpenAI({ baseURL: `${gateway.base}/api/v1/ai`, apiKey: token('edge-sdk-user') });
+    let sdkChunks = 0;
+    const sdkOutcomes = Array.from({ length: SDK_STREAMS }, async () => {
+      const stream = await openai.chat.completions.create(
+        { model: 'grok-4-fast', messages: [{ role: 'user', content: 'a long essay' }], stream: true },
+        { signal: sdk.signal },
+      );
+      try {
+        for await (const chunk of stream) if (chunk.choices[0]?.delta?.content) sdkChunks += 1;
+        return { completed: true };
+      } catch (err) {
+        return { error: err };
+      }
+    });
+    await eventually(
+      async () => sdkChunks >= SDK_STREAMS && clients.every((c) => c.deltas > 0 || c.ended !== undefined),
+      60_000,
+      `${GATEWAY_STREAMS} streams delivering`,
+    );
+    expect(count((c) => c.status !== 200 || c.ended !== undefined)).toBe(0);
+
+    const exit = await Promise.race([
+      gateway.stop(),
+      sleep(GATEWAY_GRACE_MS + EXIT_MARGIN_MS, 'still running' as const),
+    ]);
+    expect(exit, 'gateway exit code within the grace plus its flush').toBe(0);
+    await Promise.race([Promise.all(clients.map((c) => c.finished)), sleep(5_000)]);
+    expect({
+      hung: count((c) => c.ended === undefined),
+      endedCleanly: count((c) => c.ended === 'clean'),
+      shutdownErrorLast: count(
+        (c) => c.error?.code === 'service_unavailable' && c.error.retry_after_s === 1 && c.afterError === 0,
+      ),
+      completed: count((c) => c.completed),
+    }).toEqual({ hung: 0, endedCleanly: clients.length, shutdownErrorLast: clients.length, completed: 0 });
+
+    // The SDK raises the in-band event as its APIError, with the contract's code and message.
+    const outcomes = await Promise.all(sdkOutcomes);
+    expect(
+      outcomes.filter(
+        ({ error }) =>
+          error instanceof OpenAI.APIError &&
+          (error.error as { code?: unknown } | undefined)?.code === 'service_unavailable' &&
+          /shutting down/.test(error.message),
+      ),
+    ).toHaveLength(SDK_STREAMS);
+
+    // ai-proxy, still up, saw every call abandoned: one usage record each, estimated, and the same
+    // counts in the store as a new gateway reads them.
+    let records: Array<Record<string, unknown>> = [];
+    await eventually(
+      async () => {
+        records = usageRecords(proxy?.output() ?? '');
+        return records.length >= GATEWAY_STREAMS;
+      },
+      10_000,
+      'a usage record per stream',
+    );
+    expect(records).toHaveLength(GATEWAY_STREAMS);
+    expect(
+      records.filter((r) => r.outcome === 'client_closed' && r.tokens_estimated === true && Number(r.tokens_used) > 0),
+    ).toHaveLength(GATEWAY_STREAMS);
+    const loggedTokens = records.reduce((sum, r) => sum + Number(r.tokens_used), 0);
+    gateways.push(await startService('gateway', { ...common, AI_PROXY_URL: proxy?.base ?? '' }));
+    expect(await usageTotals(gateways[1]?.base ?? '')).toMatchObject({
+      total_requests: GATEWAY_STREAMS,
+      total_tokens: loggedTokens,
+    });
   });
 });

@@ -20,6 +20,7 @@ import {
   openCountersStore,
   type StoreDeps,
 } from './stores';
+import { type MarginShare, streamEndDelayMs } from './stream-end';
 
 /**
  * Requests Node's HTTP parser refuses before any middleware runs (malformed request lines, header
@@ -48,11 +49,6 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex): void
 /** What a service's `run` gets: everything that is the same for all three services. */
 export interface ServiceContext {
   config: Config;
-  /**
-   * How long after SIGTERM (or SIGINT) in-flight requests may run before every connection is cut:
-   * `SHUTDOWN_GRACE_MS` (`config.shutdownGraceMs`, default 25 000).
-   */
-  shutdownGraceMs: number;
   telemetry: Telemetry;
   log: Logger;
   instruments: Instruments;
@@ -72,6 +68,12 @@ export interface ServiceContext {
   listen(server: Server): Promise<AddressInfo>;
   /** Work to do on shutdown after the listener drained (close pools, flush buffers), in order. */
   onShutdown(task: () => Promise<void> | void): void;
+  /**
+   * Work to do once, shortly before SIGTERM's (or SIGINT's) grace runs out and every connection
+   * still open is cut: end the streams still open in-band. When, {@link streamEndDelayMs} says
+   * (`half` for a service in front of another that ends its own).
+   */
+  beforeCut(task: () => void, share?: MarginShare): void;
 }
 
 export interface ServiceModule {
@@ -112,6 +114,7 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
   const log = getLogger(service);
   const instruments = createInstruments();
   const shutdownTasks: Array<() => Promise<void> | void> = [];
+  const cutTasks: Array<{ task: () => void; share: MarginShare }> = [];
   let opened: Promise<CountersStoreHandle> | undefined;
   let openedAlerts: Promise<AlertStoreHandle> | undefined;
   const storeDeps: StoreDeps = {
@@ -124,7 +127,6 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
 
   const context: ServiceContext = {
     config,
-    shutdownGraceMs: config.shutdownGraceMs,
     telemetry,
     log,
     instruments,
@@ -157,6 +159,18 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
         stopping = true;
         log.info(`${signal}: finishing in-flight requests (for up to ${config.shutdownGraceMs} ms), then stopping`);
         const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs).unref();
+        const beforeCut = cutTasks.map(({ task, share }) =>
+          setTimeout(
+            () => {
+              try {
+                task();
+              } catch (err) {
+                log.warn('Shutdown task failed', { err });
+              }
+            },
+            streamEndDelayMs(config.shutdownGraceMs, share),
+          ).unref(),
+        );
         // Keep-alive connections go idle as their last request ends: close each then, not after
         // keepAliveTimeout (65 s).
         const reaper = setInterval(() => server.closeIdleConnections(), 100).unref();
@@ -165,6 +179,7 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
         await drained;
         clearInterval(reaper);
         clearTimeout(force);
+        for (const timer of beforeCut) clearTimeout(timer);
         // Store last: the tasks before it may still write to it.
         for (const task of shutdownTasks.reverse()) {
           try {
@@ -182,6 +197,9 @@ export function bootstrap(service: ServiceName, load: () => ServiceModule): void
     },
     onShutdown(task) {
       shutdownTasks.push(task);
+    },
+    beforeCut(task, share = 'full') {
+      cutTasks.push({ task, share });
     },
   };
 

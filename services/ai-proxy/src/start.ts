@@ -4,7 +4,6 @@ import { AILogger, getLogger } from '@flashcase/telemetry';
 import { createApp } from './app';
 import { spendBudgets } from './budgets/spend-budgets';
 import { OpenStreams } from './concurrency/open-streams';
-import { streamEndDelayMs } from './concurrency/stream-end';
 import { startClusterGauges } from './gauges/cluster-gauges';
 import { createProvider } from './providers/create-provider';
 import { genAiProviderName } from './providers/provider';
@@ -15,7 +14,7 @@ import { warmTokenizer } from './usage/tokenizer';
 /** ai-proxy's own start-up: pricing, provider, the cluster-wide gauges, the orphan sweeper, the app. */
 export async function run({
   config,
-  shutdownGraceMs,
+  beforeCut,
   log,
   instruments,
   openStore,
@@ -67,19 +66,10 @@ export async function run({
   const openStreams = new OpenStreams();
   // The series exists (at 0) before the first stream, so the HPA's adapter sees every replica.
   instruments.aiStreamsActive.add(0);
-  let draining = false;
-  const endStreamsLater = () => {
-    if (draining) return;
-    draining = true;
-    // Shortly before the runtime cuts every connection (the margin's rule: streamEndDelayMs).
-    setTimeout(() => {
-      if (openStreams.size > 0) log.warn(`Ending ${openStreams.size} streams still open at shutdown (in-band error)`);
-      openStreams.endAll();
-    }, streamEndDelayMs(shutdownGraceMs)).unref();
-  };
-  // The same signals the runtime drains on.
-  process.once('SIGTERM', endStreamsLater);
-  process.once('SIGINT', endStreamsLater);
+  beforeCut(() => {
+    if (openStreams.size > 0) log.warn(`Ending ${openStreams.size} streams still open at shutdown (in-band error)`);
+    openStreams.endAll();
+  });
   const app = createApp({
     config,
     store,

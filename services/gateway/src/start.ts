@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { ServiceContext } from '@flashcase/runtime';
+import { HttpError } from '@flashcase/telemetry';
 import { createApp } from './app';
 import { HmacVerifier, JwksVerifier, type Verifier } from './auth/jwt';
 import { Forwarder } from './proxy/forward';
@@ -10,6 +11,9 @@ import { RequestStatsRecorder } from './stats/request-stats';
  * 504 (or in-band error event) arrives first.
  */
 const FORWARD_SLACK_MS = 5_000;
+
+/** What a stream ended by this replica's shutdown tells its client to wait before retrying. */
+const SHUTDOWN_RETRY_AFTER_S = 1;
 
 /**
  * The gateway's start-up, run by main.ts once telemetry is up: opens the store, builds the JWT
@@ -22,6 +26,7 @@ export async function run({
   openStore,
   listen,
   onShutdown,
+  beforeCut,
   telemetry,
 }: ServiceContext): Promise<void> {
   const { store, state } = await openStore();
@@ -49,6 +54,17 @@ export async function run({
   const backend = config.urls.backend
     ? new Forwarder({ target: config.urls.backend, name: 'backend', timeoutMs: 30_000 })
     : undefined;
+  // The streams still relayed when the drain runs out end in-band, as ai-proxy's do: half its margin
+  // before the cut, so that when both stop together ai-proxy's events are the ones relayed.
+  beforeCut(() => {
+    if (aiProxy.openStreams > 0)
+      log.warn(`Ending ${aiProxy.openStreams} streams still open at shutdown (in-band error)`);
+    aiProxy.endStreams(
+      new HttpError(503, 'service_unavailable', 'This gateway replica is shutting down; retry', {
+        details: { retry_after_s: SHUTDOWN_RETRY_AFTER_S },
+      }),
+    );
+  }, 'half');
   const stats = new RequestStatsRecorder(store, log);
   onShutdown(async () => {
     await stats.close();

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { flushHeadAtTurnEnd, HttpError, IDENTITY_HEADERS } from '@flashcase/telemetry';
+import { errorBody, flushHeadAtTurnEnd, HttpError, IDENTITY_HEADERS } from '@flashcase/telemetry';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Request, Response } from 'express';
 import { Agent, type Dispatcher } from 'undici';
@@ -78,6 +78,10 @@ export class Forwarder {
   private readonly port: number;
   private readonly maxConnections: number;
   private inFlight = 0;
+  /** The streamed answers being relayed, each by how to end it in-band (see {@link endStreams}). */
+  private readonly streams = new Set<(reason: HttpError) => void>();
+  /** Set by {@link endStreams}: a stream that starts from now on is ended at once. */
+  private endingWith: HttpError | undefined;
 
   constructor(private readonly options: ForwarderOptions) {
     this.origin = new URL(options.target);
@@ -96,6 +100,24 @@ export class Forwarder {
   /** Requests forwarded and not yet answered in full (each holds one connection). */
   get activeRequests(): number {
     return this.inFlight;
+  }
+
+  /** Streamed (SSE) answers being relayed now. */
+  get openStreams(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Ends every streamed answer being relayed, and any that starts from now on, with `reason` as an
+   * in-band error event (the contract's error JSON, as ai-proxy's own end of a stream carries it),
+   * then the answer's end; and abandons the call behind it, which ai-proxy counts as a client gone
+   * (usage estimated where the upstream never said). The event goes at an event boundary: a stream
+   * whose last relayed bytes end mid-event is ended right after the bytes that complete it.
+   * Shutdown calls it shortly before the runtime cuts the connections still open.
+   */
+  endStreams(reason: HttpError): void {
+    this.endingWith = reason;
+    for (const end of this.streams) end(reason);
   }
 
   /**
@@ -165,6 +187,16 @@ export class Forwarder {
       let answered = false;
       let buffered: Buffer[] | undefined;
       let size = 0;
+      let streaming = false;
+      // A stream's in-band end (endStreams), which waits for the end of the event relayed last.
+      let atEventBoundary = true;
+      let endReason: HttpError | undefined;
+      const endStream = (reason: HttpError) => {
+        endReason = reason;
+        if (!atEventBoundary || res.writableEnded) return;
+        res.end(`data: ${JSON.stringify(errorBody(reason, req.id))}\n\n`);
+        controller?.abort(new Error(`The ${name} stream was ended: ${reason.message}`));
+      };
       const onClose = () => {
         if (res.writableEnded) return;
         clientGone = true;
@@ -178,6 +210,7 @@ export class Forwarder {
       };
       res.once('close', onClose);
       const finish = () => {
+        this.streams.delete(endStream);
         res.off('close', onClose);
         res.off('drain', onDrain);
         span.end();
@@ -188,6 +221,8 @@ export class Forwarder {
       // collections (about 4 MB promoted per scavenge at one connection, 8-10 ms pauses). Here the
       // answer goes straight to the client: chunk by chunk with backpressure for streams, in one
       // write with its Content-Length for small answers of known length.
+      const streams = this.streams;
+      const endingWith = () => this.endingWith;
       this.agent.dispatch(
         { origin: this.origin.origin, path, method: method as Dispatcher.HttpMethod, headers, body },
         {
@@ -205,10 +240,15 @@ export class Forwarder {
               res.setHeader(header, value);
             }
             res.status(statusCode);
-            const streaming = String(answerHeaders['content-type'] ?? '').startsWith('text/event-stream');
+            streaming = String(answerHeaders['content-type'] ?? '').startsWith('text/event-stream');
             // A stream's head goes out with its first event when that came in the same read (one
             // write, not two), else alone at the turn's end.
-            if (streaming) flushHeadAtTurnEnd(res);
+            if (streaming) {
+              flushHeadAtTurnEnd(res);
+              streams.add(endStream);
+              const reason = endingWith();
+              if (reason) endStream(reason);
+            }
             const length = Number(answerHeaders['content-length'] ?? Number.NaN);
             // A small answer of known length (every JSON answer) is relayed in one write with its
             // Content-Length; chunk by chunk it took chunked framing and a second write per request.
@@ -218,7 +258,20 @@ export class Forwarder {
             if (buffered) {
               buffered.push(chunk);
               size += chunk.length;
-            } else if (!res.write(chunk)) {
+              return;
+            }
+            // Ended in-band (endStreams): nothing more goes to the client.
+            if (res.writableEnded) return;
+            const flowing = res.write(chunk);
+            if (streaming) {
+              atEventBoundary = endsEvent(chunk);
+              // The event being relayed when the stream was ended is complete: now the end.
+              if (endReason && atEventBoundary) {
+                endStream(endReason);
+                return;
+              }
+            }
+            if (!flowing) {
               // The client reads slower than the service writes: stop reading the service's socket.
               c.pause();
               if (!waitingForDrain) {
@@ -231,7 +284,7 @@ export class Forwarder {
             if (buffered) {
               res.setHeader('content-length', size);
               res.end(buffered.length === 1 ? buffered[0] : Buffer.concat(buffered, size));
-            } else {
+            } else if (!res.writableEnded) {
               res.end();
             }
             finish();
@@ -240,8 +293,9 @@ export class Forwarder {
             span.recordException(err);
             span.setStatus({ code: SpanStatusCode.ERROR });
             if (answered) {
-              // Headers are gone: cut the connection so the client sees an incomplete answer.
-              res.destroy();
+              // Headers are gone: cut the connection so the client sees an incomplete answer
+              // (unless the answer was ended in-band: this is its abandoned call ending).
+              if (!res.writableEnded) res.destroy();
               finish();
               return;
             }
@@ -267,4 +321,21 @@ export class Forwarder {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Whether SSE bytes end an event: their last line ending (`\n`, `\r\n` or `\r`) closes an empty
+ * line. A chunk of `\n` alone follows one that ended its line, which cannot be told from here; a
+ * relay reads whole writes, and the services write whole events.
+ */
+export function endsEvent(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  const last = bytes[n - 1];
+  if (last === CR) return n >= 2 && (bytes[n - 2] === LF || bytes[n - 2] === CR);
+  if (last !== LF) return false;
+  const before = n >= 3 && bytes[n - 2] === CR ? n - 3 : n - 2;
+  return before >= 0 && (bytes[before] === LF || bytes[before] === CR);
 }

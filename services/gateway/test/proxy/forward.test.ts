@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errorHandler, getLogger, requestId, setupLogging } from '@flashcase/telemetry';
+import { errorHandler, getLogger, HttpError, requestId, setupLogging } from '@flashcase/telemetry';
 import { LineCapture } from '@flashcase/testkit';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Forwarder } from '../../src/proxy/forward';
+import { endsEvent, Forwarder } from '../../src/proxy/forward';
 
 /**
  * The forwarder against a real internal service on loopback: what the client gets when that service
@@ -206,6 +206,92 @@ describe('Forwarder', () => {
     await expect(res.text()).rejects.toThrow();
   });
 
+  it('ends its streams in-band on endStreams: at an event boundary, then abandons the call; one started after is ended at once', async () => {
+    let internalClosed = 0;
+    let secondHalf: (() => void) | undefined;
+    handle = (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      req.socket.once('close', () => {
+        internalClosed += 1;
+      });
+      res.write('data: {"n":0}\n\n');
+      if (req.url === '/split') {
+        // An event whose second half comes only when the test says so.
+        res.write('data: {"n":');
+        secondHalf = () => res.write('1}\n\n');
+        return;
+      }
+      let n = 1;
+      const tick = setInterval(() => res.write(`data: {"n":${n++}}\n\n`), 10);
+      req.socket.once('close', () => clearInterval(tick));
+    };
+    const base = await front(internalUrl);
+    const forwarder = forwarders.at(-1) as Forwarder;
+    /** A stream read to its end: its status, its events and how it ended. */
+    const read = async (path: string, onBytes: (text: string) => void = () => {}) => {
+      const res = await fetch(`${base}${path}`, { headers: { 'x-request-id': `req${path.replace('/', '-')}` } });
+      let text = '';
+      let ended: 'clean' | 'cut' = 'clean';
+      try {
+        for await (const bytes of res.body as ReadableStream<Uint8Array>) {
+          text += Buffer.from(bytes).toString();
+          onBytes(text);
+        }
+      } catch {
+        ended = 'cut';
+      }
+      return { status: res.status, events: text.split('\n\n').filter((e) => e !== ''), ended, text };
+    };
+    let streamed = 0;
+    let splitText = '';
+    const plain = [read('/a', () => (streamed |= 1)), read('/b', () => (streamed |= 2))];
+    const split = read('/split', (text) => {
+      splitText = text;
+    });
+    await until(() => streamed === 3 && splitText.endsWith('data: {"n":'));
+    expect(splitText).toBe('data: {"n":0}\n\ndata: {"n":');
+    expect(forwarder.openStreams).toBe(3);
+
+    forwarder.endStreams(
+      new HttpError(503, 'service_unavailable', 'This gateway replica is shutting down; retry', {
+        details: { retry_after_s: 1 },
+      }),
+    );
+    const shutdownEvent = (requestId: string) =>
+      `data: ${JSON.stringify({
+        error: {
+          code: 'service_unavailable',
+          message: 'This gateway replica is shutting down; retry',
+          type: 'api_error',
+          request_id: requestId,
+          retry_after_s: 1,
+        },
+      })}`;
+    for (const [i, stream] of (await Promise.all(plain)).entries()) {
+      const id = `req-${i === 0 ? 'a' : 'b'}`;
+      expect(stream.status).toBe(200);
+      expect(stream.ended).toBe('clean');
+      expect(stream.events.length).toBeGreaterThanOrEqual(2);
+      expect(stream.events.at(-1)).toBe(shutdownEvent(id));
+      expect(stream.events.slice(0, -1).every((e) => /^data: \{"n":\d+\}$/.test(e))).toBe(true);
+    }
+    // The split stream waits for the rest of the event it was relaying, then ends the same way.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(splitText).toBe('data: {"n":0}\n\ndata: {"n":');
+    secondHalf?.();
+    const ended = await split;
+    expect(ended.ended).toBe('clean');
+    expect(ended.events).toEqual(['data: {"n":0}', 'data: {"n":1}', shutdownEvent('req-split')]);
+
+    // A stream that starts once the streams are being ended gets only the event.
+    const late = await read('/late');
+    expect(late).toMatchObject({ status: 200, ended: 'clean', events: [shutdownEvent('req-late')] });
+    // Every call behind them was abandoned, and none is left tracked.
+    await until(() => internalClosed === 4);
+    expect(internalClosed).toBe(4);
+    expect(forwarder.openStreams).toBe(0);
+  });
+
   it('grows its pool with demand when unbounded: more streams than the old 256 cap are all relayed at once', async () => {
     const open: ServerResponse[] = [];
     handle = (_req, res) => {
@@ -264,5 +350,15 @@ describe('Forwarder', () => {
       (waiting.shift() as ServerResponse).end();
       await second.text();
     });
+  });
+
+  it('tells the end of an SSE event from bytes that stop inside one', () => {
+    const ends = (text: string) => endsEvent(Buffer.from(text));
+    for (const text of ['data: x\n\n', 'data: x\r\n\r\n', 'data: x\r\r', 'data: x\n\r\n', ': comment\n\n', '\n\n']) {
+      expect(ends(text), JSON.stringify(text)).toBe(true);
+    }
+    for (const text of ['data: x', 'data: x\n', 'data: x\r\n', 'data: x\r', 'data: {"n":', '\n', '']) {
+      expect(ends(text), JSON.stringify(text)).toBe(false);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { streamEndDelayMs } from '../../src/concurrency/stream-end';
+import { streamEndDelayMs } from '../src/stream-end';
 
 describe('when shutdown ends the streams still open', () => {
   it.each([
@@ -40,5 +40,15 @@ describe('when shutdown ends the streams still open', () => {
     expect(streamEndDelayMs(0)).toBe(0);
     expect(streamEndDelayMs(-1)).toBe(0);
     expect(streamEndDelayMs(Number.NaN)).toBe(0);
+  });
+
+  it.each([
+    [25_000, 22_500],
+    [6_000, 5_400],
+    [4_000, 3_600],
+    [7, 7],
+  ])("ends the gateway's half the margin before the cut, after ai-proxy's (%i ms: at %i ms)", (grace, endsAt) => {
+    expect(streamEndDelayMs(grace, 'half')).toBe(endsAt);
+    expect(streamEndDelayMs(grace, 'half')).toBeGreaterThanOrEqual(streamEndDelayMs(grace));
   });
 });
