@@ -34,6 +34,8 @@ export interface ProcessGroup {
 const MEMLOG = join(import.meta.dirname, '..', 'memlog.ts');
 
 /** The group of one run. */
+const isSink = (child: Child) => child.name === 'otlp-sink';
+
 export function createProcessGroup({ logDir, cpuProf = false, memlog = false }: ProcessGroupOptions): ProcessGroup {
   const children: Child[] = [];
   return {
@@ -46,9 +48,11 @@ export function createProcessGroup({ logDir, cpuProf = false, memlog = false }: 
       children.push(started.child);
       return started;
     },
-    services: () => children.filter((c) => c.name !== 'otlp-sink'),
+    services: () => children.filter((c) => !isSink(c)),
+    // The services first: each flushes its telemetry to the sink on the way out.
     stopAll: async () => {
-      await Promise.all(children.map((c) => c.stop()));
+      await Promise.all(children.filter((c) => !isSink(c)).map((c) => c.stop()));
+      await Promise.all(children.filter(isSink).map((c) => c.stop()));
     },
   };
 }
