@@ -1,6 +1,6 @@
 /**
  * The stream scenario's figures: one target's rounds summed up (quantiles over every stream of
- * every round, per-process figures as the median of the rounds), and the checks against the bare
+ * every round, per-process figures as the median of the rounds, memory per stream as the largest), and the checks against the bare
  * hop (b). Pure: the runner measures, this computes.
  */
 import { median, quantile, round } from '../stats.ts';
@@ -61,7 +61,7 @@ export function roundOf(records: readonly StreamRecord[], pacing: Pacing, openAt
   };
 }
 
-/** A process's figures, the median over rounds. */
+/** A process's figures: the median over rounds (RSS per stream: the largest). */
 export interface ProcessFigures {
   cpu_us_per_chunk: number;
   rss_kb_per_stream: number;
@@ -104,9 +104,11 @@ export function summariseStreams(rounds: readonly TargetRound[], chain: readonly
     const eld = per.map(({ p }) => p.eldP99Ms).filter((v): v is number => v !== undefined);
     processes[name] = {
       cpu_us_per_chunk: round(median(per.map(({ p, r }) => (r.chunks > 0 ? (p.cpuMs * 1000) / r.chunks : NaN))), 1),
+      // The largest over rounds, not the median: a process keeps the memory its first N streams
+      // claimed, so later rounds open theirs in it and show almost nothing (RSS only grows).
       rss_kb_per_stream: round(
-        median(
-          per.map(({ p, r }) => (r.openAtSample > 0 ? ((p.rssOpenMb - p.rssIdleMb) * 1024) / r.openAtSample : NaN)),
+        Math.max(
+          ...per.map(({ p, r }) => (r.openAtSample > 0 ? ((p.rssOpenMb - p.rssIdleMb) * 1024) / r.openAtSample : NaN)),
         ),
         1,
       ),

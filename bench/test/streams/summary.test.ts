@@ -71,6 +71,19 @@ describe('stream summaries', () => {
     expect(s).toMatchObject({ opened: 10, completed: 10, all_completed: true, ttfb_p99_ms: 4, lateness_p99_ms: 0 });
   });
 
+  it('takes the memory per open stream from the round that claimed it: later rounds reuse it', () => {
+    const first = round({ x: { cpuMs: 10, idle: 100, open: 102 } }, 4);
+    // The heap kept what the first round grew: the next rounds open their streams in it.
+    const later = [
+      round({ x: { cpuMs: 20, idle: 102, open: 102.1 } }, 4),
+      round({ x: { cpuMs: 30, idle: 102, open: 102 } }, 4),
+    ];
+    const s = summariseStreams([first, ...later], ['x']);
+    expect(s.processes.x?.rss_kb_per_stream).toBe(204.8);
+    // CPU stays the median round's: 20 ms / 50 chunks.
+    expect(s.processes.x?.cpu_us_per_chunk).toBe(400);
+  });
+
   it('shows the upstream as the hop of (a), and pools TTFB over every round', () => {
     const up = { upstream: { cpuMs: 1, idle: 50, open: 50.5 } };
     const s = summariseStreams([round(up, 2), round(up, 8)], ['upstream']);
