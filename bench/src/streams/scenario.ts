@@ -25,7 +25,7 @@ import {
   type TargetRound,
   type UsageCheck,
 } from './summary.ts';
-import { formatSearch, formatStreamChecks, formatStreamsTable } from './table.ts';
+import { formatRoundsTtfb, formatSearch, formatStreamChecks, formatStreamsTable } from './table.ts';
 
 export interface StreamsOptions {
   streams: number | 'max';
@@ -164,6 +164,7 @@ export async function runStreamsScenario(processes: ProcessGroup, options: Strea
   return [
     `\nStreams: N=${shown.n}, ${options.rounds} round(s), ${pacing.chunks} chunks ${pacing.intervalMs} ms apart, opened over ${RAMP_MS} ms`,
     formatStreamsTable(shownIds, labels, shown.summaries),
+    formatRoundsTtfb(shownIds, shown.summaries),
     formatStreamChecks(checks),
     options.streams === 'max' ? formatSearch(tried, largest, cap) : '',
     `\nwrote ${options.out} (streams) in ${results.wall_time_s} s\n`,

@@ -77,6 +77,8 @@ export interface StreamSummary {
   all_completed: boolean;
   ttfb_p50_ms: number;
   ttfb_p99_ms: number;
+  /** Each round's own p99 time to first byte, in run order: the first is the cold processes'. */
+  ttfb_p99_by_round_ms: number[];
   lateness_p50_ms: number;
   lateness_p99_ms: number;
   chunks: number;
@@ -134,6 +136,7 @@ export function summariseStreams(rounds: readonly TargetRound[], chain: readonly
     all_completed: opened > 0 && done === opened,
     ttfb_p50_ms: round(quantile(ttfb, 0.5), 1),
     ttfb_p99_ms: round(quantile(ttfb, 0.99), 1),
+    ttfb_p99_by_round_ms: rounds.map((r) => round(quantile(r.ttfbMs, 0.99), 1)),
     lateness_p50_ms: round(quantile(late, 0.5), 1),
     lateness_p99_ms: round(quantile(late, 0.99), 1),
     chunks: rounds.reduce((n, r) => n + r.chunks, 0),

@@ -75,6 +75,19 @@ export function formatStreamsTable(
 }
 
 /** The checks, one line each. */
+/**
+ * Each round's p99 time to first byte per target (with more than one round): the first round runs
+ * on processes that have not yet compiled their hot paths nor grown their heaps and pools, so it
+ * holds most of a multi-round p99's tail.
+ */
+export function formatRoundsTtfb(ids: readonly string[], summaries: Readonly<Record<string, StreamSummary>>): string {
+  const rows = ids.flatMap((id) => {
+    const byRound = summaries[id]?.ttfb_p99_by_round_ms ?? [];
+    return byRound.length > 1 ? [`  (${id}) ${byRound.map((v) => fmt(v, 1)).join(', ')}`] : [];
+  });
+  return rows.length > 0 ? `\nTTFB p99 by round (ms, first round cold):\n${rows.join('\n')}\n` : '';
+}
+
 export function formatStreamChecks(checks: readonly StreamCheck[]): string {
   const lines = checks.map((c) => `  ${c.met ? 'MET  ' : 'UNMET'} ${c.name}: ${c.value} (limit ${c.limit})\n`);
   return `\nStream checks:\n${lines.join('')}`;

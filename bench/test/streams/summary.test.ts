@@ -89,6 +89,7 @@ describe('stream summaries', () => {
     const s = summariseStreams([round(up, 2), round(up, 8)], ['upstream']);
     expect(s.hops.names).toEqual(['upstream']);
     expect(s.rounds).toBe(2);
+    expect(s.ttfb_p99_by_round_ms).toEqual([2, 8]);
     expect(s.opened).toBe(20);
     expect(s.ttfb_p50_ms).toBe(2);
     expect(s.ttfb_p99_ms).toBe(8);
@@ -106,6 +107,7 @@ function summary(over: Partial<StreamSummary> & { cpu: number; rss: number }): S
     all_completed: true,
     ttfb_p50_ms: 5,
     ttfb_p99_ms: 50,
+    ttfb_p99_by_round_ms: [50],
     lateness_p50_ms: 1,
     lateness_p99_ms: 20,
     chunks: 23_000,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StreamSummary } from '../../src/streams/summary.ts';
-import { formatSearch, formatStreamChecks, formatStreamsTable } from '../../src/streams/table.ts';
+import { formatRoundsTtfb, formatSearch, formatStreamChecks, formatStreamsTable } from '../../src/streams/table.ts';
 
 const proc = (cpu: number, rss: number, eld: number | null) => ({
   cpu_us_per_chunk: cpu,
@@ -21,6 +21,7 @@ function summary(
     all_completed: true,
     ttfb_p50_ms: 3.2,
     ttfb_p99_ms: 41.7,
+    ttfb_p99_by_round_ms: [41.7],
     lateness_p50_ms: 1.1,
     lateness_p99_ms: 20,
     chunks: 23_000,
@@ -78,5 +79,16 @@ describe('stream table', () => {
       4000,
     );
     expect(search).toContain('N=  250  held\n  N=  500  did not hold\n  largest: 250');
+  });
+
+  it("lists each round's p99 TTFB for the targets run more than once, and nothing for one round", () => {
+    const three = {
+      b: summary(['bare'], {}, { rounds: 3, ttfb_p99_by_round_ms: [15.2, 22, 12.4] }),
+      d: summary(['gateway', 'ai-proxy'], {}, { rounds: 3, ttfb_p99_by_round_ms: [142.7, 50.1, 27] }),
+    };
+    expect(formatRoundsTtfb(['b', 'd'], three)).toBe(
+      '\nTTFB p99 by round (ms, first round cold):\n  (b) 15.2, 22.0, 12.4\n  (d) 142.7, 50.1, 27.0\n',
+    );
+    expect(formatRoundsTtfb(['d'], { d: summary(['gateway'], {}) })).toBe('');
   });
 });
