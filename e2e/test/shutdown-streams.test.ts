@@ -112,16 +112,14 @@ function usageRecords(output: string): Array<Record<string, unknown>> {
     .filter((line) => line.record_type === 'ai_usage');
 }
 
+/** What every service of these tests runs with: its own key prefix, info logs (the usage records), no rate limits. */
+function serviceEnv(prefix: string): Record<string, string> {
+  return { REDIS_URL, REDIS_KEY_PREFIX: prefix, INTERNAL_TOKEN, JWT_SECRET, LOG_LEVEL: 'info', ...RATE_LIMITS_OFF };
+}
+
 describe('SIGTERM with 1 000 streams open (gateway -> ai-proxy, SHUTDOWN_GRACE_MS=6000)', () => {
   const prefix = `e2e-shutdown-streams:${process.pid}:${Date.now()}:`;
-  const common = {
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    INTERNAL_TOKEN,
-    JWT_SECRET,
-    LOG_LEVEL: 'info',
-    ...RATE_LIMITS_OFF,
-  };
+  const common = serviceEnv(prefix);
   let fake: FakeProcess | undefined;
   let proxyEnv: Record<string, string>;
   const proxies: ServiceProcess[] = [];
@@ -212,14 +210,7 @@ describe('SIGTERM to the gateway with 300 streams open (SHUTDOWN_GRACE_MS=4000, 
   /** The gateway's grace: its relays still open are ended at 3.6 s (half the margin before the cut). */
   const GATEWAY_GRACE_MS = 4000;
   const prefix = `e2e-shutdown-gateway:${process.pid}:${Date.now()}:`;
-  const common = {
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    INTERNAL_TOKEN,
-    JWT_SECRET,
-    LOG_LEVEL: 'info',
-    ...RATE_LIMITS_OFF,
-  };
+  const common = serviceEnv(prefix);
   let fake: FakeProcess | undefined;
   let proxy: ServiceProcess | undefined;
   const gateways: ServiceProcess[] = [];
