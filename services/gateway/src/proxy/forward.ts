@@ -221,8 +221,6 @@ export class Forwarder {
       // collections (about 4 MB promoted per scavenge at one connection, 8-10 ms pauses). Here the
       // answer goes straight to the client: chunk by chunk with backpressure for streams, in one
       // write with its Content-Length for small answers of known length.
-      const streams = this.streams;
-      const endingWith = () => this.endingWith;
       this.agent.dispatch(
         { origin: this.origin.origin, path, method: method as Dispatcher.HttpMethod, headers, body },
         {
@@ -230,7 +228,8 @@ export class Forwarder {
             controller = c;
             if (clientGone || res.destroyed) c.abort(new Error('client closed the connection'));
           },
-          onResponseStart(_c, statusCode, answerHeaders) {
+          // An arrow function: `this` is the forwarder, whose streams shutdown ends.
+          onResponseStart: (_c, statusCode, answerHeaders) => {
             answered = true;
             span.setAttribute('http.response.status_code', statusCode);
             if (statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -245,9 +244,8 @@ export class Forwarder {
             // write, not two), else alone at the turn's end.
             if (streaming) {
               flushHeadAtTurnEnd(res);
-              streams.add(endStream);
-              const reason = endingWith();
-              if (reason) endStream(reason);
+              this.streams.add(endStream);
+              if (this.endingWith) endStream(this.endingWith);
             }
             const length = Number(answerHeaders['content-length'] ?? Number.NaN);
             // A small answer of known length (every JSON answer) is relayed in one write with its
