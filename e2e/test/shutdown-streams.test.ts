@@ -1,6 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type FakeProcess, startFakeProcess } from '@flashcase/fake-openai';
-import { deleteKeys, RATE_LIMITS_OFF, type ServiceProcess, startService } from '@flashcase/testkit';
+import {
+  deleteKeys,
+  type FakeProcess,
+  RATE_LIMITS_OFF,
+  type ServiceProcess,
+  startFakeProcess,
+  startService,
+} from '@flashcase/testkit';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY, eventually, INTERNAL_TOKEN, JWT_SECRET, token, usageTotals } from './helpers/chain';

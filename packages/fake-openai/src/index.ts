@@ -30,7 +30,6 @@ export {
   type PriceTable,
   TICKS_PER_USD,
 } from './pricing';
-export { type FakeProcess, startFakeProcess } from './process';
 export type { Billed, RecordedAnswer, RecordedRequest } from './recording';
 export { fakeSchemaValue, type SchemaSeed } from './schema-value';
 export { type FakeOpenAI, type FakeOpenAIOptions, startFakeOpenAI } from './server';

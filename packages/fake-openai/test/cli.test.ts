@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { startFakeProcess } from '@flashcase/testkit';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { startFakeProcess } from '../src/process';
 
 const CLI = join(__dirname, '../dist/cli.js');
 

@@ -12,11 +12,13 @@ export {
 export { readUntil } from './poll';
 export { freePort } from './ports';
 export {
+  type FakeProcess,
   RATE_LIMITS_OFF,
   type ServiceName,
   type ServiceProcess,
   type StartServiceOptions,
   serviceMain,
+  startFakeProcess,
   startService,
 } from './processes';
 export { deleteKeys, listKeys, RedisCluster, RedisServer } from './redis';

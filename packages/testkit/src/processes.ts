@@ -56,6 +56,34 @@ export async function startService(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const started = await untilReady(child, (output) => output.includes(`${name} listening`), timeoutMs, name);
+  return {
+    child,
+    port: listenPort,
+    base: `http://127.0.0.1:${listenPort}`,
+    output: started.output,
+    stop: () => exitOn(child, 'SIGTERM'),
+    kill: () => exitOn(child, 'SIGKILL'),
+  };
+}
+
+/** A child process that printed what `ready` waits for: everything it printed so far, and the check's match. */
+interface Ready<T> {
+  output(): string;
+  match: T;
+}
+
+/**
+ * Collects `child`'s stdout and stderr and waits until `ready(output)` returns something (not
+ * undefined or false). Throws with the output, after a SIGKILL, when the child exits first or
+ * `timeoutMs` passes.
+ */
+async function untilReady<T>(
+  child: ChildProcess,
+  ready: (output: string) => T | undefined | false,
+  timeoutMs: number,
+  what: string,
+): Promise<Ready<T>> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -64,26 +92,57 @@ export async function startService(
     output += chunk.toString();
   });
   const deadline = Date.now() + timeoutMs;
-  while (!output.includes(`${name} listening`)) {
+  for (;;) {
+    const match = ready(output);
+    if (match !== undefined && match !== false) return { output: () => output, match };
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
-      throw new Error(`${name} did not start:\n${output}`);
+      throw new Error(`${what} did not start:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  const exit = (signal: NodeJS.Signals) =>
-    new Promise<number | null>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
-      child.once('exit', (code) => resolve(code));
-      child.kill(signal);
-    });
+}
+
+/** Sends `signal` (unless the child already exited) and resolves to its exit code. */
+function exitOn(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  return new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+    child.kill(signal);
+  });
+}
+
+/** The fake xAI upstream running as its own process (`packages/fake-openai`'s CLI). */
+export interface FakeProcess {
+  /** Base URL including `/v1`, for `XAI_BASE_URL`. */
+  url: string;
+  /** Everything it printed so far. */
+  output(): string;
+  /** SIGTERM (SIGKILL if it is still running after `graceMs`); resolves to its exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/**
+ * Starts the fake's built CLI (`packages/fake-openai/dist/cli.js`) on a loopback port with `flags`
+ * (e.g. `--chunk-delay-ms 1000`), and waits for its `LISTENING <url>` line. Its own process keeps
+ * its streams' writes off the test runner's CPU, which the clients of a large test need.
+ */
+export async function startFakeProcess(flags: string[], timeoutMs = 15_000): Promise<FakeProcess> {
+  const cli = join(__dirname, '../../fake-openai/dist/cli.js');
+  const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', ...flags], {
+    env: { PATH: process.env.PATH },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const started = await untilReady(child, (output) => /^LISTENING (\S+)$/m.exec(output)?.[1], timeoutMs, 'fake-openai');
   return {
-    child,
-    port: listenPort,
-    base: `http://127.0.0.1:${listenPort}`,
-    output: () => output,
-    stop: () => exit('SIGTERM'),
-    kill: () => exit('SIGKILL'),
+    url: started.match,
+    output: started.output,
+    async stop(graceMs = 5_000) {
+      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exitOn(child, 'SIGTERM');
+      clearTimeout(killer);
+      return code;
+    },
   };
 }
 
