@@ -1,6 +1,5 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
-import { HostMetricsInstrumentation } from '@opentelemetry/instrumentation-host-metrics';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
@@ -47,10 +46,6 @@ const AVAILABLE_INSTRUMENTATIONS = new Map<string, () => Instrumentation>([
   ],
   ['ioredis', () => new IORedisInstrumentation({ requireParentSpan: true })],
   ['runtime-node', () => new RuntimeNodeInstrumentation()],
-  // `system.network.io` (errors, dropped) of the default interface of the process's network
-  // namespace: in a container, its own traffic. Only the network group: process CPU and memory
-  // are ours (metrics/process.ts), one series each.
-  ['host-metrics', () => new HostMetricsInstrumentation({ metricGroups: ['system.network'] })],
   // The stock SERVER spans (`FLASHCASE_OTEL_STOCK=http`); the shared middleware then names them
   // by route instead of making its own. Prometheus scrapes are not traced.
   [
@@ -66,10 +61,10 @@ const AVAILABLE_INSTRUMENTATIONS = new Map<string, () => Instrumentation>([
 /**
  * Off unless enabled by name. The express route-handler span repeats what the SERVER span already
  * says (route template, timing) and its per-layer wrapper cost a tenth to a fifth of ai-proxy's CPU
- * (measured with `pnpm bench`); `OTEL_NODE_ENABLED_INSTRUMENTATIONS=express,ioredis,runtime-node,host-metrics`
+ * (measured with `pnpm bench`); `OTEL_NODE_ENABLED_INSTRUMENTATIONS=express,ioredis,runtime-node`
  * brings it back.
  */
-const DEFAULT_INSTRUMENTATIONS = ['ioredis', 'runtime-node', 'host-metrics'];
+const DEFAULT_INSTRUMENTATIONS = ['ioredis', 'runtime-node'];
 
 function nameList(value: string | undefined): string[] | undefined {
   if (value === undefined || value.trim() === '') return undefined;

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
-import { processDiskIo } from '../../src/metrics/process';
+import {
+  defaultRouteInterface,
+  interfaceCounters,
+  processDiskIo,
+  registerProcessMetrics,
+} from '../../src/metrics/process';
 
 describe('disk I/O from /proc', () => {
   it('reads the storage bytes of /proc/self/io (read_bytes, write_bytes; not rchar/wchar)', () => {
@@ -15,5 +21,68 @@ describe('disk I/O from /proc', () => {
     const own = processDiskIo(readFileSync('/proc/self/io', 'latin1'));
     expect(Number.isSafeInteger(own?.read)).toBe(true);
     expect(Number.isSafeInteger(own?.write)).toBe(true);
+  });
+});
+
+const ROUTE = [
+  'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+  'eth1\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0',
+  'eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+  '',
+].join('\n');
+
+const DEV = [
+  'Inter-|   Receive                                                |  Transmit',
+  ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+  '    lo: 109973141  481586    0    0    0     0          0         0 109973141  481586    0    0    0     0       0          0',
+  '  eth0: 532159797   13893    3    5    0     0          0         0  1099865    9349    7   11    0     0       0          0',
+  '',
+].join('\n');
+
+describe('network I/O from /proc/net', () => {
+  it("finds the default route's interface (destination and mask 0), not the first listed", () => {
+    expect(defaultRouteInterface(ROUTE)).toBe('eth0');
+    expect(defaultRouteInterface(ROUTE.replace('eth0\t00000000', 'eth0\t0000000A'))).toBeUndefined();
+    expect(defaultRouteInterface(undefined)).toBeUndefined();
+  });
+
+  it("reads an interface's bytes, errors and drops in each direction", () => {
+    expect(interfaceCounters(DEV, 'eth0')).toEqual({
+      device: 'eth0',
+      receive: { bytes: 532159797, errors: 3, dropped: 5 },
+      transmit: { bytes: 1099865, errors: 7, dropped: 11 },
+    });
+    expect(interfaceCounters(DEV, 'eth9')).toBeUndefined();
+    expect(interfaceCounters(DEV.replace('532159797', 'x'), 'eth0')).toBeUndefined();
+  });
+
+  it("observes this machine's default interface as system.network.*", async () => {
+    const reader = new (class extends MetricReader {
+      protected async onShutdown() {}
+      protected async onForceFlush() {}
+    })();
+    const provider = new MeterProvider({ readers: [reader] });
+    registerProcessMetrics(provider.getMeter('test'));
+    const device = defaultRouteInterface(readFileSync('/proc/net/route', 'latin1'));
+    expect(device).toBeTruthy();
+
+    const { resourceMetrics } = await reader.collect();
+    const points = new Map(
+      resourceMetrics.scopeMetrics
+        .flatMap((scope) => scope.metrics)
+        .map((metric) => [metric.descriptor.name, metric.dataPoints as { value: number; attributes: object }[]]),
+    );
+    const io = points.get('system.network.io') ?? [];
+    expect(io.map((point) => point.attributes)).toEqual([
+      { 'system.device': device, 'network.io.direction': 'receive' },
+      { 'system.device': device, 'network.io.direction': 'transmit' },
+    ]);
+    // the counters are the kernel's, as /proc/net/dev gives them at collection
+    const now = interfaceCounters(readFileSync('/proc/net/dev', 'latin1'), device as string);
+    expect(io[0]?.value).toBeGreaterThan(0);
+    expect(io[0]?.value).toBeLessThanOrEqual(now?.receive.bytes as number);
+    expect(points.get('system.network.errors')).toHaveLength(2);
+    expect(points.get('system.network.packet.dropped')).toHaveLength(2);
+    await provider.shutdown();
   });
 });

@@ -76,7 +76,7 @@ describe('a service started through the library as production starts it', () => 
     expect(text).toMatch(/^flashcase_store_degraded\{?.* 0$/m);
     expect(text).toMatch(/^process_cpu_time_total\{.*cpu_mode="user"/m);
     expect(text).toMatch(/^process_memory_usage\{?.* \d+/m);
-    // disk I/O from /proc; network I/O of the default interface (host-metrics), which has carried traffic
+    // disk I/O from /proc; network I/O of the default route's interface, which has carried traffic
     expect(text).toMatch(/^process_disk_io_total\{.*disk_io_direction="read".*\} \d+/m);
     expect(text).toMatch(/^process_disk_io_total\{.*disk_io_direction="write".*\} \d+/m);
     const received =
