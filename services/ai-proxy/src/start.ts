@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { ServiceContext } from '@flashcase/runtime';
 import { AILogger, getLogger } from '@flashcase/telemetry';
 import { createApp } from './app';
+import { periodsAt } from './budgets/periods';
 import { spendBudgets } from './budgets/spend-budgets';
 import { OpenStreams } from './concurrency/open-streams';
 import { startClusterGauges } from './gauges/cluster-gauges';
@@ -45,6 +46,9 @@ export async function run({
   const dollars = config.budgets;
   const spendLimited = dollars.userDailyTicks > 0 || dollars.userMonthlyTicks > 0 || dollars.monthlyTicks > 0;
   if (config.ai.tokenBudgetPerUserPerHour > 0 || spendLimited || provider.name === 'simulated') warmTokenizer();
+  // Every call reads its report periods: the first date luxon makes loads ICU's locale and zone data
+  // (about 30 ms, the event loop stalled), paid here rather than by a new replica's first calls.
+  periodsAt(Date.now(), config.budgets.timeZone);
   // Counts the in-flight calls of replicas that died (Redis only: the embedded store dies with us).
   const sweeper =
     store.kind === 'redis' && config.tokens.trackingEnabled
