@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { loadConfig } from '@flashcase/config';
 import { startFakeOpenAI } from '@flashcase/fake-openai';
 import { deleteKeys, freePort, readUntil, type ServiceProcess, startService } from '@flashcase/testkit';
@@ -283,7 +284,7 @@ describe('a pod started as the production Deployment starts it', () => {
       };
       const settle = { timeoutMs: 30_000, intervalMs: 250 };
       const open = { 'ai-proxy-0': 1, 'ai-proxy-1': 0 };
-      expect(await readUntil(perPod, (value) => JSON.stringify(value) === JSON.stringify(open), settle)).toEqual(open);
+      expect(await readUntil(perPod, (value) => isDeepStrictEqual(value, open), settle)).toEqual(open);
       // The series the adapter discovers carry the labels it maps to the pod and its namespace; a
       // replica that never had a stream exports its 0 too (the gauge exists from start-up).
       const series = await fetch(`${base}/api/v1/series?${new URLSearchParams({ 'match[]': rule.seriesQuery })}`);
@@ -296,9 +297,7 @@ describe('a pod started as the production Deployment starts it', () => {
       client.abort();
       // A stream that ends gives its count back: the HPA can scale the replica in again.
       const closed = { 'ai-proxy-0': 0, 'ai-proxy-1': 0 };
-      expect(await readUntil(perPod, (value) => JSON.stringify(value) === JSON.stringify(closed), settle)).toEqual(
-        closed,
-      );
+      expect(await readUntil(perPod, (value) => isDeepStrictEqual(value, closed), settle)).toEqual(closed);
     } finally {
       client.abort();
       await prometheus?.stop();
