@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { deleteKeys, RATE_LIMITS_OFF } from '@flashcase/testkit';
 import fc from 'fast-check';
@@ -86,11 +86,15 @@ function send(
   const url = new URL(base);
   // NOTE: node's client frames a DELETE body with neither Content-Length nor chunking; say it.
   const framed = body === undefined ? headers : { ...headers, 'content-length': String(body.length) };
-  return new Promise((resolve, reject) => {
+  // A fresh connection per request, kept alive as a real client's is: the server may answer early
+  // (401 before a large body is read, 413) and goes on discarding the rest. With `Connection: close`
+  // (node's `agent: false`) it closes after its answer instead, the unread body makes the kernel
+  // reset the connection, and the client can lose the answer it had not parsed yet.
+  const agent = new Agent({ keepAlive: true });
+  return new Promise<Answer>((resolve, reject) => {
     let answered = false;
     const req = request(
-      // A fresh connection per request: a server may answer early (401, 413) and close.
-      { host: url.hostname, port: url.port, method, path, headers: framed, timeout: 10_000, agent: false },
+      { host: url.hostname, port: url.port, method, path, headers: framed, timeout: 10_000, agent },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
@@ -111,7 +115,7 @@ function send(
       if (!answered) setTimeout(() => (answered ? undefined : reject(err)), 200);
     });
     req.end(body);
-  });
+  }).finally(() => agent.destroy());
 }
 
 /** Every answer is the contract's JSON error, or a success that parses. */
