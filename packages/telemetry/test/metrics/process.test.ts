@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { testMeters } from '@flashcase/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   defaultRouteInterface,
@@ -57,22 +57,14 @@ describe('network I/O from /proc/net', () => {
   });
 
   it("observes this machine's default interface as system.network.*", async () => {
-    const reader = new (class extends MetricReader {
-      protected async onShutdown() {}
-      protected async onForceFlush() {}
-    })();
-    const provider = new MeterProvider({ readers: [reader] });
-    registerProcessMetrics(provider.getMeter('test'));
+    const meters = testMeters();
+    registerProcessMetrics(meters.meter);
     const device = defaultRouteInterface(readFileSync('/proc/net/route', 'latin1'));
     expect(device).toBeTruthy();
 
-    const { resourceMetrics } = await reader.collect();
-    const points = new Map(
-      resourceMetrics.scopeMetrics
-        .flatMap((scope) => scope.metrics)
-        .map((metric) => [metric.descriptor.name, metric.dataPoints as { value: number; attributes: object }[]]),
-    );
-    const io = points.get('system.network.io') ?? [];
+    const points = await meters.points();
+    const of = (name: string) => points.filter((point) => point.name === name);
+    const io = of('system.network.io');
     expect(io.map((point) => point.attributes)).toEqual([
       { 'system.device': device, 'network.io.direction': 'receive' },
       { 'system.device': device, 'network.io.direction': 'transmit' },
@@ -81,8 +73,8 @@ describe('network I/O from /proc/net', () => {
     const now = interfaceCounters(readFileSync('/proc/net/dev', 'latin1'), device as string);
     expect(io[0]?.value).toBeGreaterThan(0);
     expect(io[0]?.value).toBeLessThanOrEqual(now?.receive.bytes as number);
-    expect(points.get('system.network.errors')).toHaveLength(2);
-    expect(points.get('system.network.packet.dropped')).toHaveLength(2);
-    await provider.shutdown();
+    expect(of('system.network.errors')).toHaveLength(2);
+    expect(of('system.network.packet.dropped')).toHaveLength(2);
+    await meters.shutdown();
   });
 });
